@@ -1,0 +1,91 @@
+"""Cloud Functions entry points. Each parses its envelope and calls typed domain code.
+
+Deployed from this directory (``functions/``) with ``--entry-point`` ``api``, ``publisher``,
+``sweeper`` or ``media_finalized``. Google clients are built once per instance, lazily.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import flask
+import functions_framework
+import requests
+
+from sharecast.api import create_app
+from sharecast.api.context import Deps
+from sharecast.api.problems import problem_response
+from sharecast.clients import get_clients
+from sharecast.config import get_settings
+from sharecast.errors import DependencyUnavailable, SharecastError
+from sharecast.logs import fields, setup_logging
+from sharecast.platforms.registry import build_connectors
+from sharecast.publisher.attempt import Publisher, run_attempt
+from sharecast.publisher.envelope import check_internal_auth, parse_task
+from sharecast.vault import TokenVault
+
+setup_logging()
+log = logging.getLogger("sharecast")
+
+
+@functools.cache
+def _api_app() -> flask.Flask:
+    settings = get_settings()
+    return create_app(
+        Deps(settings=settings, clients=get_clients(), vault=TokenVault.from_settings(settings))
+    )
+
+
+@functools.cache
+def _publisher() -> Publisher:
+    settings = get_settings()
+    clients = get_clients()
+    return Publisher(
+        settings=settings,
+        db=clients.firestore,
+        tasks=clients.tasks,
+        pubsub=clients.publisher,
+        vault=TokenVault.from_settings(settings),
+        connectors=build_connectors(settings, requests.Session()),
+    )
+
+
+@functions_framework.http
+def api(request: flask.Request) -> flask.typing.ResponseReturnValue:
+    """The public HTTP API (SPEC §4): routes dispatched by the Flask app."""
+    app = _api_app()
+    with app.request_context(request.environ):
+        return app.full_dispatch_request()
+
+
+@functions_framework.http
+def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
+    """Cloud Tasks target: one attempt of one target (SPEC §5).
+
+    2xx for every outcome recorded (including permanent failures and no-ops); 4xx for a
+    malformed or unauthenticated delivery; 5xx only when nothing could be recorded, so the
+    queue's own retry is the safety net.
+    """
+    try:
+        pub = _publisher()
+        check_internal_auth(request, pub.settings)
+        task, delivery = parse_task(request)
+        report = run_attempt(pub, task=task)
+    except SharecastError as exc:
+        return problem_response(exc)
+    except Exception:
+        log.exception("publish attempt could not be recorded")
+        return problem_response(DependencyUnavailable("attempt not recorded; retry"))
+    log.info(
+        "task handled",
+        extra=fields(
+            task=delivery.task_name,
+            retry_count=delivery.retry_count,
+            action=report.action,
+            status=report.status,
+            detail=report.detail,
+        ),
+    )
+    body = {"action": report.action, "status": report.status, "detail": report.detail}
+    return flask.jsonify(body), (503 if report.redeliver else 200)

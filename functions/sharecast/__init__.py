@@ -1,0 +1,1 @@
+"""Sharecast: publish posts and share videos to social networks from Google Cloud functions."""

@@ -1,0 +1,113 @@
+"""One typed settings object, read from the environment.
+
+Variable names are the upper-cased field names (``GOOGLE_CLOUD_PROJECT``, ``TASKS_QUEUE``...) and
+match the environment variables that Terraform sets on each function. Emulator hosts
+(``FIRESTORE_EMULATOR_HOST``, ``PUBSUB_EMULATOR_HOST``, ``STORAGE_EMULATOR_HOST``,
+``CLOUD_TASKS_EMULATOR_HOST``) switch the Google clients to the local stack.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    """Accept ``"a, b"`` from the environment as ``["a", "b"]`` (lower-cased)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
+
+
+class Settings(BaseSettings):
+    """Every runtime setting of the functions and the relay. Durations are seconds."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    google_cloud_project: str = "sharecast-local"
+
+    # Cloud Tasks: one queue, one task per target attempt.
+    tasks_location: str = "us-central1"
+    tasks_queue: str = "publish"
+    publisher_url: str = "http://127.0.0.1:8081"
+    tasks_invoker_service_account: str | None = None
+    cloud_tasks_emulator_host: str | None = None
+    task_dispatch_deadline_s: int = Field(default=120, ge=15, le=1800)
+
+    # Shared secret that internal callers (Cloud Tasks locally, Scheduler locally) send in
+    # ``X-Sharecast-Internal-Auth``. In production the OIDC token is verified instead.
+    internal_auth_secret: SecretStr | None = None
+
+    # Pub/Sub topic carrying every status event.
+    pubsub_topic: str = "post-status"
+
+    # End-user JWTs: HS256 with a shared secret locally; RS256/ES256 via JWKS when configured.
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: CsvList = Field(default_factory=lambda: ["HS256"])
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300)
+    role_claim: str = "role"
+
+    # Short-lived tokens for the relay (EventSource cannot send headers).
+    sse_token_secret: SecretStr | None = None
+    sse_token_ttl_s: int = Field(default=300, ge=30, le=3600)
+
+    # Token vault: ``kid:base64url(32 bytes)`` pairs, comma separated; the first is active.
+    token_encryption_keys: SecretStr | None = None
+
+    # Platform APIs (the local stack points these at the sandbox).
+    facebook_graph_base_url: str = "https://graph.facebook.com"
+    facebook_graph_version: str = "v24.0"
+    x_api_base_url: str = "https://api.x.com"
+    platform_http_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    publish_platforms: CsvList = Field(default_factory=lambda: ["facebook", "x"])
+    # Local stack only: every user gets a sandbox connection per platform on first use.
+    sandbox_connections: bool = False
+
+    # Publishing semantics (SPEC §3, §5).
+    lease_s: int = Field(default=90, ge=5, le=3600)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_max_s: float = Field(default=3600.0, gt=0)
+    backoff_jitter: float = Field(default=0.2, ge=0, lt=1)
+    max_schedule_ahead_days: int = 365
+
+    # Event log (outbox) retention.
+    event_ttl_days: int = Field(default=7, ge=1)
+
+    # Relay (Cloud Run SSE service).
+    relay_instance_id: str | None = None
+    relay_subscription_ttl_s: int = Field(default=86400, ge=86400)
+    relay_heartbeat_s: float = Field(default=15.0, gt=0)
+    relay_max_stream_s: float = Field(default=3300.0, gt=0)
+    relay_client_buffer: int = Field(default=256, ge=1)
+    relay_retry_ms: int = Field(default=3000, ge=0)
+    relay_replay_overlap_s: float = Field(default=10.0, ge=0)
+    relay_replay_limit: int = Field(default=1000, ge=1)
+
+    @property
+    def queue_path(self) -> str:
+        """Full resource name of the publish queue."""
+        return (
+            f"projects/{self.google_cloud_project}/locations/{self.tasks_location}"
+            f"/queues/{self.tasks_queue}"
+        )
+
+    @property
+    def topic_path(self) -> str:
+        """Full resource name of the status topic."""
+        return f"projects/{self.google_cloud_project}/topics/{self.pubsub_topic}"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Pure domain logic: statuses, transitions, retry policy, validation. No I/O here."""

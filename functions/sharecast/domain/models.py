@@ -1,0 +1,167 @@
+"""Stored records of posts, targets, attempts and connections (SPEC §2).
+
+Records are pydantic models; ``to_doc()`` gives the Firestore fields and ``from_doc()`` reads
+them back. Every timestamp is an aware UTC datetime; every mutable record has ``version``
+(incremented on each change, in the same transaction) and ``created_at``/``updated_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
+from sharecast.timeutil import isoformat
+
+
+class Record(BaseModel):
+    """Base of stored records: converts to and from Firestore documents."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    def to_doc(self) -> dict[str, Any]:
+        """Firestore fields (enums as strings, datetimes native)."""
+        doc = self.model_dump(mode="python", exclude={"id"})
+        return {k: (v.value if isinstance(v, Enum) else v) for k, v in doc.items()}
+
+    @classmethod
+    def from_doc(cls, doc_id: str, doc: dict[str, Any]) -> Any:
+        """Rebuild the record from a Firestore document."""
+        return cls.model_validate({**doc, "id": doc_id})
+
+
+class TargetError(BaseModel):
+    """Why a target failed or is being retried (SPEC §2 ``error``)."""
+
+    code: str
+    message: str
+    retryable: bool
+    retry_after_s: float | None = None
+    attempts: int
+    max_attempts: int
+
+
+class PostRecord(Record):
+    """``posts/{postId}``. ``enqueue_pending`` is true until every target's first task exists."""
+
+    id: str
+    user_id: str
+    content: str
+    media_ids: list[str] = []
+    schedule_at: datetime | None = None
+    status: PostStatus
+    target_ids: list[str]
+    enqueue_pending: bool = True
+    published_at: datetime | None = None
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-compatible ``post_status`` event data."""
+        return {
+            "post_id": self.id,
+            "status": self.status.value,
+            "version": self.version,
+            "schedule_at": isoformat(self.schedule_at),
+            "published_at": isoformat(self.published_at),
+            "updated_at": isoformat(self.updated_at),
+        }
+
+
+class TargetRecord(Record):
+    """``posts/{postId}/targets/{targetId}``: one platform/account of a post.
+
+    ``text`` is the final text (per-target override or the post's content). ``lease_id`` and
+    ``lease_until`` identify the attempt that holds the target while ``PUBLISHING``;
+    ``uncertain_since`` is set once an attempt may have reached the platform without Sharecast
+    learning the outcome (a crash, a timeout, a lost response): every later attempt first looks
+    for the post on the platform instead of sending it again (SPEC §3).
+    """
+
+    id: str
+    post_id: str
+    user_id: str
+    platform: Platform
+    account_id: str
+    connection_id: str
+    media_type: str | None = None
+    content: str | None = None
+    title: str | None = None
+    description: str | None = None
+    text: str
+    status: TargetStatus = TargetStatus.PENDING
+    attempts: int = 0
+    max_attempts: int
+    next_attempt_at: datetime | None = None
+    lease_id: str | None = None
+    lease_until: datetime | None = None
+    attempt_started_at: datetime | None = None
+    uncertain_since: datetime | None = None
+    external_id: str | None = None
+    external_url: str | None = None
+    error: TargetError | None = None
+    published_at: datetime | None = None
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-compatible ``target_status`` event data (and API representation)."""
+        return {
+            "post_id": self.post_id,
+            "target_id": self.id,
+            "platform": self.platform.value,
+            "account_id": self.account_id,
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "next_attempt_at": isoformat(self.next_attempt_at),
+            "external_id": self.external_id,
+            "external_url": self.external_url,
+            "error": self.error.model_dump() if self.error else None,
+            "published_at": isoformat(self.published_at),
+            "version": self.version,
+            "updated_at": isoformat(self.updated_at),
+        }
+
+
+class ConnectionRecord(Record):
+    """``connections/{id}``: OAuth credentials of one user on one platform account.
+
+    Tokens are stored only encrypted (:mod:`sharecast.vault`), bound to the connection id.
+    """
+
+    id: str
+    user_id: str
+    platform: Platform
+    account_id: str
+    account_name: str
+    status: str = "ACTIVE"
+    access_token_enc: str
+    refresh_token_enc: str | None = None
+    expires_at: datetime | None = None
+    sandbox: bool = False
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+
+
+class AttemptRecord(Record):
+    """``attempts/{postId}-{targetId}-{n}``: one publish attempt (the job log)."""
+
+    id: str
+    post_id: str
+    target_id: str
+    user_id: str
+    platform: Platform
+    attempt: int
+    outcome: str
+    error: TargetError | None = None
+    external_id: str | None = None
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int

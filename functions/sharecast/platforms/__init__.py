@@ -1,0 +1,1 @@
+"""Connectors to each network's publishing API, behind one small interface (``base``)."""

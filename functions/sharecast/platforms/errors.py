@@ -1,0 +1,57 @@
+"""Errors a connector raises, already classified as transient or permanent (SPEC §3).
+
+The publisher never inspects HTTP responses itself: it reads ``retryable`` and
+``retry_after_s`` from these errors and records ``code``/``message`` on the target.
+"""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """A failed call to a platform.
+
+    ``code``: stable upper-case identifier recorded on the target (``RATE_LIMITED``,
+    ``DUPLICATE_CONTENT``, ``PLATFORM_5XX``...); ``message``: the platform's explanation with no
+    tokens in it; ``retryable``: whether another attempt may succeed; ``retry_after_s``: the
+    platform's own wait instruction in seconds, if it gave one; ``http_status``: the status code
+    the platform answered, if any.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retry_after_s = retry_after_s
+        self.http_status = http_status
+
+
+class TransientPlatformError(PlatformError):
+    """Network errors, timeouts, HTTP 5xx, 429 and platform throttling codes: retry."""
+
+    retryable = True
+
+
+class PermanentPlatformError(PlatformError):
+    """Validation, permission, not-found and policy errors: do not retry."""
+
+    retryable = False
+
+
+class DuplicateContentError(PermanentPlatformError):
+    """The platform refused the post as a duplicate of an earlier one.
+
+    After an attempt whose outcome is unknown this means "already posted" (SPEC §3).
+    """
+
+
+class AuthExpiredError(TransientPlatformError):
+    """The access token expired or was revoked; a refresh may fix it."""

@@ -1,0 +1,27 @@
+"""The connector of each platform, built from settings (base URLs point at the sandbox locally)."""
+
+from __future__ import annotations
+
+import requests
+
+from sharecast.config import Settings
+from sharecast.domain.statuses import Platform
+from sharecast.platforms.base import Connector
+from sharecast.platforms.facebook import FacebookConnector
+from sharecast.platforms.x import XConnector
+
+
+def build_connectors(settings: Settings, session: requests.Session) -> dict[Platform, Connector]:
+    """One connector per platform that publishes for real, sharing one HTTP session."""
+    timeout = settings.platform_http_timeout_s
+    return {
+        Platform.FACEBOOK: FacebookConnector(
+            base_url=settings.facebook_graph_base_url,
+            graph_version=settings.facebook_graph_version,
+            timeout_s=timeout,
+            session=session,
+        ),
+        Platform.X: XConnector(
+            base_url=settings.x_api_base_url, timeout_s=timeout, session=session
+        ),
+    }

@@ -1,0 +1,289 @@
+"""One publish attempt: claim with a lease, publish, record, emit events, schedule the next.
+
+Exactly-once on the platform side (SPEC §3): once an attempt may have reached the platform
+without Sharecast learning the outcome (``uncertain_since``), every later attempt first asks the
+connector for the existing post (``find_existing``) and only sends when there is none; a
+platform that cannot tell fails the target as ``UNCERTAIN`` instead of posting twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import google.cloud.pubsub_v1 as pubsub_v1
+from google.cloud import firestore, tasks_v2
+
+from sharecast.config import Settings
+from sharecast.domain.backoff import RetryPolicy
+from sharecast.domain.models import AttemptRecord, PostRecord, TargetRecord
+from sharecast.domain.statuses import Platform, TargetStatus
+from sharecast.domain.transitions import ClaimAction, ClaimDecision, claimed, decide_claim
+from sharecast.domain.transitions import failed as failed_state
+from sharecast.domain.transitions import succeeded as succeeded_state
+from sharecast.errors import NotFound
+from sharecast.events import publish_events
+from sharecast.logs import fields
+from sharecast.platforms.base import Connector, PublishRequest, PublishResult
+from sharecast.platforms.errors import AuthExpiredError, DuplicateContentError, PlatformError
+from sharecast.store import connections as connections_store
+from sharecast.store.posts import TargetChange, change_target
+from sharecast.tasks import PublishTask, enqueue_publish
+from sharecast.timeutil import utcnow
+from sharecast.vault import TokenVault, VaultError
+
+log = logging.getLogger(__name__)
+
+#: Error codes after which the request may have reached the platform (outcome unknown).
+MAYBE_POSTED_CODES = frozenset({"NETWORK", "TIMEOUT", "UNKNOWN_OUTCOME", "PLATFORM_5XX"})
+#: How far before an uncertain attempt's start reconciliation looks (clock skew), seconds.
+RECONCILE_SLACK_S = 120
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Everything an attempt needs, built once per process by the entry point."""
+
+    settings: Settings
+    db: firestore.Client
+    tasks: tasks_v2.CloudTasksClient
+    pubsub: pubsub_v1.PublisherClient
+    vault: TokenVault
+    connectors: Mapping[Platform, Connector]
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The retry policy from settings (per-target ``max_attempts`` overrides the count)."""
+        s = self.settings
+        return RetryPolicy(
+            max_attempts=s.max_attempts,
+            base_s=s.backoff_base_s,
+            max_s=s.backoff_max_s,
+            jitter=s.backoff_jitter,
+        )
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    """What the delivery did: ``action`` (a :class:`ClaimAction` value), the target status
+    after it, and whether the caller must answer 5xx so Cloud Tasks redelivers."""
+
+    action: str
+    status: str | None
+    detail: str
+    redeliver: bool = False
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    result: PublishResult | None = None
+    error: PlatformError | None = None
+
+
+def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
+    """Run the delivery of ``task``. Raises only when nothing could be recorded.
+
+    Returns a report for every recorded outcome (success, retry scheduled, permanent failure)
+    and for every no-op (terminal, leased, stale); ``redeliver`` is set when the next task could
+    not be enqueued, so the queue retries this delivery, which then re-ensures the next task.
+    """
+    now = utcnow()
+    lease_id = uuid.uuid4().hex
+    ttl = timedelta(days=pub.settings.event_ttl_days)
+
+    def claim(post: PostRecord, target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
+        decision = decide_claim(target, attempt=task.attempt, now=now)
+        if decision.action in (ClaimAction.START, ClaimAction.RESUME):
+            return (
+                claimed(
+                    target,
+                    action=decision.action,
+                    lease_id=lease_id,
+                    lease_s=pub.settings.lease_s,
+                    now=now,
+                ),
+                decision,
+            )
+        return None, decision
+
+    try:
+        change = change_target(
+            pub.db,
+            post_id=task.post_id,
+            target_id=task.target_id,
+            mutate=claim,
+            now=now,
+            event_ttl=ttl,
+        )
+    except NotFound as exc:
+        return AttemptReport("NOOP_MISSING", None, str(exc))
+    _emit(pub, change)
+    decision: ClaimDecision = change.detail
+    target = change.target
+    if decision.action is ClaimAction.ENSURE_NEXT:
+        return _schedule_next(pub, target, decision)
+    if decision.action not in (ClaimAction.START, ClaimAction.RESUME):
+        return AttemptReport(decision.action.value, target.status.value, decision.reason)
+
+    started = time.monotonic()
+    outcome = _publish(pub, target)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    finished = utcnow()
+
+    def record(post: PostRecord, current: TargetRecord) -> tuple[TargetRecord | None, str]:
+        if current.lease_id != lease_id or current.status is not TargetStatus.PUBLISHING:
+            return None, "lease lost before recording"
+        if outcome.result is not None:
+            return (
+                succeeded_state(
+                    current,
+                    external_id=outcome.result.external_id,
+                    external_url=outcome.result.external_url,
+                    now=finished,
+                ),
+                "published",
+            )
+        error = outcome.error
+        assert error is not None
+        return (
+            failed_state(
+                current,
+                code=error.code,
+                message=error.message,
+                retryable=_retryable(error),
+                retry_after_s=error.retry_after_s,
+                maybe_posted=error.code in MAYBE_POSTED_CODES,
+                policy=pub.policy,
+                now=finished,
+            ),
+            error.code,
+        )
+
+    def attempt_log(new: TargetRecord) -> AttemptRecord:
+        return AttemptRecord(
+            id=f"{new.post_id}-{new.id}-{new.attempts}",
+            post_id=new.post_id,
+            target_id=new.id,
+            user_id=new.user_id,
+            platform=new.platform,
+            attempt=new.attempts,
+            outcome=new.status.value,
+            error=new.error,
+            external_id=new.external_id,
+            started_at=now,
+            finished_at=finished,
+            duration_ms=duration_ms,
+        )
+
+    change = change_target(
+        pub.db,
+        post_id=task.post_id,
+        target_id=task.target_id,
+        mutate=record,
+        now=finished,
+        event_ttl=ttl,
+        attempt_log=attempt_log,
+    )
+    _emit(pub, change)
+    final = change.target
+    log.info(
+        "publish attempt finished",
+        extra=fields(
+            post_id=task.post_id,
+            target_id=task.target_id,
+            attempt=final.attempts,
+            platform=final.platform.value,
+            status=final.status.value,
+            outcome=change.detail,
+            duration_ms=duration_ms,
+            external_id=final.external_id,
+        ),
+    )
+    if not change.changed:
+        return AttemptReport("LEASE_LOST", final.status.value, str(change.detail))
+    if final.status is TargetStatus.RETRYING:
+        return _schedule_next(pub, final, decision)
+    return AttemptReport(decision.action.value, final.status.value, str(change.detail))
+
+
+def _retryable(error: PlatformError) -> bool:
+    # Token refresh arrives with the token vault (issue 5); until then an expired token is final.
+    return error.retryable and not isinstance(error, AuthExpiredError)
+
+
+def _publish(pub: Publisher, target: TargetRecord) -> _Outcome:
+    connector = pub.connectors.get(target.platform)
+    if connector is None:
+        return _Outcome(error=PlatformError("PLATFORM_NOT_SUPPORTED", target.platform.value))
+    try:
+        conn = connections_store.get_connection(pub.db, target.connection_id)
+        if conn.status != "ACTIVE":
+            return _Outcome(error=PlatformError("NEEDS_REAUTH", "the connection needs re-auth"))
+        token = pub.vault.decrypt(conn.access_token_enc, context=conn.id)
+    except (NotFound, VaultError) as exc:
+        return _Outcome(error=PlatformError("CONNECTION_INVALID", str(exc)))
+    request = PublishRequest(
+        account_id=target.account_id, text=target.text, target_key=f"{target.post_id}/{target.id}"
+    )
+    try:
+        if target.uncertain_since is not None:
+            since = target.uncertain_since - timedelta(seconds=RECONCILE_SLACK_S)
+            try:
+                existing = connector.find_existing(request, access_token=token, since=since)
+            except NotImplementedError:
+                return _Outcome(
+                    error=PlatformError(
+                        "UNCERTAIN",
+                        "an earlier attempt may have been published and "
+                        f"{target.platform.value} offers no way to check; not sending again",
+                    )
+                )
+            if existing is not None:
+                return _Outcome(result=existing)
+        return _Outcome(result=connector.publish(request, access_token=token))
+    except DuplicateContentError as exc:
+        if target.uncertain_since is not None:
+            return _Outcome(
+                error=PlatformError(
+                    "UNCERTAIN",
+                    f"already posted according to the platform, id unknown: {exc.message}",
+                )
+            )
+        return _Outcome(error=exc)
+    except PlatformError as exc:
+        return _Outcome(error=exc)
+    except Exception as exc:  # a connector bug must not lose the attempt's record
+        log.exception("connector raised an unexpected error", extra=fields(target=target.id))
+        return _Outcome(error=PlatformError("UNKNOWN_OUTCOME", type(exc).__name__))
+
+
+def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision) -> AttemptReport:
+    next_task = PublishTask(
+        post_id=target.post_id, target_id=target.id, attempt=target.attempts + 1
+    )
+    try:
+        enqueue_publish(pub.tasks, pub.settings, next_task, schedule_at=target.next_attempt_at)
+    except Exception:
+        log.warning(
+            "next attempt not enqueued",
+            exc_info=True,
+            extra=fields(post_id=target.post_id, target_id=target.id),
+        )
+        return AttemptReport(
+            decision.action.value, target.status.value, "next task not queued", redeliver=True
+        )
+    return AttemptReport(decision.action.value, target.status.value, "next attempt scheduled")
+
+
+def _emit(pub: Publisher, change: TargetChange) -> None:
+    if change.events:
+        publish_events(
+            publisher=pub.pubsub,
+            db=pub.db,
+            topic_path=pub.settings.topic_path,
+            events=change.events,
+        )

@@ -1,0 +1,1 @@
+"""Firestore repositories. Functions take the client (or transaction) as an argument."""

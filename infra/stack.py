@@ -1,0 +1,346 @@
+"""The local stack: Google's emulators, our Cloud Tasks emulator, the sandbox, the functions and
+the relay, started in order with readiness checks and stopped by process group (SPEC §9).
+
+Used by ``make run`` (``python -m infra run``) and by the pytest session (``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from infra.localenv import HOST, PROJECT, Ports, service_env
+
+log = logging.getLogger("infra.stack")
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+
+
+def sdk_root() -> Path:
+    """The Google Cloud CLI install holding the emulators (``CLOUDSDK_ROOT`` overrides)."""
+    if os.environ.get("CLOUDSDK_ROOT"):
+        return Path(os.environ["CLOUDSDK_ROOT"])
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        candidate = Path(os.path.realpath(gcloud)).parent.parent
+        if (candidate / "platform").is_dir():
+            return candidate
+    return Path("/usr/lib/google-cloud-sdk")
+
+
+class StackError(RuntimeError):
+    """A service failed to start or become ready."""
+
+
+@dataclass
+class Service:
+    """One process of the stack: its command, port and readiness probe."""
+
+    name: str
+    argv: list[str]
+    port: int
+    ready: Callable[[], bool]
+    env: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = 60.0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the service listens."""
+        return f"http://{HOST}:{self.port}"
+
+
+def _http_ok(url: str, accept: Callable[[int], bool] = lambda s: s < 500) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            return accept(requests.get(url, timeout=1).status_code)
+        except requests.RequestException:
+            return False
+
+    return probe
+
+
+def _port_open(port: int) -> Callable[[], bool]:
+    def probe() -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex((HOST, port)) == 0
+
+    return probe
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+class Stack:
+    """Starts and stops the whole local system. ``logs`` holds one log file per service."""
+
+    ALL = (
+        "firestore",
+        "pubsub",
+        "storage",
+        "tasks",
+        "sandbox",
+        "api",
+        "publisher",
+        "relay",
+    )
+
+    def __init__(
+        self,
+        ports: Ports,
+        *,
+        workdir: Path,
+        project: str = PROJECT,
+        only: tuple[str, ...] | None = None,
+    ) -> None:
+        self.ports = ports
+        self.project = project
+        self.workdir = workdir
+        self.logs = workdir / "logs"
+        self.env = service_env(ports, project)
+        self.services = {s.name: s for s in self._services() if only is None or s.name in only}
+
+    def _services(self) -> list[Service]:
+        p, py, sdk = self.ports, sys.executable, sdk_root()
+        bin_dir = Path(sys.executable).parent
+        fn = [
+            str(bin_dir / "functions-framework"),
+            "--source",
+            str(FUNCTIONS / "main.py"),
+            "--host",
+            HOST,
+        ]
+        return [
+            Service(
+                "firestore",
+                [
+                    str(sdk / "platform/cloud-firestore-emulator/cloud_firestore_emulator"),
+                    "start",
+                    f"--host={HOST}",
+                    f"--port={p.firestore}",
+                    f"--project_id={self.project}",
+                ],
+                p.firestore,
+                _http_ok(f"http://{HOST}:{p.firestore}/", lambda s: s == 200),
+            ),
+            Service(
+                "pubsub",
+                [
+                    str(sdk / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"),
+                    f"--host={HOST}",
+                    f"--port={p.pubsub}",
+                ],
+                p.pubsub,
+                _http_ok(f"http://{HOST}:{p.pubsub}/", lambda s: s == 200),
+            ),
+            Service(
+                "storage",
+                [
+                    str(bin_dir / "gcp-storage-emulator"),
+                    "start",
+                    f"--host={HOST}",
+                    f"--port={p.storage}",
+                    "--in-memory",
+                    "--default-bucket=sharecast-media-local",
+                ],
+                p.storage,
+                _http_ok(f"http://{HOST}:{p.storage}/storage/v1/b"),
+            ),
+            Service(
+                "tasks",
+                [py, "-m", "infra.cloudtasks", "--host", HOST, "--port", str(p.tasks)],
+                p.tasks,
+                _port_open(p.tasks),
+            ),
+            Service(
+                "sandbox",
+                [py, "-m", "infra.sandbox", "--host", HOST, "--port", str(p.sandbox)],
+                p.sandbox,
+                _http_ok(f"http://{HOST}:{p.sandbox}/_sandbox/healthz", lambda s: s == 200),
+            ),
+            Service(
+                "api",
+                [*fn, "--target", "api", "--port", str(p.api)],
+                p.api,
+                _http_ok(f"http://{HOST}:{p.api}/healthz", lambda s: s == 200),
+            ),
+            Service(
+                "publisher",
+                [*fn, "--target", "publisher", "--port", str(p.publisher)],
+                p.publisher,
+                _http_ok(f"http://{HOST}:{p.publisher}/"),
+            ),
+            Service(
+                "relay",
+                [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    "sharecast.relay.main:app",
+                    "--app-dir",
+                    str(FUNCTIONS),
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(p.relay),
+                    "--no-access-log",
+                    "--timeout-graceful-shutdown",
+                    "5",
+                ],
+                p.relay,
+                _http_ok(f"http://{HOST}:{p.relay}/healthz", lambda s: s == 200),
+            ),
+        ]
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every service in order, each ready before the next; stop all on failure."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        try:
+            for name in self.ALL:
+                if name not in self.services:
+                    continue
+                self.start_service(name)
+                if name == "tasks":
+                    self._create_queue()
+                if name == "pubsub":
+                    self._create_topic()
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_service(self, name: str) -> None:
+        """Start one service and wait until its readiness probe passes."""
+        service = self.services[name]
+        if not _port_free(service.port):
+            raise StackError(f"{name}: port {service.port} on {HOST} is already in use")
+        env = {
+            **os.environ,
+            **self.env,
+            **service.env,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(FUNCTIONS)]),
+            "RELAY_INSTANCE_ID": f"local-{service.port}",
+        }
+        logfile = (self.logs / f"{name}.log").open("ab")
+        service.process = subprocess.Popen(
+            service.argv,
+            env=env,
+            cwd=ROOT,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        logfile.close()
+        deadline = time.monotonic() + service.timeout_s
+        while time.monotonic() < deadline:
+            if service.process.poll() is not None:
+                raise StackError(
+                    f"{name} exited with {service.process.returncode}; "
+                    f"see {self.logs / (name + '.log')}"
+                )
+            if service.ready():
+                log.info("%s ready on %s", name, service.url)
+                return
+            time.sleep(0.1)
+        raise StackError(f"{name} not ready after {service.timeout_s:.0f} s")
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM, grace_s: float = 10.0) -> None:
+        """Stop one service by signalling its whole process group, then SIGKILL after grace."""
+        service = self.services[name]
+        proc = service.process
+        if proc is None or proc.poll() is not None:
+            service.process = None
+            return
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        service.process = None
+
+    def stop(self) -> None:
+        """Stop every running service, in reverse start order."""
+        for name in reversed(self.ALL):
+            if name in self.services:
+                self.stop_service(name)
+
+    def dead(self) -> list[str]:
+        """Services whose process has exited."""
+        return [
+            s.name
+            for s in self.services.values()
+            if s.process is not None and s.process.poll() is not None
+        ]
+
+    # -- one-time resources -----------------------------------------------------------------
+
+    def _create_topic(self) -> None:
+        import google.cloud.pubsub_v1 as pubsub_v1
+        from google.api_core.exceptions import AlreadyExists
+
+        os.environ["PUBSUB_EMULATOR_HOST"] = self.env["PUBSUB_EMULATOR_HOST"]
+        client = pubsub_v1.PublisherClient()
+        with contextlib.suppress(AlreadyExists):
+            client.create_topic(name=f"projects/{self.project}/topics/post-status")
+
+    def _create_queue(self) -> None:
+        import grpc
+        from google.api_core.exceptions import AlreadyExists
+        from google.cloud import tasks_v2
+        from google.cloud.tasks_v2.services.cloud_tasks.transports import (
+            CloudTasksGrpcTransport,
+        )
+        from google.protobuf import duration_pb2
+
+        channel = grpc.insecure_channel(self.env["CLOUD_TASKS_EMULATOR_HOST"])
+        client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+        parent = f"projects/{self.project}/locations/us-central1"
+        queue = tasks_v2.Queue(
+            name=f"{parent}/queues/publish",
+            retry_config=tasks_v2.RetryConfig(
+                max_attempts=100,
+                min_backoff=duration_pb2.Duration(seconds=1),
+                max_backoff=duration_pb2.Duration(seconds=60),
+                max_doublings=5,
+            ),
+            rate_limits=tasks_v2.RateLimits(max_concurrent_dispatches=50),
+        )
+        with contextlib.suppress(AlreadyExists):
+            client.create_queue(parent=parent, queue=queue)
+        channel.close()
+
+    # -- test helpers ---------------------------------------------------------------------
+
+    def reset_firestore(self) -> None:
+        """Delete every document in the Firestore emulator."""
+        url = (
+            f"http://{self.env['FIRESTORE_EMULATOR_HOST']}/emulator/v1/projects/"
+            f"{self.project}/databases/(default)/documents"
+        )
+        requests.delete(url, timeout=10).raise_for_status()

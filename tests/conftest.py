@@ -1,0 +1,66 @@
+"""Shared fixtures. The local stack (same code as ``make run``) starts once per session, on
+ports offset by ``SHARECAST_TEST_PORT_OFFSET`` (default 10000) so a running ``make run`` does not
+clash, and only when a test asks for it. State is reset between tests that use it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.localenv import Ports, service_env
+from infra.stack import Stack
+
+_OFFSET = int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "10000"))
+PORTS = Ports.from_env(offset=_OFFSET)
+# Clients built by tests talk to the emulators of the test stack.
+os.environ.update(service_env(PORTS))
+
+_stack: Stack | None = None
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running local stack (emulators, Cloud Tasks emulator, sandbox, functions, relay)."""
+    global _stack
+    instance = Stack(PORTS, workdir=Path(tmp_path_factory.mktemp("stack")))
+    instance.start()
+    _stack = instance
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def clean_stack(stack: Stack) -> Stack:
+    """The stack with Firestore emptied, the publish queue purged and the sandbox reset."""
+    from sharecast.clients import Clients
+    from sharecast.config import Settings
+
+    settings = Settings()
+    Clients(settings).tasks.purge_queue(name=settings.queue_path)
+    stack.reset_firestore()
+    requests.post(f"http://127.0.0.1:{PORTS.sandbox}/_sandbox/reset", json={}, timeout=5)
+    return stack
+
+
+@pytest.fixture
+def user_id() -> str:
+    """A fresh user id per test, so tests never see each other's data."""
+    return f"user-{uuid.uuid4().hex[:12]}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
+    """On failure, show the tail of every service log of the stack (CI has nothing else)."""
+    if exitstatus == 0 or _stack is None:
+        return
+    for log_file in sorted(_stack.logs.glob("*.log")):
+        lines = log_file.read_text(errors="replace").splitlines()[-25:]
+        terminalreporter.section(f"stack log: {log_file.name} (last {len(lines)} lines)")
+        for line in lines:
+            terminalreporter.write_line(line[:400])

@@ -82,7 +82,10 @@ def ensure_sandbox_connection(
         platform=platform,
         account_id=account_id,
         account_name=f"Sandbox {platform.value} account of {user_id}",
-        access_token_enc=vault.encrypt(f"sbx-{secrets.token_urlsafe(24)}", context=conn_id),
+        # The sandbox reads the account from tokens shaped "sandbox:{account_id}:{random}".
+        access_token_enc=vault.encrypt(
+            f"sandbox:{account_id}:{secrets.token_urlsafe(24)}", context=conn_id
+        ),
         sandbox=True,
         created_at=now,
         updated_at=now,

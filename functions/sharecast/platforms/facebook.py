@@ -1,0 +1,309 @@
+"""Facebook Pages connector (Graph API): text/link posts to a Page feed.
+
+- Create: ``POST {base}/{version}/{page_id}/feed`` with ``message`` and optional ``link``
+  (https://developers.facebook.com/documentation/pages-api/posts.md); answers
+  ``{"id": "{page_id}_{post_id}"}``.
+- Token: a Page access token. On ``POST`` it travels as the ``access_token`` form parameter in the
+  body (the Graph API's documented parameter, also how Meta's own business SDK sends it); on
+  ``GET`` as ``Authorization: Bearer`` so it never appears in a URL, and therefore never in
+  urllib3's or a proxy's request log.
+- Errors: ``{"error": {"message", "type", "code", "error_subcode", "is_transient", ...}}``
+  (https://developers.facebook.com/docs/graph-api/guides/error-handling), classified by
+  :func:`classify_graph_error`. Rate limits: ``X-Business-Use-Case-Usage`` whose
+  ``estimated_time_to_regain_access`` is in MINUTES
+  (https://developers.facebook.com/docs/graph-api/overview/rate-limiting); Graph sends no
+  ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import requests
+
+from sharecast.platforms.base import PublishRequest, PublishResult
+from sharecast.platforms.errors import (
+    AuthExpiredError,
+    DuplicateContentError,
+    PermanentPlatformError,
+    PlatformError,
+    TransientPlatformError,
+)
+
+DEFAULT_GRAPH_VERSION = "v24.0"
+#: Wait announced for code 368 ("temporarily blocked for policy violations"), seconds.
+POLICY_BLOCK_WAIT_S = 3600.0
+#: How many feed pages :meth:`FacebookConnector.find_existing` reads at most (100 posts each).
+MAX_FEED_PAGES = 10
+
+#: Codes whose meaning is "the token is invalid or expired": re-auth (error-handling page).
+AUTH_CODES = frozenset({102, 104, 190})
+#: OAuth subcodes 458-467 (app not installed, checkpoint, password changed, expired, invalid).
+AUTH_SUBCODES = frozenset(range(458, 468))
+#: App (4), user (17), page (32), application-limit (341), custom (613) throttles and the
+#: Business-Use-Case family (80000-80014; 80001 Pages, 80002 Instagram).
+THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
+#: 1 "API Unknown" and 2 "API Service": temporary server-side problems.
+SERVER_CODES = frozenset({1, 2})
+#: 3 "API Method" (missing capability), 10 and 200-299: permission errors.
+PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
+DUPLICATE_CODE = 506
+POLICY_CODE = 368
+#: 803 "some aliases do not exist"; 100 with subcode 33 "object does not exist".
+NOT_FOUND_CODE = 803
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup that also works on plain dicts."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def buc_retry_after_s(headers: Mapping[str, str]) -> float | None:
+    """Seconds until access returns, from ``X-Business-Use-Case-Usage``.
+
+    The header is JSON ``{"<object id>": [{"type", "call_count", "total_cputime", "total_time",
+    "estimated_time_to_regain_access"}]}``; ``estimated_time_to_regain_access`` is in MINUTES, so
+    the result is its largest value times 60. ``None`` when the header is absent, unparsable or says
+    0 minutes.
+    """
+    raw = _header(headers, "x-business-use-case-usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+    except ValueError:
+        return None
+    minutes = 0
+    if isinstance(usage, dict):
+        for entries in usage.values():
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if isinstance(entry, dict):
+                    minutes = max(minutes, _int(entry.get("estimated_time_to_regain_access")) or 0)
+    return float(minutes * 60) if minutes > 0 else None
+
+
+def classify_graph_error(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> PlatformError:
+    """Turn a Graph API error response into a classified :class:`PlatformError`.
+
+    ``status``: HTTP status; ``body``: the parsed JSON body (anything else is tolerated);
+    ``headers``: response headers (for ``X-Business-Use-Case-Usage``). Order (platform-apis.md
+    §1.4, §8):
+
+    1. code 506 → :class:`DuplicateContentError` ``DUPLICATE_CONTENT`` (never retried);
+    2. 102/104/190 or OAuth subcodes 458-467 → :class:`AuthExpiredError` ``TOKEN_EXPIRED``;
+    3. throttling codes 4/17/32/341/613/80000-80014 → ``THROTTLED`` (transient, ``retry_after_s``
+       from the usage header, minutes times 60); 368 → ``POLICY_BLOCKED`` (transient, 3600 s);
+       1/2 or HTTP 5xx → ``PLATFORM_5XX`` (transient);
+    4. ``is_transient: true`` on anything else → ``THROTTLED`` (transient). ``is_transient:
+       false`` does not override step 3: Meta's table says those codes are worth retrying;
+    5. 10/3/200-299 → ``PERMISSION_DENIED``; 803 or 100/33 → ``NOT_FOUND``; 100, 1609005 and the
+       rest → ``INVALID_REQUEST`` (all permanent).
+
+    Without a Graph error object the HTTP status decides: 5xx ``PLATFORM_5XX``, 429
+    ``RATE_LIMITED``, 401 ``TOKEN_EXPIRED``, 403 ``PERMISSION_DENIED``, 404 ``NOT_FOUND``, other
+    ``INVALID_REQUEST``.
+    """
+    headers = headers or {}
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return _classify_status(status, headers)
+    code = _int(error.get("code"))
+    subcode = _int(error.get("error_subcode"))
+    message = _describe(error, code, subcode)
+    kwargs: dict[str, Any] = {"http_status": status}
+    if code == DUPLICATE_CODE:
+        return DuplicateContentError("DUPLICATE_CONTENT", message, **kwargs)
+    if code in AUTH_CODES or subcode in AUTH_SUBCODES:
+        return AuthExpiredError("TOKEN_EXPIRED", message, **kwargs)
+    if code in THROTTLE_CODES:
+        return TransientPlatformError(
+            "THROTTLED", message, retry_after_s=buc_retry_after_s(headers), **kwargs
+        )
+    if code == POLICY_CODE:
+        wait = max(POLICY_BLOCK_WAIT_S, buc_retry_after_s(headers) or 0.0)
+        return TransientPlatformError("POLICY_BLOCKED", message, retry_after_s=wait, **kwargs)
+    if code in SERVER_CODES or status >= 500:
+        return TransientPlatformError("PLATFORM_5XX", message, **kwargs)
+    if error.get("is_transient") is True:
+        return TransientPlatformError(
+            "THROTTLED", message, retry_after_s=buc_retry_after_s(headers), **kwargs
+        )
+    if code in PERMISSION_CODES:
+        return PermanentPlatformError("PERMISSION_DENIED", message, **kwargs)
+    if code == NOT_FOUND_CODE or (code == 100 and subcode == 33):
+        return PermanentPlatformError("NOT_FOUND", message, **kwargs)
+    return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
+
+
+def _classify_status(status: int, headers: Mapping[str, str]) -> PlatformError:
+    message = f"HTTP {status} without a Graph error object"
+    if status >= 500:
+        return TransientPlatformError("PLATFORM_5XX", message, http_status=status)
+    if status == 429:
+        return TransientPlatformError("RATE_LIMITED", message, http_status=status,
+                                      retry_after_s=buc_retry_after_s(headers))
+    if status == 401:
+        return AuthExpiredError("TOKEN_EXPIRED", message, http_status=status)
+    if status == 403:
+        return PermanentPlatformError("PERMISSION_DENIED", message, http_status=status)
+    if status == 404:
+        return PermanentPlatformError("NOT_FOUND", message, http_status=status)
+    return PermanentPlatformError("INVALID_REQUEST", message, http_status=status)
+
+
+def _describe(error: Mapping[str, Any], code: int | None, subcode: int | None) -> str:
+    parts = [str(error.get("message") or "Graph API error")]
+    if error.get("error_user_msg"):
+        parts.append(str(error["error_user_msg"]))
+    detail = f"code {code}"
+    if subcode is not None:
+        detail += f", subcode {subcode}"
+    if error.get("fbtrace_id"):
+        detail += f", fbtrace_id {error['fbtrace_id']}"
+    return f"{' — '.join(parts)} ({detail})"
+
+
+def _normalize(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "[redacted]") if token else text
+
+
+class FacebookConnector:
+    """Publishes text/link posts to a Facebook Page. See the module docstring for the API."""
+
+    platform = "facebook"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout_s: float,
+        graph_version: str = DEFAULT_GRAPH_VERSION,
+        session: requests.Session | None = None,
+    ) -> None:
+        """``base_url``: ``https://graph.facebook.com`` or the sandbox; ``timeout_s``: connect and
+        read timeout of each HTTP call, seconds; ``graph_version``: e.g. ``v24.0``."""
+        self._base = f"{base_url.rstrip('/')}/{graph_version.strip('/')}"
+        self._timeout_s = timeout_s
+        self._session = session if session is not None else requests.Session()
+
+    def publish(self, request: PublishRequest, *, access_token: str) -> PublishResult:
+        """``POST /{page_id}/feed``; returns the ``{page}_{post}`` id and its facebook.com URL.
+
+        A 2xx answer without an ``id`` raises transient ``UNKNOWN_OUTCOME``: the post may exist,
+        so the caller reconciles with :meth:`find_existing` before retrying.
+        """
+        if request.media_urls:
+            raise PermanentPlatformError(
+                "INVALID_REQUEST", "media attachments are not supported by the Facebook connector"
+            )
+        data = {"message": request.text, "access_token": access_token}
+        if request.link:
+            data["link"] = request.link
+        response = self._call(
+            "POST", f"{self._base}/{quote(request.account_id, safe='')}/feed", access_token,
+            data=data,
+        )
+        body = self._check(response, access_token)
+        post_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(post_id, str | int) or not str(post_id):
+            raise TransientPlatformError(
+                "UNKNOWN_OUTCOME",
+                f"HTTP {response.status_code} without a post id; the post may exist",
+                http_status=response.status_code,
+            )
+        return PublishResult(external_id=str(post_id),
+                             external_url=f"https://www.facebook.com/{post_id}")
+
+    def find_existing(
+        self, request: PublishRequest, *, access_token: str, since: datetime
+    ) -> PublishResult | None:
+        """The oldest feed post of the Page created at or after ``since`` whose ``message``
+        equals ``request.text`` (both NFC-normalized and trimmed), or ``None``.
+
+        Reads ``GET /{page_id}/feed?fields=id,message,created_time&since=<unix s>&limit=100``,
+        following ``paging.next`` for at most :data:`MAX_FEED_PAGES` pages. Raises
+        ``NotImplementedError`` for a link-only post (no message to match).
+        """
+        wanted = _normalize(request.text)
+        if not wanted:
+            raise NotImplementedError("a post without a message cannot be matched on the feed")
+        params: dict[str, str] = {
+            "fields": "id,message,created_time",
+            "since": str(math.floor(since.astimezone(UTC).timestamp())),
+            "limit": "100",
+        }
+        url = f"{self._base}/{quote(request.account_id, safe='')}/feed"
+        match: str | None = None
+        for _page in range(MAX_FEED_PAGES):
+            response = self._call("GET", url, access_token, params=params)
+            body = self._check(response, access_token)
+            posts = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(posts, list):
+                raise TransientPlatformError("BAD_RESPONSE", "feed answer without a data list",
+                                             http_status=response.status_code)
+            for post in posts:
+                if (isinstance(post, dict) and isinstance(post.get("message"), str)
+                        and _normalize(post["message"]) == wanted and post.get("id")):
+                    match = str(post["id"])  # newest first: the last match is the oldest
+            next_url = (body.get("paging") or {}).get("next")
+            if not isinstance(next_url, str) or not next_url:
+                break
+            # Follow the cursor on our own base URL; drop any token Graph echoed into the URL.
+            params = {k: v for k, v in parse_qsl(urlsplit(next_url).query)
+                      if k != "access_token"}
+        if match is None:
+            return None
+        return PublishResult(external_id=match, external_url=f"https://www.facebook.com/{match}")
+
+    def _call(self, method: str, url: str, token: str, **kwargs: Any) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if method == "GET":
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            return self._session.request(method, url, headers=headers, timeout=self._timeout_s,
+                                         **kwargs)
+        except requests.Timeout as exc:
+            raise TransientPlatformError(
+                "NETWORK", f"timed out after {self._timeout_s}s: {_scrub(str(exc), token)}"
+            ) from None
+        except requests.RequestException as exc:
+            raise TransientPlatformError(
+                "NETWORK", f"{type(exc).__name__}: {_scrub(str(exc), token)}"
+            ) from None
+
+    @staticmethod
+    def _check(response: requests.Response, token: str) -> Any:
+        """The JSON body of a 2xx answer; raises the classified error otherwise."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+            error = classify_graph_error(response.status_code, body, response.headers)
+            error.message = _scrub(error.message, token)
+            error.args = (f"{error.code}: {error.message}",)
+            raise error
+        return body

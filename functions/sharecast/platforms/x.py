@@ -1,0 +1,290 @@
+"""X (Twitter) API v2 connector: text posts.
+
+- Create: ``POST {base}/2/tweets`` with JSON ``{"text": ...}`` (``CreatePostsRequest``,
+  ``additionalProperties: false``) and ``Authorization: Bearer <OAuth 2.0 user token>``; answers
+  201 ``{"data": {"id", "text", ...}}`` (docs.x.com, ``xdevplatform/docs``
+  ``x-api/posts/creation-of-a-post``; xdk ``specs/openapi.json``).
+- Errors: problem+json ``{"title", "detail", "type", "status"}``
+  (https://docs.x.com/x-api/fundamentals/response-codes-and-errors), classified by
+  :func:`classify_x_error`.
+- Rate limits: ``x-rate-limit-limit`` / ``-remaining`` / ``-reset`` (reset in epoch SECONDS) on
+  every response (https://docs.x.com/x-api/fundamentals/rate-limits); some plans add
+  ``x-app-limit-24hour-*`` / ``x-user-limit-24hour-*``.
+- Reconciliation: ``GET /2/users/{id}/tweets?start_time=<RFC 3339>&tweet.fields=created_at``.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from sharecast.platforms.base import PublishRequest, PublishResult
+from sharecast.platforms.errors import (
+    AuthExpiredError,
+    DuplicateContentError,
+    PermanentPlatformError,
+    PlatformError,
+    TransientPlatformError,
+)
+
+#: How many timeline pages :meth:`XConnector.find_existing` reads at most (100 posts each).
+MAX_TIMELINE_PAGES = 5
+#: Header families whose ``-remaining: 0`` means "wait until ``-reset``".
+_LIMIT_FAMILIES = ("x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup that also works on plain dicts."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait before retrying, from X's response headers.
+
+    ``Retry-After`` (seconds or an HTTP date) wins when present. Otherwise every limit family
+    whose ``-remaining`` is 0 contributes ``-reset`` (epoch seconds) minus ``now``, and the
+    longest wait wins; if no family says 0 but ``x-rate-limit-reset`` is present (a 429 is proof
+    enough) that is used. Never negative; ``None`` when the headers say nothing. ``now``: epoch
+    seconds (default: the current time).
+    """
+    now = time.time() if now is None else now
+    retry_after = _header(headers, "retry-after")
+    if retry_after:
+        seconds = _int(retry_after.strip())
+        if seconds is not None:
+            return float(max(0, seconds))
+        try:
+            return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
+        except (TypeError, ValueError):
+            pass
+    waits = []
+    for family in _LIMIT_FAMILIES:
+        remaining = _int(_header(headers, f"{family}-remaining"))
+        reset = _int(_header(headers, f"{family}-reset"))
+        if remaining == 0 and reset is not None:
+            waits.append(reset - now)
+    if not waits:
+        reset = _int(_header(headers, "x-rate-limit-reset"))
+        if reset is None:
+            return None
+        waits.append(reset - now)
+    return max(0.0, float(max(waits)))
+
+
+def _problem_text(body: Any) -> tuple[str, str]:
+    """``(problem type, human message)`` of a problem+json or legacy ``errors[]`` body."""
+    if not isinstance(body, dict):
+        return "", ""
+    problem_type = str(body.get("type") or "")
+    parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for err in errors[:3]:
+            if isinstance(err, dict) and err.get("message"):
+                code = f" (code {err['code']})" if err.get("code") is not None else ""
+                parts.append(f"{err['message']}{code}")
+    return problem_type, ": ".join(parts)
+
+
+def _legacy_codes(body: Any) -> set[int]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    codes: set[int] = set()
+    for err in errors if isinstance(errors, list) else []:
+        if isinstance(err, dict):
+            code = _int(str(err.get("code"))) if err.get("code") is not None else None
+            if code is not None:
+                codes.add(code)
+    return codes
+
+
+def classify_x_error(
+    status: int, body: Any, headers: Mapping[str, str] | None = None, *, now: float | None = None
+) -> PlatformError:
+    """Turn an X API v2 error response into a classified :class:`PlatformError`.
+
+    ``status``: HTTP status; ``body``: parsed JSON (problem+json or legacy ``{"errors": [...]}``);
+    ``headers``: response headers; ``now``: epoch seconds for ``retry_after_s``. Mapping
+    (platform-apis.md §5.2, §8):
+
+    - 429 with problem type ``usage-capped`` → ``USAGE_CAPPED`` (permanent until the cap resets);
+      other 429 → ``RATE_LIMITED`` (transient, ``retry_after_s`` from :func:`retry_after_s`);
+    - 401 → :class:`AuthExpiredError` ``TOKEN_EXPIRED`` (refresh once, then re-auth);
+    - 403 "duplicate content" (or legacy code 187) → :class:`DuplicateContentError`
+      ``DUPLICATE_CONTENT``; 403 "too long" (legacy 186) → ``INVALID_REQUEST``; other 403
+      (client-forbidden, not-authorized-for-resource...) → ``PERMISSION_DENIED``;
+    - 404 → ``NOT_FOUND``; 408 → ``NETWORK`` (transient); 5xx → ``PLATFORM_5XX`` (transient,
+      ``Retry-After`` if sent); other 4xx → ``INVALID_REQUEST`` (permanent).
+    """
+    headers = headers or {}
+    problem_type, text = _problem_text(body)
+    message = text or f"HTTP {status}"
+    lowered = message.lower()
+    legacy = _legacy_codes(body)
+    kwargs: dict[str, Any] = {"http_status": status}
+    if status == 429:
+        if problem_type.endswith("/usage-capped") or "usagecap" in lowered.replace(" ", ""):
+            return PermanentPlatformError("USAGE_CAPPED", message, **kwargs)
+        return TransientPlatformError("RATE_LIMITED", message,
+                                      retry_after_s=retry_after_s(headers, now=now), **kwargs)
+    if status == 401:
+        return AuthExpiredError("TOKEN_EXPIRED", message, **kwargs)
+    if status == 403:
+        if "duplicate content" in lowered or 187 in legacy:
+            return DuplicateContentError("DUPLICATE_CONTENT", message, **kwargs)
+        if "too long" in lowered or 186 in legacy:
+            return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
+        return PermanentPlatformError("PERMISSION_DENIED", message, **kwargs)
+    if status == 404:
+        return PermanentPlatformError("NOT_FOUND", message, **kwargs)
+    if status == 408:
+        return TransientPlatformError("NETWORK", message, **kwargs)
+    if status >= 500:
+        wait = retry_after_s(headers, now=now) if _header(headers, "retry-after") else None
+        return TransientPlatformError("PLATFORM_5XX", message, retry_after_s=wait, **kwargs)
+    return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
+
+
+def compose_text(request: PublishRequest) -> str:
+    """The text X receives: ``request.text`` plus ``request.link`` on a new line when the text
+    does not already contain it (X has no separate link field; the URL renders as a card)."""
+    if request.link and request.link not in request.text:
+        return f"{request.text}\n{request.link}" if request.text else request.link
+    return request.text
+
+
+def normalize_text(text: str, entities: Any = None) -> str:
+    """Text as compared by :meth:`XConnector.find_existing`: t.co links expanded (from
+    ``entities.urls``), HTML entities unescaped (X returns ``&amp;``), NFC, trimmed."""
+    if isinstance(entities, dict):
+        for url in entities.get("urls") or []:
+            if isinstance(url, dict) and url.get("url") and url.get("expanded_url"):
+                text = text.replace(str(url["url"]), str(url["expanded_url"]))
+    return unicodedata.normalize("NFC", html.unescape(text)).strip()
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "[redacted]") if token else text
+
+
+class XConnector:
+    """Publishes text posts to X. See the module docstring for the API."""
+
+    platform = "x"
+
+    def __init__(
+        self, *, base_url: str, timeout_s: float, session: requests.Session | None = None
+    ) -> None:
+        """``base_url``: ``https://api.x.com`` or the sandbox; ``timeout_s``: connect and read
+        timeout of each HTTP call, seconds."""
+        self._base = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._session = session if session is not None else requests.Session()
+
+    def publish(self, request: PublishRequest, *, access_token: str) -> PublishResult:
+        """``POST /2/tweets``; returns the post id and ``https://x.com/i/web/status/{id}``.
+
+        A 2xx answer without ``data.id`` raises transient ``UNKNOWN_OUTCOME``: the post may exist,
+        so the caller reconciles with :meth:`find_existing` before retrying.
+        """
+        if request.media_urls:
+            raise PermanentPlatformError(
+                "INVALID_REQUEST", "media attachments are not supported by the X connector"
+            )
+        response = self._call("POST", f"{self._base}/2/tweets", access_token,
+                              json={"text": compose_text(request)})
+        body = self._check(response, access_token)
+        data = body.get("data") if isinstance(body, dict) else None
+        post_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(post_id, str | int) or not str(post_id):
+            raise TransientPlatformError(
+                "UNKNOWN_OUTCOME",
+                f"HTTP {response.status_code} without data.id; the post may exist",
+                http_status=response.status_code,
+            )
+        return PublishResult(external_id=str(post_id),
+                             external_url=f"https://x.com/i/web/status/{post_id}")
+
+    def find_existing(
+        self, request: PublishRequest, *, access_token: str, since: datetime
+    ) -> PublishResult | None:
+        """The oldest post of ``request.account_id`` created at or after ``since`` (second
+        precision) whose text matches :func:`compose_text` under :func:`normalize_text`, or
+        ``None``. Reads at most :data:`MAX_TIMELINE_PAGES` pages of 100."""
+        wanted = normalize_text(compose_text(request))
+        params: dict[str, str] = {
+            "start_time": _rfc3339(since),
+            "max_results": "100",
+            "tweet.fields": "created_at,entities",
+        }
+        url = f"{self._base}/2/users/{quote(request.account_id, safe='')}/tweets"
+        match: str | None = None
+        for _page in range(MAX_TIMELINE_PAGES):
+            response = self._call("GET", url, access_token, params=params)
+            body = self._check(response, access_token)
+            if not isinstance(body, dict) or not ("data" in body or "meta" in body):
+                raise TransientPlatformError("BAD_RESPONSE", "timeline answer without data/meta",
+                                             http_status=response.status_code)
+            posts = body.get("data") or []
+            for post in posts if isinstance(posts, list) else []:
+                if (isinstance(post, dict) and isinstance(post.get("text"), str) and post.get("id")
+                        and normalize_text(post["text"], post.get("entities")) == wanted):
+                    match = str(post["id"])  # newest first: the last match is the oldest
+            meta = body.get("meta")
+            next_token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not next_token:
+                break
+            params["pagination_token"] = str(next_token)
+        if match is None:
+            return None
+        return PublishResult(external_id=match, external_url=f"https://x.com/i/web/status/{match}")
+
+    def _call(self, method: str, url: str, token: str, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        try:
+            return self._session.request(method, url, headers=headers, timeout=self._timeout_s,
+                                         **kwargs)
+        except requests.Timeout as exc:
+            raise TransientPlatformError(
+                "NETWORK", f"timed out after {self._timeout_s}s: {_scrub(str(exc), token)}"
+            ) from None
+        except requests.RequestException as exc:
+            raise TransientPlatformError(
+                "NETWORK", f"{type(exc).__name__}: {_scrub(str(exc), token)}"
+            ) from None
+
+    @staticmethod
+    def _check(response: requests.Response, token: str) -> Any:
+        """The JSON body of a 2xx answer; raises the classified error otherwise."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            error = classify_x_error(response.status_code, body, response.headers)
+            error.message = _scrub(error.message, token)
+            error.args = (f"{error.code}: {error.message}",)
+            raise error
+        return body

@@ -1,0 +1,76 @@
+"""Everything a running sandbox remembers: ledger, fault rules, trigger counters, settings."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from infra.sandbox.faults import FaultBook, InBandTriggers
+from infra.sandbox.ledger import IdMinter, Ledger
+
+
+class SandboxSettings(BaseModel):
+    """Global switches, changed with ``PATCH /_sandbox/settings`` or ``POST /_sandbox/reset``.
+
+    ``duplicate_detection``: refuse a post whose text equals one the same account posted within
+    ``duplicate_window_s`` seconds (default 24 h), like the real platforms.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    duplicate_detection: bool = True
+    duplicate_window_s: int = Field(default=86_400, ge=0)
+
+
+class SandboxState:
+    """The mutable state of one sandbox app (one per :func:`infra.sandbox.app.create_app`).
+
+    Handlers run on one event loop and never ``await`` between checking and recording a post, so
+    no lock is needed.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.ledger = Ledger()
+        self.ids = IdMinter()
+        self.faults = FaultBook(seed)
+        self.triggers = InBandTriggers()
+        self.settings = SandboxSettings()
+        self.usage = UsageWindows()
+
+    def reset(self, seed: int | None = None, **settings: Any) -> None:
+        """Clear ledger, rules and counters; settings back to defaults, then ``settings``."""
+        self.ledger.clear()
+        self.faults.clear()
+        self.faults.reseed(seed)
+        self.triggers.clear()
+        self.usage.clear()
+        self.settings = SandboxSettings.model_validate(settings)
+
+    def update_settings(self, changes: dict[str, Any]) -> SandboxSettings:
+        """Apply a partial settings change (validated) and return the new settings."""
+        self.settings = SandboxSettings.model_validate({**self.settings.model_dump(), **changes})
+        return self.settings
+
+
+class UsageWindows:
+    """Call counters in fixed windows, for the usage headers the networks send on responses."""
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, ...], tuple[int, int]] = {}
+
+    def hit(self, key: tuple[str, ...], window_s: int) -> tuple[int, int]:
+        """Count one call under ``key``; returns ``(calls in this window, window end epoch s)``."""
+        now = int(time.time())
+        start = now - now % window_s
+        window_start, count = self._windows.get(key, (start, 0))
+        if window_start != start:
+            count = 0
+        count += 1
+        self._windows[key] = (start, count)
+        return count, start + window_s
+
+    def clear(self) -> None:
+        """Forget every counter."""
+        self._windows.clear()

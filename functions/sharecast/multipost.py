@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import google.cloud.pubsub_v1 as pubsub_v1
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.cloud import firestore, tasks_v2
 
@@ -16,6 +17,7 @@ from sharecast.domain.models import ConnectionRecord, PostRecord, TargetRecord
 from sharecast.domain.statuses import EventType, Platform, PostStatus
 from sharecast.domain.validation import TargetSpec, validate_schedule, validate_targets
 from sharecast.errors import FieldProblem, ValidationFailed
+from sharecast.events import publish_events
 from sharecast.logs import fields
 from sharecast.store import connections as connections_store
 from sharecast.store import posts as posts_store
@@ -52,6 +54,7 @@ def create_multipost(
     *,
     db: firestore.Client,
     tasks: tasks_v2.CloudTasksClient,
+    pubsub: pubsub_v1.PublisherClient,
     vault: TokenVault,
     settings: Settings,
     user_id: str,
@@ -150,6 +153,7 @@ def create_multipost(
         events=events,
         event_ttl=timedelta(days=settings.event_ttl_days),
     )
+    publish_events(publisher=pubsub, db=db, topic_path=settings.topic_path, events=events)
     if not request.draft and enqueue_targets(
         db=db, tasks=tasks, settings=settings, post=post, targets=targets, now=now
     ):

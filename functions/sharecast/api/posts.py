@@ -43,6 +43,7 @@ def multipost() -> tuple[Response, int]:
     post, targets = create_multipost(
         db=d.clients.firestore,
         tasks=d.clients.tasks,
+        pubsub=d.clients.publisher,
         vault=d.vault,
         settings=d.settings,
         user_id=user.user_id,

@@ -115,9 +115,11 @@ def change_target(
         if not post_snap.exists:
             raise NotFound(f"post {post_id} not found")
         post = PostRecord.from_doc(post_snap.id, post_snap.to_dict() or {})
+        refs = [target_ref(db, post_id, t) for t in post.target_ids]
         targets = {
             s.id: TargetRecord.from_doc(s.id, s.to_dict() or {})
-            for s in txn.get(post_ref(db, post_id).collection(TARGETS))
+            for s in txn.get_all(refs)
+            if s.exists
         }
         if target_id not in targets:
             raise NotFound(f"target {target_id} of post {post_id} not found")

@@ -1,0 +1,283 @@
+"""The publisher's attempt cycle against real Firestore, Pub/Sub, Cloud Tasks emulators and the
+platform sandbox. Tasks go to a paused queue so the running publisher never races the test."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from google.api_core.exceptions import NotFound as TaskNotFound
+from google.cloud import tasks_v2
+
+from sharecast.clients import Clients
+from sharecast.config import Settings
+from sharecast.domain.statuses import Platform
+from sharecast.multipost import MultipostInput, TargetInput, create_multipost
+from sharecast.platforms.base import PublishRequest
+from sharecast.platforms.registry import build_connectors
+from sharecast.publisher.attempt import Publisher, run_attempt
+from sharecast.store import posts as posts_store
+from sharecast.store.connections import get_connection
+from sharecast.tasks import PublishTask
+from sharecast.timeutil import utcnow
+from sharecast.vault import TokenVault
+from tests.conftest import PORTS
+from tests.support.api import Sandbox
+
+pytestmark = pytest.mark.usefixtures("clean_stack")
+
+QUEUE = "publish-direct"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(tasks_queue=QUEUE, backoff_base_s=0.2, backoff_jitter=0)
+
+
+@pytest.fixture
+def pub(settings: Settings) -> Publisher:
+    clients = Clients(settings)
+    parent = f"projects/{settings.google_cloud_project}/locations/{settings.tasks_location}"
+    try:
+        clients.tasks.get_queue(name=settings.queue_path)
+    except TaskNotFound:
+        clients.tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=settings.queue_path))
+    clients.tasks.pause_queue(name=settings.queue_path)
+    clients.tasks.purge_queue(name=settings.queue_path)
+    return Publisher(
+        settings=settings,
+        db=clients.firestore,
+        tasks=clients.tasks,
+        pubsub=clients.publisher,
+        vault=TokenVault.from_settings(settings),
+        connectors=build_connectors(settings, requests.Session()),
+    )
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(PORTS)
+
+
+def new_post(pub: Publisher, user_id: str, platform: str = "x", text: str | None = None):
+    post, targets = create_multipost(
+        db=pub.db,
+        tasks=pub.tasks,
+        pubsub=pub.pubsub,
+        vault=pub.vault,
+        settings=pub.settings,
+        user_id=user_id,
+        request=MultipostInput(
+            content=text or f"hello from {user_id}",
+            targets=[TargetInput(platform=platform)],
+            media_ids=[],
+            schedule_at=None,
+            draft=False,
+        ),
+        now=utcnow(),
+    )
+    return post, targets[0]
+
+
+def attempt(pub: Publisher, post_id: str, target_id: str, n: int):
+    return run_attempt(pub, task=PublishTask(post_id=post_id, target_id=target_id, attempt=n))
+
+
+def load(pub: Publisher, post_id: str):
+    post, targets = posts_store.get_post(pub.db, post_id)
+    return post, targets[0]
+
+
+def events(pub: Publisher, user_id: str) -> list[dict]:
+    docs = pub.db.collection("users").document(user_id).collection("events").order_by("id")
+    return [d.to_dict() for d in docs.stream()]
+
+
+def task_exists(pub: Publisher, task_id: str) -> bool:
+    try:
+        pub.tasks.get_task(name=f"{pub.settings.queue_path}/tasks/{task_id}")
+    except TaskNotFound:
+        return False
+    return True
+
+
+def test_success_records_ids_events_attempt_log_and_redelivery_is_noop(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id)
+    report = attempt(pub, post.id, target.id, 1)
+    assert (report.action, report.status) == ("START", "SUCCESS")
+    post, target = load(pub, post.id)
+    assert post.status.value == "PUBLISHED"
+    ledger = sandbox.ledger(platform="x", account_id=target.account_id)
+    assert [p["id"] for p in ledger] == [target.external_id]
+    assert target.external_url and target.external_id in target.external_url
+    log = pub.db.collection("attempts").document(f"{post.id}-{target.id}-1").get().to_dict()
+    assert log["outcome"] == "SUCCESS"
+    assert log["duration_ms"] >= 0
+    kinds = [(e["type"], e["data"]["status"]) for e in events(pub, user_id)]
+    assert kinds == [
+        ("post_status", "PUBLISHING"),
+        ("target_status", "PENDING"),
+        ("target_status", "PUBLISHING"),
+        ("target_status", "SUCCESS"),
+        ("post_status", "PUBLISHED"),
+    ]
+    assert all(e["published_at"] is not None for e in events(pub, user_id))
+    versions = [e["data"]["version"] for e in events(pub, user_id) if e["type"] == "target_status"]
+    assert versions == sorted(versions)
+    again = attempt(pub, post.id, target.id, 1)
+    assert again.action == "NOOP_TERMINAL"
+    assert len(sandbox.ledger(platform="x", account_id=target.account_id)) == 1
+
+
+def test_transient_error_schedules_next_named_task_then_succeeds(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id)
+    sandbox.fault(platform="x", account_id=target.account_id, kind="server_error", times=1)
+    report = attempt(pub, post.id, target.id, 1)
+    assert report.status == "RETRYING"
+    _, target = load(pub, post.id)
+    assert target.error is not None
+    assert target.error.code == "PLATFORM_5XX"
+    assert target.error.retryable is True
+    assert (target.error.attempts, target.error.max_attempts) == (1, 4)
+    assert task_exists(pub, f"{post.id}-{target.id}-2")
+    time.sleep(0.3)  # next_attempt_at is 0.2 s ahead in these settings
+    report = attempt(pub, post.id, target.id, 2)
+    assert report.status == "SUCCESS"
+    assert len(sandbox.ledger(platform="x", account_id=target.account_id)) == 1
+
+
+def test_rate_limit_wait_hint_overrides_backoff(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id)
+    sandbox.fault(
+        platform="x", account_id=target.account_id, kind="rate_limit", times=1, retry_after_s=120
+    )
+    attempt(pub, post.id, target.id, 1)
+    _, target = load(pub, post.id)
+    assert target.error.code == "RATE_LIMITED"
+    wait = (target.next_attempt_at - target.updated_at).total_seconds()
+    assert 110 <= wait <= 125
+    task = pub.tasks.get_task(name=f"{pub.settings.queue_path}/tasks/{post.id}-{target.id}-2")
+    assert task.schedule_time.timestamp() == pytest.approx(
+        target.next_attempt_at.timestamp(), abs=0.01
+    )
+
+
+def test_permanent_error_fails_without_retry(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id, platform="facebook")
+    sandbox.fault(platform="facebook", account_id=target.account_id, kind="permanent", times=1)
+    report = attempt(pub, post.id, target.id, 1)
+    assert report.status == "FAILED"
+    post, target = load(pub, post.id)
+    assert post.status.value == "FAILED"
+    assert target.error.retryable is False
+    assert not task_exists(pub, f"{post.id}-{target.id}-2")
+
+
+def test_attempts_are_bounded_by_max_attempts(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id)
+    sandbox.fault(platform="x", account_id=target.account_id, kind="server_error")
+    for n in range(1, 5):
+        report = attempt(pub, post.id, target.id, n)
+        time.sleep(0.2 * 2 ** (n - 1) + 0.05)
+    assert report.status == "FAILED"
+    _, target = load(pub, post.id)
+    assert target.attempts == 4
+    assert target.error.attempts == 4
+    assert not task_exists(pub, f"{post.id}-{target.id}-5")
+
+
+def test_live_lease_makes_redelivery_a_noop(pub, user_id):
+    post, target = new_post(pub, user_id)
+    posts_store.target_ref(pub.db, post.id, target.id).update(
+        {
+            "status": "PUBLISHING",
+            "attempts": 1,
+            "lease_id": "other",
+            "lease_until": utcnow() + timedelta(seconds=60),
+            "attempt_started_at": utcnow(),
+        }
+    )
+    assert attempt(pub, post.id, target.id, 1).action == "NOOP_LEASED"
+
+
+def test_crash_after_platform_accepted_is_resolved_without_second_post(pub, sandbox, user_id):
+    """A publisher died after the platform accepted the post: the lease expires, the task is
+    redelivered, and reconciliation finds the post instead of posting again."""
+    post, target = new_post(pub, user_id, platform="facebook")
+    conn = get_connection(pub.db, target.connection_id)
+    token = pub.vault.decrypt(conn.access_token_enc, context=conn.id)
+    started = utcnow()
+    posted = pub.connectors[Platform.FACEBOOK].publish(
+        PublishRequest(account_id=target.account_id, text=target.text, target_key="crash"),
+        access_token=token,
+    )
+    posts_store.target_ref(pub.db, post.id, target.id).update(
+        {
+            "status": "PUBLISHING",
+            "attempts": 1,
+            "lease_id": "dead-worker",
+            "lease_until": utcnow() - timedelta(seconds=1),
+            "attempt_started_at": started,
+        }
+    )
+    report = attempt(pub, post.id, target.id, 1)
+    assert (report.action, report.status) == ("RESUME", "SUCCESS")
+    _, target = load(pub, post.id)
+    assert target.external_id == posted.external_id
+    assert len(sandbox.ledger(platform="facebook", account_id=target.account_id)) == 1
+
+
+def test_lost_response_then_retry_finds_the_post(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id)
+    sandbox.fault(platform="x", account_id=target.account_id, kind="accept_then_drop", times=1)
+    first = attempt(pub, post.id, target.id, 1)
+    assert first.status == "RETRYING"
+    _, target = load(pub, post.id)
+    assert target.uncertain_since is not None
+    ledger = sandbox.ledger(platform="x", account_id=target.account_id)
+    assert len(ledger) == 1
+    time.sleep(0.3)
+    assert attempt(pub, post.id, target.id, 2).status == "SUCCESS"
+    _, target = load(pub, post.id)
+    assert target.external_id == ledger[0]["id"]
+    assert len(sandbox.ledger(platform="x", account_id=target.account_id)) == 1
+
+
+def test_duplicate_content_is_permanent(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id)
+    sandbox.fault(platform="x", account_id=target.account_id, kind="duplicate", times=1)
+    assert attempt(pub, post.id, target.id, 1).status == "FAILED"
+    _, target = load(pub, post.id)
+    assert target.error.code == "DUPLICATE_CONTENT"
+
+
+def test_redelivered_failed_attempt_re_ensures_the_next_task(pub, sandbox, user_id):
+    post, target = new_post(pub, user_id)
+    sandbox.fault(platform="x", account_id=target.account_id, kind="server_error", times=1)
+    attempt(pub, post.id, target.id, 1)
+    pub.tasks.delete_task(name=f"{pub.settings.queue_path}/tasks/{post.id}-{target.id}-2")
+    # Cloud Tasks remembers deleted names, so the redelivery reports the task as existing:
+    report = attempt(pub, post.id, target.id, 1)
+    assert report.action == "ENSURE_NEXT"
+    assert report.redeliver is False
+
+
+def test_publisher_http_envelope(stack):
+    url = f"http://127.0.0.1:{PORTS.publisher}/"
+    settings = Settings()
+    secret = settings.internal_auth_secret.get_secret_value()
+    missing = requests.post(url, json={"post_id": "p", "target_id": "t", "attempt": 1}, timeout=5)
+    assert missing.status_code == 401
+    bad = requests.post(url, data="nope", headers={"X-Sharecast-Internal-Auth": secret}, timeout=5)
+    assert bad.status_code == 400
+    assert bad.headers["Content-Type"].startswith("application/problem+json")
+    gone = requests.post(
+        url,
+        json={"post_id": "p", "target_id": "t", "attempt": 1},
+        headers={"X-Sharecast-Internal-Auth": secret},
+        timeout=5,
+    )
+    assert gone.status_code == 200
+    assert gone.json()["action"] == "NOOP_MISSING"

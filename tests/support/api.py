@@ -1,0 +1,48 @@
+"""Real HTTP helpers for tests of the running stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from infra.localenv import HOST, Ports
+from sharecast.auth import issue_dev_token
+from sharecast.config import Settings
+
+
+class ApiClient:
+    """Talks to the ``api`` function of the stack as ``user_id``."""
+
+    def __init__(self, ports: Ports, user_id: str, role: str = "user") -> None:
+        self.base = f"http://{HOST}:{ports.api}"
+        self.token = issue_dev_token(Settings(), user_id=user_id, role=role)
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, *, token: str | None = None, **kw: Any):
+        headers = kw.pop("headers", {})
+        if token != "":
+            headers.setdefault("Authorization", f"Bearer {token or self.token}")
+        return self.session.request(method, self.base + path, headers=headers, timeout=15, **kw)
+
+    def post(self, path: str, **kw: Any):
+        return self.request("POST", path, **kw)
+
+    def get(self, path: str, **kw: Any):
+        return self.request("GET", path, **kw)
+
+
+class Sandbox:
+    """The platform sandbox's control API (ledger and fault rules)."""
+
+    def __init__(self, ports: Ports) -> None:
+        self.base = f"http://{HOST}:{ports.sandbox}/_sandbox"
+
+    def fault(self, **rule: Any) -> None:
+        requests.post(f"{self.base}/faults", json=rule, timeout=5).raise_for_status()
+
+    def ledger(self, **query: Any) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.base}/ledger", params=query, timeout=5)
+        response.raise_for_status()
+        posts: list[dict[str, Any]] = response.json()["posts"]
+        return posts

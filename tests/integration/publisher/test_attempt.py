@@ -111,7 +111,8 @@ def test_success_records_ids_events_attempt_log_and_redelivery_is_noop(pub, sand
     assert post.status.value == "PUBLISHED"
     ledger = sandbox.ledger(platform="x", account_id=target.account_id)
     assert [p["id"] for p in ledger] == [target.external_id]
-    assert target.external_url and target.external_id in target.external_url
+    assert target.external_url
+    assert target.external_id in target.external_url
     log = pub.db.collection("attempts").document(f"{post.id}-{target.id}-1").get().to_dict()
     assert log["outcome"] == "SUCCESS"
     assert log["duration_ms"] >= 0

@@ -17,8 +17,7 @@ from infra.sandbox.logs import LOGGER_NAME, fields, setup_logging
 def _is_loopback(host: str) -> bool:
     try:
         return all(
-            ipaddress.ip_address(info[4][0]).is_loopback
-            for info in socket.getaddrinfo(host, None)
+            ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
         )
     except (socket.gaierror, ValueError):
         return False
@@ -38,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger(LOGGER_NAME)
     log.info("sandbox starting", extra=fields(host=args.host, port=args.port, seed=args.seed))
     uvicorn.run(
-        create_app(args.seed), host=args.host, port=args.port, log_config=None,
-        access_log=True, timeout_graceful_shutdown=2,
+        create_app(args.seed),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=True,
+        timeout_graceful_shutdown=2,
     )
     return 0
 

@@ -62,8 +62,10 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return json_response({"status": "ok"})
 
     async def ledger(request: Request) -> Response:
-        posts = state.ledger.posts(request.query_params.get("platform") or None,
-                                   request.query_params.get("account_id") or None)
+        posts = state.ledger.posts(
+            request.query_params.get("platform") or None,
+            request.query_params.get("account_id") or None,
+        )
         return json_response({"posts": [p.to_json() for p in posts]})
 
     async def reset(request: Request) -> Response:
@@ -81,8 +83,9 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         except ValidationError as exc:
             return _bad_request("invalid settings", _validation_details(exc))
         log.info("sandbox reset", extra=fields(seed=state.faults.seed))
-        return json_response({"status": "reset", "seed": state.faults.seed,
-                              "settings": state.settings.model_dump()})
+        return json_response(
+            {"status": "reset", "seed": state.faults.seed, "settings": state.settings.model_dump()}
+        )
 
     async def get_settings(request: Request) -> Response:
         return json_response(state.settings.model_dump())
@@ -98,8 +101,9 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return json_response(settings.model_dump())
 
     async def list_faults(request: Request) -> Response:
-        return json_response({"rules": [r.to_json() for r in state.faults.rules()],
-                              "seed": state.faults.seed})
+        return json_response(
+            {"rules": [r.to_json() for r in state.faults.rules()], "seed": state.faults.seed}
+        )
 
     async def add_faults(request: Request) -> Response:
         body, error = await read_json(request)
@@ -114,8 +118,9 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
                 return _bad_request("invalid fault rule", _validation_details(exc))
             if spec.platform is not None:
                 if spec.platform not in NETWORKS:
-                    return _bad_request(f"unknown platform {spec.platform!r}; known: "
-                                        f"{sorted(NETWORKS)}")
+                    return _bad_request(
+                        f"unknown platform {spec.platform!r}; known: {sorted(NETWORKS)}"
+                    )
                 if spec.kind not in NETWORKS[spec.platform][0]:
                     return _bad_request(f"{spec.platform} cannot render fault {spec.kind!r}")
             specs.append(spec)
@@ -151,18 +156,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     path = request.url.path
     if path.startswith("/2/"):
-        return x.problem(status, "Not Found Error" if status == 404 else "Method Not Allowed",
-                         f"No route for {request.method} {path}")
+        return x.problem(
+            status,
+            "Not Found Error" if status == 404 else "Method Not Allowed",
+            f"No route for {request.method} {path}",
+        )
     if path.startswith("/_sandbox/"):
-        return json_response({"error": {"message": f"No route for {request.method} {path}"}},
-                             status)
+        return json_response(
+            {"error": {"message": f"No route for {request.method} {path}"}}, status
+        )
     return facebook.graph_error(status, f"Unsupported {request.method} request to {path}", 100)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("sandbox handler failed", extra=fields(path=request.url.path))
-    return json_response({"error": {"message": "sandbox internal error",
-                                    "type": type(exc).__name__}}, 500)
+    return json_response(
+        {"error": {"message": "sandbox internal error", "type": type(exc).__name__}}, 500
+    )
 
 
 def create_app(seed: int | None = None) -> Starlette:

@@ -70,8 +70,13 @@ def graph_error(
 
 
 def _buc_header(page_id: str, call_count: int, regain_minutes: int) -> str:
-    usage = {"type": "pages", "call_count": call_count, "total_cputime": min(call_count, 100),
-             "total_time": min(call_count, 100), "estimated_time_to_regain_access": regain_minutes}
+    usage = {
+        "type": "pages",
+        "call_count": call_count,
+        "total_cputime": min(call_count, 100),
+        "total_time": min(call_count, 100),
+        "estimated_time_to_regain_access": regain_minutes,
+    }
     return json.dumps({page_id: [usage]}, separators=(",", ":"))
 
 
@@ -107,39 +112,68 @@ class FacebookDialect:
         """The wire form of each fault kind."""
         headers = dict(ctx.headers)
         if kind == "server_error":
-            return graph_error(500, "An unexpected error has occurred. Please retry your "
-                               "request later.", 2, is_transient=True, headers=headers)
+            return graph_error(
+                500,
+                "An unexpected error has occurred. Please retry your request later.",
+                2,
+                is_transient=True,
+                headers=headers,
+            )
         if kind == "rate_limit":
             headers["x-business-use-case-usage"] = _buc_header(
-                ctx.account_id, 100, math.ceil(retry_after_s / 60))
+                ctx.account_id, 100, math.ceil(retry_after_s / 60)
+            )
             return graph_error(
-                400, "There have been too many calls to this Page account. Wait a bit and try "
+                400,
+                "There have been too many calls to this Page account. Wait a bit and try "
                 "again. For more info, please refer to "
                 "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
-                80001, is_transient=True, headers=headers)
+                80001,
+                is_transient=True,
+                headers=headers,
+            )
         if kind == "duplicate":
             return graph_error(
-                400, "Duplicate status message", 506, subcode=1455006, is_transient=False,
+                400,
+                "Duplicate status message",
+                506,
+                subcode=1455006,
+                is_transient=False,
                 user_title="Duplicate Status Update",
                 user_msg="This status update is identical to the last one you posted. Try "
-                "posting something different, or delete your previous update.", headers=headers)
+                "posting something different, or delete your previous update.",
+                headers=headers,
+            )
         if kind == "token_expired":
             now = datetime.now(UTC).strftime("%A, %d-%b-%y %H:%M:%S UTC")
-            message = (f"Error validating access token: Session has expired on {now}. "
-                       f"The current time is {now}.")
+            message = (
+                f"Error validating access token: Session has expired on {now}. "
+                f"The current time is {now}."
+            )
             headers["www-authenticate"] = f'OAuth "Facebook Platform" "invalid_token" "{message}"'
             return graph_error(400, message, 190, subcode=463, headers=headers)
         if kind == "permission_denied":
-            return graph_error(403, "(#200) The user hasn't authorized the application to "
-                               "perform this action", 200, is_transient=False, headers=headers)
+            return graph_error(
+                403,
+                "(#200) The user hasn't authorized the application to perform this action",
+                200,
+                is_transient=False,
+                headers=headers,
+            )
         if kind == "policy_blocked":
             return graph_error(
-                400, "It looks like you were misusing this feature by going too fast. You've "
-                "been temporarily blocked from using it.", 368, subcode=1390008,
-                is_transient=False, user_title="You Can't Use This Feature Right Now",
-                headers=headers)
-        return graph_error(400, "(#100) Invalid parameter", 100, is_transient=False,
-                           headers=headers)
+                400,
+                "It looks like you were misusing this feature by going too fast. You've "
+                "been temporarily blocked from using it.",
+                368,
+                subcode=1390008,
+                is_transient=False,
+                user_title="You Can't Use This Feature Right Now",
+                headers=headers,
+            )
+        return graph_error(
+            400, "(#100) Invalid parameter", 100, is_transient=False, headers=headers
+        )
 
 
 async def _params(request: Request) -> tuple[dict[str, str], Response | None]:
@@ -156,8 +190,13 @@ async def _params(request: Request) -> tuple[dict[str, str], Response | None]:
             body = None
         if not isinstance(body, dict):
             return params, graph_error(400, "(#100) The request body is not a JSON object", 100)
-        params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()
-                       if v is not None})
+        params.update(
+            {
+                k: v if isinstance(v, str) else json.dumps(v)
+                for k, v in body.items()
+                if v is not None
+            }
+        )
         return params, None
     if content_type in ("", "application/x-www-form-urlencoded"):
         try:
@@ -166,13 +205,17 @@ async def _params(request: Request) -> tuple[dict[str, str], Response | None]:
             return params, graph_error(400, "(#100) The request body is not valid UTF-8", 100)
         return params, None
     return params, graph_error(
-        400, f"(#100) The sandbox does not accept {content_type} bodies; send form-encoded or "
-        "JSON parameters", 100)
+        400,
+        f"(#100) The sandbox does not accept {content_type} bodies; send form-encoded or "
+        "JSON parameters",
+        100,
+    )
 
 
 def _token(request: Request, params: dict[str, str]) -> str | None:
     return params.get("access_token") or bearer_token(
-        request.headers.get("authorization"), ("bearer", "oauth"))
+        request.headers.get("authorization"), ("bearer", "oauth")
+    )
 
 
 def _timestamp(value: str) -> datetime | None:
@@ -198,8 +241,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         version = request.path_params.get("version", DEFAULT_VERSION)
         page_id = request.path_params["page_id"]
         if not _VERSION.match(version):
-            return version, page_id, graph_error(
-                400, f"Unknown path components: /{version}/{page_id}/feed", 2500)
+            return (
+                version,
+                page_id,
+                graph_error(400, f"Unknown path components: /{version}/{page_id}/feed", 2500),
+            )
         return version, page_id, None
 
     async def create_post(request: Request) -> Response:
@@ -216,8 +262,13 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         message = params.get("message", "")
         link = params.get("link") or None
         if not message and not link:
-            return graph_error(400, "(#100) Missing message or attachment", 100,
-                               is_transient=False, headers=headers)
+            return graph_error(
+                400,
+                "(#100) Missing message or attachment",
+                100,
+                is_transient=False,
+                headers=headers,
+            )
         attempt = Attempt(PLATFORM, page_id, message, link, token)
 
         def created(post: Post) -> Response:
@@ -238,15 +289,23 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         wanted = wanted or list(DEFAULT_FEED_FIELDS)
         for name in wanted:
             if name not in FEED_FIELDS:
-                return graph_error(400, f"(#100) Tried accessing nonexisting field ({name}) on "
-                                   "node type (Post)", 100, headers=headers)
+                return graph_error(
+                    400,
+                    f"(#100) Tried accessing nonexisting field ({name}) on node type (Post)",
+                    100,
+                    headers=headers,
+                )
         bounds: dict[str, datetime] = {}
         for name in ("since", "until"):
             if name in params:
                 parsed = _timestamp(params[name])
                 if parsed is None:
-                    return graph_error(400, f"(#100) The parameter {name} is not a valid time",
-                                       100, headers=headers)
+                    return graph_error(
+                        400,
+                        f"(#100) The parameter {name} is not a valid time",
+                        100,
+                        headers=headers,
+                    )
                 bounds[name] = parsed
         try:
             limit = max(1, min(100, int(params.get("limit", "25"))))
@@ -254,22 +313,28 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return graph_error(400, "(#100) Param limit must be a number", 100, headers=headers)
         offset = decode_offset(params.get("after"))
         if offset is None:
-            return graph_error(400, "(#100) The parameter after is not a valid cursor", 100,
-                               headers=headers)
+            return graph_error(
+                400, "(#100) The parameter after is not a valid cursor", 100, headers=headers
+            )
 
         def answer() -> Response:
             posts = [
-                p for p in state.ledger.posts(PLATFORM, page_id)
+                p
+                for p in state.ledger.posts(PLATFORM, page_id)
                 if ("since" not in bounds or p.created_at >= bounds["since"])
                 and ("until" not in bounds or p.created_at <= bounds["until"])
             ]
             posts.reverse()  # newest first
-            page = posts[offset:offset + limit]
+            page = posts[offset : offset + limit]
             data = [_feed_item(post, wanted) for post in page]
             body: dict[str, Any] = {"data": data}
             if page:
-                paging: dict[str, Any] = {"cursors": {"before": encode_offset(offset),
-                                                      "after": encode_offset(offset + len(page))}}
+                paging: dict[str, Any] = {
+                    "cursors": {
+                        "before": encode_offset(offset),
+                        "after": encode_offset(offset + len(page)),
+                    }
+                }
                 if offset + len(page) < len(posts):
                     query = {k: v for k, v in params.items() if k != "access_token"}
                     query["after"] = encode_offset(offset + len(page))
@@ -296,4 +361,3 @@ def _feed_item(post: Post, wanted: list[str]) -> dict[str, Any]:
         "permalink_url": f"https://www.facebook.com/{page_id}/posts/{post_id}",
     }
     return {name: values[name] for name in wanted if values[name] is not None}
-

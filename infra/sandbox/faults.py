@@ -83,8 +83,12 @@ class FaultRule:
 
     def to_json(self) -> dict[str, Any]:
         """The control-API shape: the spec plus ``id``, ``remaining`` and ``fired``."""
-        return {"id": self.id, **self.spec.model_dump(), "remaining": self.remaining,
-                "fired": self.fired}
+        return {
+            "id": self.id,
+            **self.spec.model_dump(),
+            "remaining": self.remaining,
+            "fired": self.fired,
+        }
 
 
 @dataclass

@@ -112,8 +112,10 @@ async def publish(
         window_start = now - timedelta(seconds=state.settings.duplicate_window_s)
         for earlier in state.ledger.since(attempt.platform, attempt.account_id, window_start):
             if dialect.is_duplicate(earlier, attempt):
-                log.info("publish refused as duplicate",
-                         extra=fields(**base, outcome="duplicate", duplicate_of=earlier.id))
+                log.info(
+                    "publish refused as duplicate",
+                    extra=fields(**base, outcome="duplicate", duplicate_of=earlier.id),
+                )
                 return dialect.fault_response("duplicate", ctx=ctx, retry_after_s=0)
     post = state.ledger.record(
         Post(
@@ -161,9 +163,15 @@ async def read(
         await asyncio.sleep(plan.delay_s)
     rule = plan.error
     if rule is not None:
-        log.info("read affected by fault rule",
-                 extra=fields(platform=dialect.platform, account_id=ctx.account_id,
-                              outcome=rule.spec.kind, rules=plan.fired))
+        log.info(
+            "read affected by fault rule",
+            extra=fields(
+                platform=dialect.platform,
+                account_id=ctx.account_id,
+                outcome=rule.spec.kind,
+                rules=plan.fired,
+            ),
+        )
         if rule.spec.kind == "accept_then_drop":
             await drop_connection(request)
             return json_response({"dropped": True}, 500)

@@ -1,7 +1,7 @@
 """Run the sandbox under uvicorn in a background thread (tests, local tools).
 
-    with SandboxServer() as server:
-        requests.get(f"{server.base_url}/_sandbox/healthz")
+with SandboxServer() as server:
+    requests.get(f"{server.base_url}/_sandbox/healthz")
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ class SandboxServer:
         sock.bind((LOOPBACK, self._port))
         self._socket = sock
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off",
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)

@@ -40,20 +40,52 @@ LIMITS = {"create": 100, "timeline": 900, "me": 75}
 MAX_WEIGHTED_LENGTH = 280
 
 #: ``CreatePostsRequest`` properties (xdk ``specs/openapi.json``); anything else is a 400.
-CREATE_FIELDS = frozenset({
-    "text", "media", "reply", "quote_tweet_id", "poll", "reply_settings", "community_id",
-    "made_with_ai", "paid_partnership", "nullcast", "geo", "card_uri",
-    "for_super_followers_only", "direct_message_deep_link", "share_with_followers",
-})
-TIMELINE_PARAMS = frozenset({
-    "since_id", "until_id", "max_results", "pagination_token", "exclude", "start_time",
-    "end_time", "expansions", "tweet.fields", "media.fields", "poll.fields", "user.fields",
-    "place.fields",
-})
+CREATE_FIELDS = frozenset(
+    {
+        "text",
+        "media",
+        "reply",
+        "quote_tweet_id",
+        "poll",
+        "reply_settings",
+        "community_id",
+        "made_with_ai",
+        "paid_partnership",
+        "nullcast",
+        "geo",
+        "card_uri",
+        "for_super_followers_only",
+        "direct_message_deep_link",
+        "share_with_followers",
+    }
+)
+TIMELINE_PARAMS = frozenset(
+    {
+        "since_id",
+        "until_id",
+        "max_results",
+        "pagination_token",
+        "exclude",
+        "start_time",
+        "end_time",
+        "expansions",
+        "tweet.fields",
+        "media.fields",
+        "poll.fields",
+        "user.fields",
+        "place.fields",
+    }
+)
 
 
-def problem(status: int, title: str, detail: str, type_: str = "about:blank",
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     """A problem+json error response."""
     body: dict[str, Any] = {"title": title, "detail": detail, "type": type_}
     if type_ == "about:blank":
@@ -62,8 +94,9 @@ def problem(status: int, title: str, detail: str, type_: str = "about:blank",
     return json_response(body, status, headers, media_type="application/problem+json")
 
 
-def invalid_request(messages: list[str], headers: dict[str, str],
-                    parameters: dict[str, list[str]] | None = None) -> Response:
+def invalid_request(
+    messages: list[str], headers: dict[str, str], parameters: dict[str, list[str]] | None = None
+) -> Response:
     """400 ``invalid-request`` with one ``errors[]`` entry per message."""
     errors: list[dict[str, Any]] = []
     for message in messages:
@@ -71,8 +104,14 @@ def invalid_request(messages: list[str], headers: dict[str, str],
         if parameters:
             entry["parameters"] = parameters
         errors.append(entry)
-    return problem(400, "Invalid Request", "One or more parameters to your request was invalid.",
-                   PROBLEMS + "invalid-request", headers, errors=errors)
+    return problem(
+        400,
+        "Invalid Request",
+        "One or more parameters to your request was invalid.",
+        PROBLEMS + "invalid-request",
+        headers,
+        errors=errors,
+    )
 
 
 def _normalize(text: str) -> str:
@@ -125,24 +164,38 @@ class XDialect:
             headers["x-rate-limit-reset"] = str(int(time.time()) + retry_after_s)
             return problem(429, "Too Many Requests", "Too Many Requests", headers=headers)
         if kind == "usage_capped":
-            return problem(429, "UsageCapExceeded", "Usage cap exceeded: Monthly product cap",
-                           PROBLEMS + "usage-capped", headers, period="Monthly", scope="Product")
+            return problem(
+                429,
+                "UsageCapExceeded",
+                "Usage cap exceeded: Monthly product cap",
+                PROBLEMS + "usage-capped",
+                headers,
+                period="Monthly",
+                scope="Product",
+            )
         if kind == "duplicate":
-            return problem(403, "Forbidden",
-                           "You are not allowed to create a Tweet with duplicate content.",
-                           headers=headers)
+            return problem(
+                403,
+                "Forbidden",
+                "You are not allowed to create a Tweet with duplicate content.",
+                headers=headers,
+            )
         if kind == "token_expired":
             return problem(401, "Unauthorized", "Unauthorized", headers=headers)
         if kind == "permission_denied":
             return problem(
-                403, "Client Forbidden",
+                403,
+                "Client Forbidden",
                 "When authenticating requests to the Twitter API v2 endpoints, you must use keys "
                 "and tokens from a Twitter developer App that is attached to a Project.",
-                PROBLEMS + "client-forbidden", headers, reason="client-not-enrolled",
+                PROBLEMS + "client-forbidden",
+                headers,
+                reason="client-not-enrolled",
                 registration_url="https://developer.x.com/en/docs/projects/overview",
             )
-        return invalid_request(["$.text: sandbox fault: the request was rejected as invalid"],
-                               headers)
+        return invalid_request(
+            ["$.text: sandbox fault: the request was rejected as invalid"], headers
+        )
 
 
 def routes(state: SandboxState) -> list[BaseRoute]:
@@ -150,8 +203,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     dialect = XDialect(state)
 
     def unauthorized(endpoint: str) -> Response:
-        return problem(401, "Unauthorized", "Unauthorized",
-                       headers=dialect.rate_headers(endpoint, "anonymous"))
+        return problem(
+            401, "Unauthorized", "Unauthorized", headers=dialect.rate_headers(endpoint, "anonymous")
+        )
 
     async def create_tweet(request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
@@ -167,29 +221,38 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         unknown = sorted(set(body) - CREATE_FIELDS)
         if unknown:
             return invalid_request(
-                [f"$.{name}: is not defined in the schema and the schema does not allow "
-                 "additional properties" for name in unknown], headers)
+                [
+                    f"$.{name}: is not defined in the schema and the schema does not allow "
+                    "additional properties"
+                    for name in unknown
+                ],
+                headers,
+            )
         text = body.get("text")
         if text is not None and not isinstance(text, str):
             return invalid_request(["$.text: must be a string"], headers)
         if not text and not body.get("media"):
-            return invalid_request(["$.text: text is required when no media is attached"],
-                                   headers)
+            return invalid_request(["$.text: text is required when no media is attached"], headers)
         text = text or ""
-        too_long = parse_tweet is not None and text and (
-            parse_tweet(text).weightedLength > MAX_WEIGHTED_LENGTH
+        too_long = (
+            parse_tweet is not None
+            and text
+            and (parse_tweet(text).weightedLength > MAX_WEIGHTED_LENGTH)
         )
         if too_long:
             return invalid_request(
                 ["$.text: Your Tweet text is too long (more than 280 weighted characters)."],
-                headers)
+                headers,
+            )
         attempt = Attempt(PLATFORM, user, text, None, token)
 
         def created(post: Post) -> Response:
             base = str(request.base_url).rstrip("/")
             return json_response(
                 {"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}},
-                201, {**headers, "location": f"{base}/2/tweets/{post.id}"})
+                201,
+                {**headers, "location": f"{base}/2/tweets/{post.id}"},
+            )
 
         return await publish(state, dialect, attempt, request, Ctx(user, headers), created)
 
@@ -203,29 +266,43 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         unknown = sorted(set(query) - TIMELINE_PARAMS)
         if unknown:
             return invalid_request(
-                [f"The query parameter [{name}] is not one of [{','.join(sorted(TIMELINE_PARAMS))}]"
-                 for name in unknown], headers, {name: [query[name]] for name in unknown})
+                [
+                    f"The query parameter [{name}] is not one of [{','.join(sorted(TIMELINE_PARAMS))}]"
+                    for name in unknown
+                ],
+                headers,
+                {name: [query[name]] for name in unknown},
+            )
         try:
             max_results = int(query.get("max_results", "10"))
         except ValueError:
             max_results = -1
         if not 5 <= max_results <= 100:
             return invalid_request(
-                [f"The `max_results` query parameter value [{query.get('max_results')}] is not "
-                 "between 5 and 100"], headers)
+                [
+                    f"The `max_results` query parameter value [{query.get('max_results')}] is not "
+                    "between 5 and 100"
+                ],
+                headers,
+            )
         bounds: dict[str, datetime] = {}
         for name in ("start_time", "end_time"):
             if name in query:
                 parsed = _parse_time(query[name])
                 if parsed is None:
                     return invalid_request(
-                        [f"Invalid '{name}':'{query[name]}'. '{name}' must be a valid RFC3339 "
-                         "date-time"], headers)
+                        [
+                            f"Invalid '{name}':'{query[name]}'. '{name}' must be a valid RFC3339 "
+                            "date-time"
+                        ],
+                        headers,
+                    )
                 bounds[name] = parsed
         offset = decode_offset(query.get("pagination_token"))
         if offset is None:
-            return invalid_request(["The `pagination_token` query parameter value is not valid"],
-                                   headers)
+            return invalid_request(
+                ["The `pagination_token` query parameter value is not valid"], headers
+            )
         tweet_fields = set(query.get("tweet.fields", "").split(","))
 
         def answer() -> Response:
@@ -233,20 +310,26 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 p for p in state.ledger.posts(PLATFORM, user_id) if _in_range(p, query, bounds)
             ]
             posts.reverse()  # newest first
-            page = posts[offset:offset + max_results]
+            page = posts[offset : offset + max_results]
             if not page:
                 return json_response({"meta": {"result_count": 0}}, 200, headers)
             data = []
             for post in page:
-                item: dict[str, Any] = {"id": post.id, "text": post.text,
-                                        "edit_history_tweet_ids": [post.id]}
+                item: dict[str, Any] = {
+                    "id": post.id,
+                    "text": post.text,
+                    "edit_history_tweet_ids": [post.id],
+                }
                 if "created_at" in tweet_fields:
                     item["created_at"] = rfc3339(post.created_at)
                 if "author_id" in tweet_fields:
                     item["author_id"] = post.account_id
                 data.append(item)
-            meta: dict[str, Any] = {"result_count": len(page), "newest_id": page[0].id,
-                                    "oldest_id": page[-1].id}
+            meta: dict[str, Any] = {
+                "result_count": len(page),
+                "newest_id": page[0].id,
+                "oldest_id": page[-1].id,
+            }
             if offset + max_results < len(posts):
                 meta["next_token"] = encode_offset(offset + max_results)
             return json_response({"data": data, "meta": meta}, 200, headers)
@@ -261,8 +344,17 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         headers = dialect.rate_headers("me", user)
 
         def answer() -> Response:
-            return json_response({"data": {"id": user, "name": f"Sandbox User {user}",
-                                           "username": f"sandbox_{user[-8:]}"}}, 200, headers)
+            return json_response(
+                {
+                    "data": {
+                        "id": user,
+                        "name": f"Sandbox User {user}",
+                        "username": f"sandbox_{user[-8:]}",
+                    }
+                },
+                200,
+                headers,
+            )
 
         return await read(state, dialect, request, Ctx(user, headers), answer)
 
@@ -286,4 +378,3 @@ def _in_range(post: Post, query: Any, bounds: dict[str, datetime]) -> bool:
     except ValueError:
         return False
     return True
-

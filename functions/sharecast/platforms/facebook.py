@@ -159,8 +159,9 @@ def _classify_status(status: int, headers: Mapping[str, str]) -> PlatformError:
     if status >= 500:
         return TransientPlatformError("PLATFORM_5XX", message, http_status=status)
     if status == 429:
-        return TransientPlatformError("RATE_LIMITED", message, http_status=status,
-                                      retry_after_s=buc_retry_after_s(headers))
+        return TransientPlatformError(
+            "RATE_LIMITED", message, http_status=status, retry_after_s=buc_retry_after_s(headers)
+        )
     if status == 401:
         return AuthExpiredError("TOKEN_EXPIRED", message, http_status=status)
     if status == 403:
@@ -223,7 +224,9 @@ class FacebookConnector:
         if request.link:
             data["link"] = request.link
         response = self._call(
-            "POST", f"{self._base}/{quote(request.account_id, safe='')}/feed", access_token,
+            "POST",
+            f"{self._base}/{quote(request.account_id, safe='')}/feed",
+            access_token,
             data=data,
         )
         body = self._check(response, access_token)
@@ -234,8 +237,9 @@ class FacebookConnector:
                 f"HTTP {response.status_code} without a post id; the post may exist",
                 http_status=response.status_code,
             )
-        return PublishResult(external_id=str(post_id),
-                             external_url=f"https://www.facebook.com/{post_id}")
+        return PublishResult(
+            external_id=str(post_id), external_url=f"https://www.facebook.com/{post_id}"
+        )
 
     def find_existing(
         self, request: PublishRequest, *, access_token: str, since: datetime
@@ -262,18 +266,24 @@ class FacebookConnector:
             body = self._check(response, access_token)
             posts = body.get("data") if isinstance(body, dict) else None
             if not isinstance(posts, list):
-                raise TransientPlatformError("BAD_RESPONSE", "feed answer without a data list",
-                                             http_status=response.status_code)
+                raise TransientPlatformError(
+                    "BAD_RESPONSE",
+                    "feed answer without a data list",
+                    http_status=response.status_code,
+                )
             for post in posts:
-                if (isinstance(post, dict) and isinstance(post.get("message"), str)
-                        and _normalize(post["message"]) == wanted and post.get("id")):
+                if (
+                    isinstance(post, dict)
+                    and isinstance(post.get("message"), str)
+                    and _normalize(post["message"]) == wanted
+                    and post.get("id")
+                ):
                     match = str(post["id"])  # newest first: the last match is the oldest
             next_url = (body.get("paging") or {}).get("next")
             if not isinstance(next_url, str) or not next_url:
                 break
             # Follow the cursor on our own base URL; drop any token Graph echoed into the URL.
-            params = {k: v for k, v in parse_qsl(urlsplit(next_url).query)
-                      if k != "access_token"}
+            params = {k: v for k, v in parse_qsl(urlsplit(next_url).query) if k != "access_token"}
         if match is None:
             return None
         return PublishResult(external_id=match, external_url=f"https://www.facebook.com/{match}")
@@ -283,8 +293,9 @@ class FacebookConnector:
         if method == "GET":
             headers["Authorization"] = f"Bearer {token}"
         try:
-            return self._session.request(method, url, headers=headers, timeout=self._timeout_s,
-                                         **kwargs)
+            return self._session.request(
+                method, url, headers=headers, timeout=self._timeout_s, **kwargs
+            )
         except requests.Timeout as exc:
             raise TransientPlatformError(
                 "NETWORK", f"timed out after {self._timeout_s}s: {_scrub(str(exc), token)}"

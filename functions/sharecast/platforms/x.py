@@ -143,8 +143,9 @@ def classify_x_error(
     if status == 429:
         if problem_type.endswith("/usage-capped") or "usagecap" in lowered.replace(" ", ""):
             return PermanentPlatformError("USAGE_CAPPED", message, **kwargs)
-        return TransientPlatformError("RATE_LIMITED", message,
-                                      retry_after_s=retry_after_s(headers, now=now), **kwargs)
+        return TransientPlatformError(
+            "RATE_LIMITED", message, retry_after_s=retry_after_s(headers, now=now), **kwargs
+        )
     if status == 401:
         return AuthExpiredError("TOKEN_EXPIRED", message, **kwargs)
     if status == 403:
@@ -213,8 +214,9 @@ class XConnector:
             raise PermanentPlatformError(
                 "INVALID_REQUEST", "media attachments are not supported by the X connector"
             )
-        response = self._call("POST", f"{self._base}/2/tweets", access_token,
-                              json={"text": compose_text(request)})
+        response = self._call(
+            "POST", f"{self._base}/2/tweets", access_token, json={"text": compose_text(request)}
+        )
         body = self._check(response, access_token)
         data = body.get("data") if isinstance(body, dict) else None
         post_id = data.get("id") if isinstance(data, dict) else None
@@ -224,8 +226,9 @@ class XConnector:
                 f"HTTP {response.status_code} without data.id; the post may exist",
                 http_status=response.status_code,
             )
-        return PublishResult(external_id=str(post_id),
-                             external_url=f"https://x.com/i/web/status/{post_id}")
+        return PublishResult(
+            external_id=str(post_id), external_url=f"https://x.com/i/web/status/{post_id}"
+        )
 
     def find_existing(
         self, request: PublishRequest, *, access_token: str, since: datetime
@@ -245,12 +248,19 @@ class XConnector:
             response = self._call("GET", url, access_token, params=params)
             body = self._check(response, access_token)
             if not isinstance(body, dict) or not ("data" in body or "meta" in body):
-                raise TransientPlatformError("BAD_RESPONSE", "timeline answer without data/meta",
-                                             http_status=response.status_code)
+                raise TransientPlatformError(
+                    "BAD_RESPONSE",
+                    "timeline answer without data/meta",
+                    http_status=response.status_code,
+                )
             posts = body.get("data") or []
             for post in posts if isinstance(posts, list) else []:
-                if (isinstance(post, dict) and isinstance(post.get("text"), str) and post.get("id")
-                        and normalize_text(post["text"], post.get("entities")) == wanted):
+                if (
+                    isinstance(post, dict)
+                    and isinstance(post.get("text"), str)
+                    and post.get("id")
+                    and normalize_text(post["text"], post.get("entities")) == wanted
+                ):
                     match = str(post["id"])  # newest first: the last match is the oldest
             meta = body.get("meta")
             next_token = meta.get("next_token") if isinstance(meta, dict) else None
@@ -264,8 +274,9 @@ class XConnector:
     def _call(self, method: str, url: str, token: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
-            return self._session.request(method, url, headers=headers, timeout=self._timeout_s,
-                                         **kwargs)
+            return self._session.request(
+                method, url, headers=headers, timeout=self._timeout_s, **kwargs
+            )
         except requests.Timeout as exc:
             raise TransientPlatformError(
                 "NETWORK", f"timed out after {self._timeout_s}s: {_scrub(str(exc), token)}"

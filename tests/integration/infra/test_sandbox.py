@@ -34,13 +34,15 @@ def base(server):
 
 
 def tweet(base, text, headers=X_AUTH, **extra):
-    return requests.post(f"{base}/2/tweets", json={"text": text, **extra}, headers=headers,
-                         timeout=5)
+    return requests.post(
+        f"{base}/2/tweets", json={"text": text, **extra}, headers=headers, timeout=5
+    )
 
 
 def fb_post(base, page="123", **data):
-    return requests.post(f"{base}/v24.0/{page}/feed", data={"access_token": "tok", **data},
-                         timeout=5)
+    return requests.post(
+        f"{base}/v24.0/{page}/feed", data={"access_token": "tok", **data}, timeout=5
+    )
 
 
 def add_fault(base, **rule):
@@ -58,9 +60,13 @@ def ledger(base, **params):
 
 def test_healthz_and_unknown_routes_are_json(base):
     assert requests.get(f"{base}/_sandbox/healthz", timeout=5).json() == {"status": "ok"}
-    for method, path, status in [("GET", "/nowhere", 404), ("GET", "/2/nowhere", 404),
-                                 ("GET", "/2/tweets", 405), ("GET", "/_sandbox/nowhere", 404),
-                                 ("PUT", "/v24.0/1/feed", 405)]:
+    for method, path, status in [
+        ("GET", "/nowhere", 404),
+        ("GET", "/2/nowhere", 404),
+        ("GET", "/2/tweets", 405),
+        ("GET", "/_sandbox/nowhere", 404),
+        ("PUT", "/v24.0/1/feed", 405),
+    ]:
         response = requests.request(method, f"{base}{path}", timeout=5)
         assert response.status_code == status
         assert response.headers["content-type"].startswith("application/")
@@ -68,12 +74,15 @@ def test_healthz_and_unknown_routes_are_json(base):
 
 
 def test_fault_rule_validation(base):
-    for bad in [{"kind": "explode"}, {"kind": "latency", "colour": "red"},
-                {"kind": "server_error", "probability": 2},
-                {"kind": "server_error", "times": 0},
-                {"platform": "myspace", "kind": "server_error"},
-                {"platform": "facebook", "kind": "usage_capped"},
-                {"platform": "x", "kind": "policy_blocked"}]:
+    for bad in [
+        {"kind": "explode"},
+        {"kind": "latency", "colour": "red"},
+        {"kind": "server_error", "probability": 2},
+        {"kind": "server_error", "times": 0},
+        {"platform": "myspace", "kind": "server_error"},
+        {"platform": "facebook", "kind": "usage_capped"},
+        {"platform": "x", "kind": "policy_blocked"},
+    ]:
         response = requests.post(f"{base}/_sandbox/faults", json=bad, timeout=5)
         assert response.status_code == 400, bad
         assert "error" in response.json()
@@ -87,15 +96,19 @@ def test_fault_rules_list_add_delete(base):
     assert rule["fired"] == 0
     assert rule["probability"] == 1.0
     assert rule["operation"] == "publish"
-    many = requests.post(f"{base}/_sandbox/faults", timeout=5, json=[
-        {"kind": "latency", "latency_ms": 1}, {"kind": "permanent", "text_contains": "zzz"}])
+    many = requests.post(
+        f"{base}/_sandbox/faults",
+        timeout=5,
+        json=[{"kind": "latency", "latency_ms": 1}, {"kind": "permanent", "text_contains": "zzz"}],
+    )
     assert many.status_code == 201
     assert len(many.json()["rules"]) == 2
     listed = requests.get(f"{base}/_sandbox/faults", timeout=5).json()
     assert next(r["id"] for r in listed["rules"]) == rule["id"]
     assert len(listed["rules"]) == 3
     assert requests.delete(f"{base}/_sandbox/faults/{rule['id']}", timeout=5).json() == {
-        "deleted": 1}
+        "deleted": 1
+    }
     assert requests.delete(f"{base}/_sandbox/faults/{rule['id']}", timeout=5).status_code == 404
     assert requests.delete(f"{base}/_sandbox/faults", timeout=5).json() == {"deleted": 2}
     assert requests.get(f"{base}/_sandbox/faults", timeout=5).json()["rules"] == []
@@ -104,16 +117,18 @@ def test_fault_rules_list_add_delete(base):
 def test_reset_and_settings(base):
     assert tweet(base, "one").status_code == 201
     add_fault(base, kind="server_error", text_contains="never")
-    reset = requests.post(f"{base}/_sandbox/reset",
-                          json={"seed": 42, "duplicate_detection": False}, timeout=5).json()
+    reset = requests.post(
+        f"{base}/_sandbox/reset", json={"seed": 42, "duplicate_detection": False}, timeout=5
+    ).json()
     assert reset["seed"] == 42
     assert reset["settings"]["duplicate_detection"] is False
     assert ledger(base) == []
     assert requests.get(f"{base}/_sandbox/faults", timeout=5).json() == {"rules": [], "seed": 42}
     assert tweet(base, "same").status_code == 201
     assert tweet(base, "same").status_code == 201
-    settings = requests.patch(f"{base}/_sandbox/settings", json={"duplicate_detection": True},
-                              timeout=5)
+    settings = requests.patch(
+        f"{base}/_sandbox/settings", json={"duplicate_detection": True}, timeout=5
+    )
     assert settings.json() == {"duplicate_detection": True, "duplicate_window_s": 86400}
     assert tweet(base, "same").status_code == 403
     bad = requests.patch(f"{base}/_sandbox/settings", json={"duplicate_window_s": -1}, timeout=5)
@@ -136,8 +151,16 @@ def test_ledger_filters(base):
     assert len(ledger(base)) == 3
     assert [p["text"] for p in ledger(base, platform="x")] == ["x post", "other user"]
     [only] = ledger(base, platform="x", account_id="888")
-    assert set(only) == {"platform", "account_id", "id", "text", "link", "created_at",
-                         "token_fingerprint", "fault"}
+    assert set(only) == {
+        "platform",
+        "account_id",
+        "id",
+        "text",
+        "link",
+        "created_at",
+        "token_fingerprint",
+        "fault",
+    }
     assert only["created_at"].endswith("Z")
     assert ledger(base, platform="facebook", account_id="123")[0]["text"] == "fb post"
 
@@ -164,8 +187,12 @@ def test_x_auth_is_required(base):
     for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}):
         response = tweet(base, "hi", headers=headers)
         assert response.status_code == 401
-        assert response.json() == {"title": "Unauthorized", "detail": "Unauthorized",
-                                   "type": "about:blank", "status": 401}
+        assert response.json() == {
+            "title": "Unauthorized",
+            "detail": "Unauthorized",
+            "type": "about:blank",
+            "status": 401,
+        }
         assert all(h in response.headers for h in RATE_HEADERS)
 
 
@@ -180,8 +207,9 @@ def test_x_rejects_invalid_bodies(base):
     assert tweet(base, "é" * 281).status_code == 400
     raw = requests.post(f"{base}/2/tweets", data="{", headers=X_AUTH, timeout=5)
     assert raw.status_code == 400
-    assert requests.post(f"{base}/2/tweets", json=["hi"], headers=X_AUTH,
-                         timeout=5).status_code == 400
+    assert (
+        requests.post(f"{base}/2/tweets", json=["hi"], headers=X_AUTH, timeout=5).status_code == 400
+    )
     assert ledger(base) == []
 
 
@@ -189,8 +217,9 @@ def test_x_user_lookup(base):
     me = requests.get(f"{base}/2/users/me", headers=X_AUTH, timeout=5)
     assert me.json()["data"]["id"] == "777"
     assert {"id", "name", "username"} == set(me.json()["data"])
-    other = requests.get(f"{base}/2/users/me", headers={"Authorization": "Bearer opaque-tok"},
-                         timeout=5).json()["data"]["id"]
+    other = requests.get(
+        f"{base}/2/users/me", headers={"Authorization": "Bearer opaque-tok"}, timeout=5
+    ).json()["data"]["id"]
     assert other.isdigit()
     assert len(other) == 19
     assert tweet(base, "mine", headers={"Authorization": "Bearer opaque-tok"}).status_code == 201
@@ -200,34 +229,53 @@ def test_x_user_lookup(base):
 def test_x_timeline(base):
     ids = [tweet(base, f"post {i}").json()["data"]["id"] for i in range(7)]
     url = f"{base}/2/users/777/tweets"
-    page = requests.get(url, headers=X_AUTH, timeout=5, params={
-        "max_results": 5, "start_time": "2020-01-01T00:00:00Z", "tweet.fields": "created_at"})
+    page = requests.get(
+        url,
+        headers=X_AUTH,
+        timeout=5,
+        params={
+            "max_results": 5,
+            "start_time": "2020-01-01T00:00:00Z",
+            "tweet.fields": "created_at",
+        },
+    )
     body = page.json()
     assert [t["id"] for t in body["data"]] == ids[::-1][:5]  # newest first
     assert set(body["data"][0]) == {"id", "text", "created_at", "edit_history_tweet_ids"}
     assert body["meta"]["result_count"] == 5
     assert body["meta"]["newest_id"] == ids[-1]
     assert all(h in page.headers for h in RATE_HEADERS)
-    rest = requests.get(url, headers=X_AUTH, timeout=5, params={
-        "max_results": 5, "pagination_token": body["meta"]["next_token"]}).json()
+    rest = requests.get(
+        url,
+        headers=X_AUTH,
+        timeout=5,
+        params={"max_results": 5, "pagination_token": body["meta"]["next_token"]},
+    ).json()
     assert [t["id"] for t in rest["data"]] == ids[1::-1]
     assert "next_token" not in rest["meta"]
     assert "created_at" not in rest["data"][0]
-    empty = requests.get(url, headers=X_AUTH, timeout=5,
-                         params={"start_time": "2999-01-01T00:00:00Z"}).json()
+    empty = requests.get(
+        url, headers=X_AUTH, timeout=5, params={"start_time": "2999-01-01T00:00:00Z"}
+    ).json()
     assert empty == {"meta": {"result_count": 0}}
     since = requests.get(url, headers=X_AUTH, timeout=5, params={"since_id": ids[4]}).json()
     assert [t["id"] for t in since["data"]] == ids[:4:-1]
 
 
-@pytest.mark.parametrize("params", [
-    {"max_results": 3}, {"max_results": 101}, {"max_results": "ten"},
-    {"start_time": "yesterday"}, {"start_time": "2026-01-01T00:00:00"}, {"colour": "red"},
-    {"pagination_token": "garbage!"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"max_results": 3},
+        {"max_results": 101},
+        {"max_results": "ten"},
+        {"start_time": "yesterday"},
+        {"start_time": "2026-01-01T00:00:00"},
+        {"colour": "red"},
+        {"pagination_token": "garbage!"},
+    ],
+)
 def test_x_timeline_validates_params(base, params):
-    response = requests.get(f"{base}/2/users/777/tweets", headers=X_AUTH, params=params,
-                            timeout=5)
+    response = requests.get(f"{base}/2/users/777/tweets", headers=X_AUTH, params=params, timeout=5)
     assert response.status_code == 400
     assert response.json()["title"] == "Invalid Request"
 
@@ -237,14 +285,24 @@ def test_x_timeline_validates_params(base, params):
 
 def test_facebook_accepts_every_token_and_body_style(base):
     assert fb_post(base, message="form").status_code == 200
-    as_json = requests.post(f"{base}/v24.0/123/feed", timeout=5,
-                            json={"message": "json", "access_token": "tok"})
-    in_query = requests.post(f"{base}/v24.0/123/feed?access_token=tok", timeout=5,
-                             data={"message": "query"})
-    bearer = requests.post(f"{base}/v24.0/123/feed", data={"message": "bearer"}, timeout=5,
-                           headers={"Authorization": "Bearer tok"})
-    oauth = requests.post(f"{base}/123/feed", data={"message": "oauth"}, timeout=5,
-                          headers={"Authorization": "OAuth tok"})
+    as_json = requests.post(
+        f"{base}/v24.0/123/feed", timeout=5, json={"message": "json", "access_token": "tok"}
+    )
+    in_query = requests.post(
+        f"{base}/v24.0/123/feed?access_token=tok", timeout=5, data={"message": "query"}
+    )
+    bearer = requests.post(
+        f"{base}/v24.0/123/feed",
+        data={"message": "bearer"},
+        timeout=5,
+        headers={"Authorization": "Bearer tok"},
+    )
+    oauth = requests.post(
+        f"{base}/123/feed",
+        data={"message": "oauth"},
+        timeout=5,
+        headers={"Authorization": "OAuth tok"},
+    )
     for response in (as_json, in_query, bearer, oauth):
         assert response.status_code == 200, response.text
         page, _, post = response.json()["id"].partition("_")
@@ -266,11 +324,16 @@ def test_facebook_request_errors(base):
     assert link_only.status_code == 200
     assert ledger(base)[0]["link"] == "https://example.com/"
     assert ledger(base)[0]["text"] == ""
-    bad_version = requests.post(f"{base}/latest/123/feed", timeout=5,
-                                data={"message": "x", "access_token": "t"})
+    bad_version = requests.post(
+        f"{base}/latest/123/feed", timeout=5, data={"message": "x", "access_token": "t"}
+    )
     assert bad_version.status_code == 400
-    multipart = requests.post(f"{base}/v24.0/123/feed", files={"source": b"bytes"}, timeout=5,
-                              data={"access_token": "tok"})
+    multipart = requests.post(
+        f"{base}/v24.0/123/feed",
+        files={"source": b"bytes"},
+        timeout=5,
+        data={"access_token": "tok"},
+    )
     assert multipart.status_code == 400
 
 
@@ -280,7 +343,10 @@ def test_facebook_duplicate_shape(base):
     assert dup.status_code == 400
     error = dup.json()["error"]
     assert (error["code"], error["message"], error["is_transient"]) == (
-        506, "Duplicate status message", False)
+        506,
+        "Duplicate status message",
+        False,
+    )
     assert error["type"] == "OAuthException"
     assert error["fbtrace_id"]
 
@@ -290,8 +356,12 @@ def test_facebook_feed(base):
     fb_post(base, page="456", message="elsewhere")
     url = f"{base}/v24.0/123/feed"
     auth = {"Authorization": "Bearer tok"}
-    first = requests.get(url, headers=auth, timeout=5, params={
-        "fields": "id,message,created_time", "since": 0, "limit": 3}).json()
+    first = requests.get(
+        url,
+        headers=auth,
+        timeout=5,
+        params={"fields": "id,message,created_time", "since": 0, "limit": 3},
+    ).json()
     assert [p["id"] for p in first["data"]] == ids[::-1][:3]
     assert set(first["data"][0]) == {"id", "message", "created_time"}
     assert first["data"][0]["created_time"].endswith("+0000")
@@ -300,11 +370,13 @@ def test_facebook_feed(base):
     second = requests.get(next_url, headers=auth, timeout=5).json()
     assert [p["id"] for p in second["data"]] == ids[1::-1]
     assert "next" not in second["paging"]
-    with_query_token = requests.get(url, timeout=5, params={
-        "access_token": "tok", "fields": "id", "limit": 1}).json()
+    with_query_token = requests.get(
+        url, timeout=5, params={"access_token": "tok", "fields": "id", "limit": 1}
+    ).json()
     assert "access_token" not in parse_qs(urlsplit(with_query_token["paging"]["next"]).query)
-    future = requests.get(url, headers=auth, timeout=5,
-                          params={"since": int(time.time()) + 60}).json()
+    future = requests.get(
+        url, headers=auth, timeout=5, params={"since": int(time.time()) + 60}
+    ).json()
     assert future == {"data": []}
     iso = requests.get(url, headers=auth, timeout=5, params={"since": "2020-01-01T00:00:00"})
     assert len(iso.json()["data"]) == 5
@@ -321,8 +393,12 @@ def test_x_fault_shapes(base):
     add_fault(base, platform="x", kind="rate_limit", retry_after_s=300, times=1)
     limited = tweet(base, "a")
     assert limited.status_code == 429
-    assert limited.json() == {"title": "Too Many Requests", "detail": "Too Many Requests",
-                              "type": "about:blank", "status": 429}
+    assert limited.json() == {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
     assert limited.headers["x-rate-limit-remaining"] == "0"
     assert abs(int(limited.headers["x-rate-limit-reset"]) - (time.time() + 300)) <= 2
     add_fault(base, platform="x", kind="server_error", times=1)
@@ -331,7 +407,8 @@ def test_x_fault_shapes(base):
     assert unavailable.json()["status"] == 503
     add_fault(base, platform="x", kind="duplicate", times=1)
     assert tweet(base, "a").json()["detail"] == (
-        "You are not allowed to create a Tweet with duplicate content.")
+        "You are not allowed to create a Tweet with duplicate content."
+    )
     add_fault(base, platform="x", kind="usage_capped", times=1)
     capped = tweet(base, "a")
     assert capped.status_code == 429
@@ -368,7 +445,9 @@ def test_accept_then_drop_is_a_connection_error_not_500(base):
     with pytest.raises(requests.ConnectionError):
         fb_post(base, message="lost too")
     assert [(p["text"], p["fault"]) for p in ledger(base)] == [
-        ("lost", "accept_then_drop"), ("lost too", "accept_then_drop")]
+        ("lost", "accept_then_drop"),
+        ("lost too", "accept_then_drop"),
+    ]
     assert tweet(base, "fine").status_code == 201  # the server is still healthy
 
 
@@ -434,7 +513,11 @@ def test_cli_serves(tmp_path):
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "infra.sandbox", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 15
             while True:

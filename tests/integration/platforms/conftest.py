@@ -65,8 +65,9 @@ def sandbox(sandbox_server):
 @pytest.fixture
 def fb(sandbox):
     with requests.Session() as session:
-        yield FacebookConnector(base_url=sandbox.base_url, timeout_s=2.0, graph_version="v24.0",
-                                session=session)
+        yield FacebookConnector(
+            base_url=sandbox.base_url, timeout_s=2.0, graph_version="v24.0", session=session
+        )
 
 
 @pytest.fixture

@@ -54,8 +54,9 @@ def test_publish_link_only(fb, sandbox):
 
 
 def test_media_is_refused_before_calling(fb, sandbox):
-    request = PublishRequest(account_id=PAGE_ID, text="x", target_key="k",
-                             media_urls=("https://example.com/a.jpg",))
+    request = PublishRequest(
+        account_id=PAGE_ID, text="x", target_key="k", media_urls=("https://example.com/a.jpg",)
+    )
     with pytest.raises(PermanentPlatformError) as info:
         fb.publish(request, access_token=TOKEN)
     assert info.value.code == "INVALID_REQUEST"
@@ -103,8 +104,13 @@ def test_duplicate_detection_can_be_switched_off(fb, sandbox):
     fb.publish(req(), access_token=TOKEN)
     fb.publish(req(), access_token=TOKEN)
     sandbox.settings(duplicate_detection=True)
-    sandbox.fault(platform="facebook", kind="latency", latency_ms=0, duplicate_check=False,
-                  text_contains="Hello")
+    sandbox.fault(
+        platform="facebook",
+        kind="latency",
+        latency_ms=0,
+        duplicate_check=False,
+        text_contains="Hello",
+    )
     fb.publish(req(), access_token=TOKEN)
     assert len(sandbox.ledger()) == 3
 
@@ -252,8 +258,9 @@ def test_connection_refused_is_network():
 
 
 def test_wrong_graph_version_is_a_permanent_error(sandbox):
-    bad = FacebookConnector(base_url=sandbox.base_url, timeout_s=2.0, graph_version="latest",
-                            session=requests.Session())
+    bad = FacebookConnector(
+        base_url=sandbox.base_url, timeout_s=2.0, graph_version="latest", session=requests.Session()
+    )
     with pytest.raises(PermanentPlatformError) as info:
         bad.publish(req(), access_token=TOKEN)
     assert info.value.code == "INVALID_REQUEST"

@@ -46,12 +46,12 @@ def test_publish_records_the_post(xc, sandbox):
 
 def test_link_is_appended_to_the_text(xc, sandbox):
     xc.publish(req("Read this", link="https://example.com/a"), access_token=TOKEN)
-    xc.publish(req("Also https://example.com/b", link="https://example.com/b"),
-               access_token=TOKEN)
+    xc.publish(req("Also https://example.com/b", link="https://example.com/b"), access_token=TOKEN)
     texts = [p["text"] for p in sandbox.ledger("x")]
     assert texts == ["Read this\nhttps://example.com/a", "Also https://example.com/b"]
-    found = xc.find_existing(req("Read this", link="https://example.com/a"), access_token=TOKEN,
-                             since=ago())
+    found = xc.find_existing(
+        req("Read this", link="https://example.com/a"), access_token=TOKEN, since=ago()
+    )
     assert found is not None
 
 

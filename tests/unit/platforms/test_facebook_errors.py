@@ -16,8 +16,13 @@ from sharecast.platforms.facebook import buc_retry_after_s, classify_graph_error
 
 
 def graph(code, message="error", *, subcode=None, is_transient=None, **extra):
-    error = {"message": message, "type": "OAuthException", "code": code,
-             "fbtrace_id": "AQt_hJ68vFybS4TnupatNtX", **extra}
+    error = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "AQt_hJ68vFybS4TnupatNtX",
+        **extra,
+    }
     if subcode is not None:
         error["error_subcode"] = subcode
     if is_transient is not None:
@@ -26,8 +31,14 @@ def graph(code, message="error", *, subcode=None, is_transient=None, **extra):
 
 
 def buc(minutes, page="112233445566", **usage):
-    entry = {"type": "pages", "call_count": 100, "total_cputime": 22, "total_time": 31,
-             "estimated_time_to_regain_access": minutes, **usage}
+    entry = {
+        "type": "pages",
+        "call_count": 100,
+        "total_cputime": 22,
+        "total_time": 31,
+        "estimated_time_to_regain_access": minutes,
+        **usage,
+    }
     return {"X-Business-Use-Case-Usage": json.dumps({page: [entry]})}
 
 
@@ -44,7 +55,10 @@ PERMISSION_100 = {
 }
 
 DUPLICATE_506 = graph(
-    506, "Duplicate status message", subcode=1455006, is_transient=False,
+    506,
+    "Duplicate status message",
+    subcode=1455006,
+    is_transient=False,
     error_user_title="Duplicate Status Update",
     error_user_msg="This status update is identical to the last one you posted.",
 )
@@ -90,15 +104,20 @@ def test_throttle_wait_comes_from_buc_minutes():
 
 
 def test_throttle_code_stays_transient_when_flagged_not_transient():
-    err = classify_graph_error(400, graph(4, "Application request limit reached",
-                                          is_transient=False))
+    err = classify_graph_error(
+        400, graph(4, "Application request limit reached", is_transient=False)
+    )
     assert isinstance(err, TransientPlatformError)
     assert err.code == "THROTTLED"
 
 
 def test_policy_block_waits_an_hour_at_least():
-    body = graph(368, "It looks like you were misusing this feature by going too fast.",
-                 subcode=1390008, is_transient=False)
+    body = graph(
+        368,
+        "It looks like you were misusing this feature by going too fast.",
+        subcode=1390008,
+        is_transient=False,
+    )
     err = classify_graph_error(400, body, {})
     assert isinstance(err, TransientPlatformError)
     assert (err.code, err.retry_after_s) == ("POLICY_BLOCKED", 3600)
@@ -108,8 +127,11 @@ def test_policy_block_waits_an_hour_at_least():
 
 @pytest.mark.parametrize(("status", "code"), [(500, 2), (500, 1), (400, 2), (503, 9999)])
 def test_service_errors_are_platform_5xx(status, code):
-    body = graph(code, "An unexpected error has occurred. Please retry your request later.",
-                 is_transient=True)
+    body = graph(
+        code,
+        "An unexpected error has occurred. Please retry your request later.",
+        is_transient=True,
+    )
     err = classify_graph_error(status, body)
     assert isinstance(err, TransientPlatformError)
     assert err.code == "PLATFORM_5XX"
@@ -139,8 +161,9 @@ def test_invalid_parameter_is_invalid_request():
 
 @pytest.mark.parametrize(("code", "subcode"), [(803, None), (100, 33)])
 def test_missing_objects_are_not_found(code, subcode):
-    err = classify_graph_error(400, graph(code, "(#803) Some of the aliases do not exist",
-                                          subcode=subcode))
+    err = classify_graph_error(
+        400, graph(code, "(#803) Some of the aliases do not exist", subcode=subcode)
+    )
     assert (type(err), err.code) == (PermanentPlatformError, "NOT_FOUND")
 
 
@@ -179,7 +202,11 @@ def test_buc_header_parsing():
     assert buc_retry_after_s({"x-business-use-case-usage": "not json"}) is None
     assert buc_retry_after_s(buc(0)) is None
     assert buc_retry_after_s({"x-business-use-case-usage": json.dumps({"1": "nonsense"})}) is None
-    two = {"1": [{"type": "pages", "estimated_time_to_regain_access": 2},
-                 {"type": "instagram", "estimated_time_to_regain_access": 9}],
-           "2": [{"type": "pages", "estimated_time_to_regain_access": 4}]}
+    two = {
+        "1": [
+            {"type": "pages", "estimated_time_to_regain_access": 2},
+            {"type": "instagram", "estimated_time_to_regain_access": 9},
+        ],
+        "2": [{"type": "pages", "estimated_time_to_regain_access": 4}],
+    }
     assert buc_retry_after_s({"X-BUSINESS-USE-CASE-USAGE": json.dumps(two)}) == 9 * 60

@@ -19,32 +19,62 @@ from sharecast.platforms.x import classify_x_error, compose_text, normalize_text
 NOW = 1_635_975_518.0  # 900 s before the reset in tweepy's recorded cassette
 
 # akrherz/iembot#163 (headers as in plhery/node-twitter-api-v2#469)
-DUPLICATE = {"detail": "You are not allowed to create a Tweet with duplicate content.",
-             "type": "about:blank", "title": "Forbidden", "status": 403}
-DUPLICATE_HEADERS = {"x-rate-limit-limit": "40000", "x-rate-limit-remaining": "39999",
-                     "x-rate-limit-reset": "1635976418", "api-version": "2.62"}
-TOO_MANY = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-            "status": 429}
+DUPLICATE = {
+    "detail": "You are not allowed to create a Tweet with duplicate content.",
+    "type": "about:blank",
+    "title": "Forbidden",
+    "status": 403,
+}
+DUPLICATE_HEADERS = {
+    "x-rate-limit-limit": "40000",
+    "x-rate-limit-remaining": "39999",
+    "x-rate-limit-reset": "1635976418",
+    "api-version": "2.62",
+}
+TOO_MANY = {
+    "title": "Too Many Requests",
+    "detail": "Too Many Requests",
+    "type": "about:blank",
+    "status": 429,
+}
 LEGACY_429 = {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}
-USAGE_CAPPED = {"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly product cap",
-                "type": "https://api.x.com/2/problems/usage-capped", "period": "Monthly",
-                "scope": "Product"}
-UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                "detail": "Unauthorized"}
+USAGE_CAPPED = {
+    "title": "UsageCapExceeded",
+    "detail": "Usage cap exceeded: Monthly product cap",
+    "type": "https://api.x.com/2/problems/usage-capped",
+    "period": "Monthly",
+    "scope": "Product",
+}
+UNAUTHORIZED = {
+    "title": "Unauthorized",
+    "type": "about:blank",
+    "status": 401,
+    "detail": "Unauthorized",
+}
 CLIENT_FORBIDDEN = {
-    "title": "Client Forbidden", "reason": "client-not-enrolled",
+    "title": "Client Forbidden",
+    "reason": "client-not-enrolled",
     "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys "
     "and tokens from a Twitter developer App that is attached to a Project.",
     "type": "https://api.twitter.com/2/problems/client-forbidden",
     "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
 }
-INVALID = {"errors": [{"message": "$.foo: is not defined in the schema and the schema does not "
-                                  "allow additional properties"}],
-           "title": "Invalid Request",
-           "detail": "One or more parameters to your request was invalid.",
-           "type": "https://api.x.com/2/problems/invalid-request"}
-NOT_FOUND = {"title": "Not Found Error", "detail": "Could not find tweet with id: [1].",
-             "type": "https://api.x.com/2/problems/resource-not-found"}
+INVALID = {
+    "errors": [
+        {
+            "message": "$.foo: is not defined in the schema and the schema does not "
+            "allow additional properties"
+        }
+    ],
+    "title": "Invalid Request",
+    "detail": "One or more parameters to your request was invalid.",
+    "type": "https://api.x.com/2/problems/invalid-request",
+}
+NOT_FOUND = {
+    "title": "Not Found Error",
+    "detail": "Could not find tweet with id: [1].",
+    "type": "https://api.x.com/2/problems/resource-not-found",
+}
 
 
 def test_duplicate_content():
@@ -60,8 +90,11 @@ def test_legacy_duplicate_code_187():
 
 
 def test_rate_limited_waits_until_reset():
-    headers = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0",
-               "x-rate-limit-reset": "1635976418"}
+    headers = {
+        "x-rate-limit-limit": "100",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": "1635976418",
+    }
     err = classify_x_error(429, TOO_MANY, headers, now=NOW)
     assert isinstance(err, TransientPlatformError)
     assert (err.code, err.retry_after_s) == ("RATE_LIMITED", 900)
@@ -75,8 +108,11 @@ def test_legacy_rate_limit_body():
 
 
 def test_retry_after_header_wins():
-    headers = {"retry-after": "30", "x-rate-limit-remaining": "0",
-               "x-rate-limit-reset": str(int(NOW) + 900)}
+    headers = {
+        "retry-after": "30",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": str(int(NOW) + 900),
+    }
     assert classify_x_error(429, TOO_MANY, headers, now=NOW).retry_after_s == 30
 
 
@@ -86,9 +122,13 @@ def test_retry_after_http_date():
 
 
 def test_daily_cap_exhausted_waits_for_its_reset():
-    headers = {"x-rate-limit-remaining": "57", "x-rate-limit-reset": str(int(NOW) + 600),
-               "x-app-limit-24hour-limit": "10000", "x-app-limit-24hour-remaining": "0",
-               "x-app-limit-24hour-reset": str(int(NOW) + 3600)}
+    headers = {
+        "x-rate-limit-remaining": "57",
+        "x-rate-limit-reset": str(int(NOW) + 600),
+        "x-app-limit-24hour-limit": "10000",
+        "x-app-limit-24hour-remaining": "0",
+        "x-app-limit-24hour-reset": str(int(NOW) + 3600),
+    }
     assert classify_x_error(429, TOO_MANY, headers, now=NOW).retry_after_s == 3600
 
 
@@ -114,11 +154,18 @@ def test_unauthorized_is_auth_expired():
     assert (err.code, err.retryable) == ("TOKEN_EXPIRED", True)
 
 
-@pytest.mark.parametrize("body", [
-    CLIENT_FORBIDDEN,
-    {"title": "Forbidden", "type": "about:blank", "status": 403,
-     "detail": "You are not permitted to perform this action."},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        CLIENT_FORBIDDEN,
+        {
+            "title": "Forbidden",
+            "type": "about:blank",
+            "status": 403,
+            "detail": "You are not permitted to perform this action.",
+        },
+    ],
+)
 def test_other_forbidden_is_permission_denied(body):
     err = classify_x_error(403, body)
     assert type(err) is PermanentPlatformError
@@ -126,8 +173,12 @@ def test_other_forbidden_is_permission_denied(body):
 
 
 def test_forbidden_too_long_is_invalid_request():
-    body = {"title": "Forbidden", "type": "about:blank", "status": 403,
-            "detail": "Your Tweet text is too long."}
+    body = {
+        "title": "Forbidden",
+        "type": "about:blank",
+        "status": 403,
+        "detail": "Your Tweet text is too long.",
+    }
     assert classify_x_error(403, body).code == "INVALID_REQUEST"
 
 
@@ -144,8 +195,12 @@ def test_not_found():
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_transient(status):
-    body = {"title": "Service Unavailable", "detail": "Service Unavailable",
-            "type": "about:blank", "status": status}
+    body = {
+        "title": "Service Unavailable",
+        "detail": "Service Unavailable",
+        "type": "about:blank",
+        "status": status,
+    }
     err = classify_x_error(status, body, {"x-rate-limit-reset": str(int(NOW) + 900)}, now=NOW)
     assert isinstance(err, TransientPlatformError)
     assert (err.code, err.retry_after_s, err.http_status) == ("PLATFORM_5XX", None, status)
@@ -164,20 +219,35 @@ def test_request_timeout_is_network():
 
 
 def test_compose_text_appends_missing_link_only():
-    req = PublishRequest(account_id="1", text="Read this", target_key="p/t",
-                         link="https://example.com/a")
+    req = PublishRequest(
+        account_id="1", text="Read this", target_key="p/t", link="https://example.com/a"
+    )
     assert compose_text(req) == "Read this\nhttps://example.com/a"
-    inline = PublishRequest(account_id="1", text="See https://example.com/a now",
-                            target_key="p/t", link="https://example.com/a")
+    inline = PublishRequest(
+        account_id="1",
+        text="See https://example.com/a now",
+        target_key="p/t",
+        link="https://example.com/a",
+    )
     assert compose_text(inline) == "See https://example.com/a now"
-    assert compose_text(PublishRequest(account_id="1", text="", target_key="p/t",
-                                       link="https://e.x")) == "https://e.x"
+    assert (
+        compose_text(PublishRequest(account_id="1", text="", target_key="p/t", link="https://e.x"))
+        == "https://e.x"
+    )
 
 
 def test_normalize_text_expands_tco_and_unescapes():
-    entities = {"urls": [{"start": 10, "end": 33, "url": "https://t.co/abcdefghij",
-                          "expanded_url": "https://example.com/a",
-                          "display_url": "example.com/a"}]}
+    entities = {
+        "urls": [
+            {
+                "start": 10,
+                "end": 33,
+                "url": "https://t.co/abcdefghij",
+                "expanded_url": "https://example.com/a",
+                "display_url": "example.com/a",
+            }
+        ]
+    }
     returned = "Q&amp;A at https://t.co/abcdefghij "
     assert normalize_text(returned, entities) == "Q&A at https://example.com/a"
     nfd = unicodedata.normalize("NFD", "Café crème")

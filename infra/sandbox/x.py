@@ -265,11 +265,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         query = request.query_params
         unknown = sorted(set(query) - TIMELINE_PARAMS)
         if unknown:
+            allowed = ",".join(sorted(TIMELINE_PARAMS))
             return invalid_request(
-                [
-                    f"The query parameter [{name}] is not one of [{','.join(sorted(TIMELINE_PARAMS))}]"
-                    for name in unknown
-                ],
+                [f"The query parameter [{name}] is not one of [{allowed}]" for name in unknown],
                 headers,
                 {name: [query[name]] for name in unknown},
             )

@@ -20,7 +20,8 @@ from google.cloud import firestore, tasks_v2
 
 from sharecast.config import Settings
 from sharecast.domain.backoff import RetryPolicy
-from sharecast.domain.models import AttemptRecord, PostRecord, TargetRecord
+from sharecast.domain.events import Event
+from sharecast.domain.models import AttemptRecord, TargetRecord
 from sharecast.domain.statuses import Platform, TargetStatus
 from sharecast.domain.transitions import ClaimAction, ClaimDecision, claimed, decide_claim
 from sharecast.domain.transitions import failed as failed_state
@@ -31,7 +32,7 @@ from sharecast.logs import fields
 from sharecast.platforms.base import Connector, PublishRequest, PublishResult
 from sharecast.platforms.errors import AuthExpiredError, DuplicateContentError, PlatformError
 from sharecast.store import connections as connections_store
-from sharecast.store.posts import TargetChange, change_target
+from sharecast.store.posts import change_target, rollup_post
 from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.timeutil import utcnow
 from sharecast.vault import TokenVault, VaultError
@@ -95,7 +96,7 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     lease_id = uuid.uuid4().hex
     ttl = timedelta(days=pub.settings.event_ttl_days)
 
-    def claim(post: PostRecord, target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
+    def claim(target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
         decision = decide_claim(target, attempt=task.attempt, now=now)
         if decision.action in (ClaimAction.START, ClaimAction.RESUME):
             return (
@@ -116,12 +117,15 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
             post_id=task.post_id,
             target_id=task.target_id,
             mutate=claim,
-            now=now,
             event_ttl=ttl,
         )
     except NotFound as exc:
         return AttemptReport("NOOP_MISSING", None, str(exc))
-    _emit(pub, change)
+    _emit(pub, change.events)
+    try:
+        _emit(pub, _rollup(pub, task.post_id))
+    except Exception:  # not fatal: the rollup after recording brings the post up to date
+        log.warning("post rollup failed", exc_info=True, extra=fields(post_id=task.post_id))
     decision: ClaimDecision = change.detail
     target = change.target
     if decision.action is ClaimAction.ENSURE_NEXT:
@@ -134,7 +138,7 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     duration_ms = int((time.monotonic() - started) * 1000)
     finished = utcnow()
 
-    def record(post: PostRecord, current: TargetRecord) -> tuple[TargetRecord | None, str]:
+    def record(current: TargetRecord) -> tuple[TargetRecord | None, str]:
         if current.lease_id != lease_id or current.status is not TargetStatus.PUBLISHING:
             return None, "lease lost before recording"
         if outcome.result is not None:
@@ -184,11 +188,20 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
         post_id=task.post_id,
         target_id=task.target_id,
         mutate=record,
-        now=finished,
         event_ttl=ttl,
         attempt_log=attempt_log,
     )
-    _emit(pub, change)
+    _emit(pub, change.events)
+    try:
+        _emit(pub, _rollup(pub, task.post_id))
+    except Exception:  # recorded, but the post status lags: the redelivery repairs the rollup
+        log.warning("post rollup failed", exc_info=True, extra=fields(post_id=task.post_id))
+        return AttemptReport(
+            decision.action.value,
+            change.target.status.value,
+            "post rollup pending",
+            redeliver=True,
+        )
     final = change.target
     log.info(
         "publish attempt finished",
@@ -279,11 +292,17 @@ def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision
     return AttemptReport(decision.action.value, target.status.value, "next attempt scheduled")
 
 
-def _emit(pub: Publisher, change: TargetChange) -> None:
-    if change.events:
+def _rollup(pub: Publisher, post_id: str) -> list[Event]:
+    return rollup_post(
+        pub.db,
+        post_id=post_id,
+        now=utcnow(),
+        event_ttl=timedelta(days=pub.settings.event_ttl_days),
+    )
+
+
+def _emit(pub: Publisher, events: list[Event]) -> None:
+    if events:
         publish_events(
-            publisher=pub.pubsub,
-            db=pub.db,
-            topic_path=pub.settings.topic_path,
-            events=change.events,
+            publisher=pub.pubsub, db=pub.db, topic_path=pub.settings.topic_path, events=events
         )

@@ -1,9 +1,8 @@
 """Posts and their targets in Firestore: ``posts/{postId}`` and ``posts/{postId}/targets/{id}``.
 
-Every change to a target happens in a transaction that also rolls the post status up and
-appends the events describing both changes to the user's event log. Transactions read the post
-first and the targets second, always in that order, so concurrent attempts on targets of one
-post never deadlock (the Firestore emulator locks pessimistically).
+Every change to a target happens in a transaction on that target alone, which appends the
+event describing it to the user's event log. The post's status is then rolled up from all its
+targets in a separate atomic write with its own event (see :func:`rollup_post` for why).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from google.api_core.exceptions import Aborted, FailedPrecondition
 from google.cloud import firestore
 
 from sharecast.domain.events import Event
@@ -77,16 +77,18 @@ def mark_enqueued(db: firestore.Client, post_id: str, now: datetime) -> None:
 
 @dataclass
 class TargetChange:
-    """Result of a target transaction: the states after it and the events it appended."""
+    """Result of a target transaction: the target after it and the events it appended."""
 
-    post: PostRecord
     target: TargetRecord
     events: list[Event] = field(default_factory=list)
     changed: bool = False
     detail: Any = None
 
 
-TargetMutation = Callable[[PostRecord, TargetRecord], tuple[TargetRecord | None, Any]]
+TargetMutation = Callable[[TargetRecord], tuple[TargetRecord | None, Any]]
+
+#: How often a rollup re-reads after losing a race on the post document.
+ROLLUP_ATTEMPTS = 8
 
 
 def change_target(
@@ -95,80 +97,101 @@ def change_target(
     post_id: str,
     target_id: str,
     mutate: TargetMutation,
-    now: datetime,
     event_ttl: timedelta,
     attempt_log: Callable[[TargetRecord], AttemptRecord | None] | None = None,
 ) -> TargetChange:
-    """Apply ``mutate`` to a target in a transaction, roll the post up and append events.
+    """Apply ``mutate`` to one target in a transaction that touches only that target.
 
-    ``mutate(post, target)`` returns ``(new_target or None, detail)``; ``None`` means "no change"
-    and nothing is written. When the target changes, a ``target_status`` event is appended, the
-    post status is recomputed from all targets (with a ``post_status`` event when it changed),
-    and ``attempt_log(new_target)`` may add an attempt record. Raises :class:`NotFound`.
-    Transactions are retried by the client on contention, so ``mutate`` must be pure.
+    ``mutate(target)`` returns ``(new_target or None, detail)``; ``None`` means "no change" and
+    nothing is written. A change commits together with its ``target_status`` event and, when
+    ``attempt_log`` returns one, the attempt record. The post is rolled up afterwards by
+    :func:`rollup_post`: keeping sibling targets and the post out of this transaction is what
+    lets targets of one post finish at the same moment without lock contention (two
+    transactions that read and write one shared document deadlock until the emulator, or
+    production Firestore, aborts one). Raises :class:`NotFound`. ``mutate`` must be pure: the
+    client re-runs it when the transaction is retried.
     """
-    transaction = db.transaction()
+    ref = target_ref(db, post_id, target_id)
 
     @firestore.transactional
     def run(txn: firestore.Transaction) -> TargetChange:
-        post_snap = post_ref(db, post_id).get(transaction=txn)
-        if not post_snap.exists:
-            raise NotFound(f"post {post_id} not found")
-        post = PostRecord.from_doc(post_snap.id, post_snap.to_dict() or {})
-        refs = [target_ref(db, post_id, t) for t in post.target_ids]
-        targets = {
-            s.id: TargetRecord.from_doc(s.id, s.to_dict() or {})
-            for s in txn.get_all(refs)
-            if s.exists
-        }
-        if target_id not in targets:
+        snap = ref.get(transaction=txn)
+        if not snap.exists:
             raise NotFound(f"target {target_id} of post {post_id} not found")
-        current = targets[target_id]
-        new_target, detail = mutate(post, current)
+        current = TargetRecord.from_doc(snap.id, snap.to_dict() or {})
+        new_target, detail = mutate(current)
         if new_target is None:
-            return TargetChange(post=post, target=current, detail=detail)
-        targets[target_id] = new_target
-        txn.set(target_ref(db, post_id, target_id), new_target.to_doc())
-        events = [
-            Event.new(
-                user_id=post.user_id, type=EventType.TARGET_STATUS, data=new_target.snapshot()
-            )
-        ]
-        status = rollup_post_status(post.status, (t.status for t in targets.values()))
-        if status is not post.status:
-            published_at = now if status in (PostStatus.PUBLISHED, PostStatus.PARTIAL) else None
-            post = post.model_copy(
-                update={
-                    "status": status,
-                    "version": post.version + 1,
-                    "updated_at": now,
-                    "published_at": published_at,
-                }
-            )
-            txn.update(
-                post_ref(db, post_id),
-                {
-                    "status": status.value,
-                    "version": post.version,
-                    "updated_at": now,
-                    "published_at": published_at,
-                },
-            )
-            events.append(
-                Event.new(user_id=post.user_id, type=EventType.POST_STATUS, data=post.snapshot())
-            )
-        for event in events:
-            add_event(txn, db, event, ttl=event_ttl)
+            return TargetChange(target=current, detail=detail)
+        txn.set(ref, new_target.to_doc())
+        event = Event.new(
+            user_id=new_target.user_id, type=EventType.TARGET_STATUS, data=new_target.snapshot()
+        )
+        add_event(txn, db, event, ttl=event_ttl)
         if attempt_log is not None:
             record = attempt_log(new_target)
             if record is not None:
                 txn.set(db.collection(ATTEMPTS).document(record.id), record.to_doc())
-        return TargetChange(
-            post=post, target=new_target, events=events, changed=True, detail=detail
-        )
+        return TargetChange(target=new_target, events=[event], changed=True, detail=detail)
 
-    result: TargetChange = run(transaction)
+    result: TargetChange = run(db.transaction())
     return result
+
+
+def rollup_post(
+    db: firestore.Client, *, post_id: str, now: datetime, event_ttl: timedelta
+) -> list[Event]:
+    """Bring the post's status in line with its targets; returns the events written.
+
+    Reads the post and every target (strongly consistent, outside any transaction), and when
+    the derived status differs writes the post and its ``post_status`` event in one atomic
+    batch guarded by the post's ``update_time`` precondition. Losing that race re-reads and
+    re-derives, so concurrent rollups converge on the same answer and only one writes it.
+    Idempotent: safe to run after every delivery, which also repairs a rollup that a crash
+    interrupted. Raises :class:`NotFound` when the post does not exist.
+    """
+    ref = post_ref(db, post_id)
+    for _ in range(ROLLUP_ATTEMPTS):
+        snap = ref.get()
+        if not snap.exists:
+            raise NotFound(f"post {post_id} not found")
+        post = PostRecord.from_doc(snap.id, snap.to_dict() or {})
+        refs = [target_ref(db, post_id, t) for t in post.target_ids]
+        statuses = [
+            TargetRecord.from_doc(t.id, t.to_dict() or {}).status
+            for t in db.get_all(refs)
+            if t.exists
+        ]
+        status = rollup_post_status(post.status, statuses)
+        if status is post.status:
+            return []
+        published_at = now if status in (PostStatus.PUBLISHED, PostStatus.PARTIAL) else None
+        post = post.model_copy(
+            update={
+                "status": status,
+                "version": post.version + 1,
+                "updated_at": now,
+                "published_at": published_at,
+            }
+        )
+        event = Event.new(user_id=post.user_id, type=EventType.POST_STATUS, data=post.snapshot())
+        batch = db.batch()
+        batch.update(
+            ref,
+            {
+                "status": status.value,
+                "version": post.version,
+                "updated_at": now,
+                "published_at": published_at,
+            },
+            option=db.write_option(last_update_time=snap.update_time),
+        )
+        add_event(batch, db, event, ttl=event_ttl)
+        try:
+            batch.commit()
+        except FailedPrecondition:
+            continue
+        return [event]
+    raise Aborted(f"post {post_id}: rollup kept losing races")
 
 
 def target_is_active(target: TargetRecord) -> bool:

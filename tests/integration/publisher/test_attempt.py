@@ -282,3 +282,57 @@ def test_publisher_http_envelope(stack):
     )
     assert gone.status_code == 200
     assert gone.json()["action"] == "NOOP_MISSING"
+
+
+def test_targets_finishing_together_roll_up_once(pub, sandbox, user_id):
+    """Both targets of a post record at the same moment: the post ends PUBLISHED with exactly
+    one PUBLISHED event, whichever rollup wins the race."""
+    import threading
+
+    post, targets = create_multipost(
+        db=pub.db,
+        tasks=pub.tasks,
+        pubsub=pub.pubsub,
+        vault=pub.vault,
+        settings=pub.settings,
+        user_id=user_id,
+        request=MultipostInput(
+            content="together",
+            targets=[TargetInput(platform="facebook"), TargetInput(platform="x")],
+            media_ids=[],
+            schedule_at=None,
+            draft=False,
+        ),
+        now=utcnow(),
+    )
+    reports = {}
+    threads = [
+        threading.Thread(target=lambda t=t: reports.update({t.id: attempt(pub, post.id, t.id, 1)}))
+        for t in targets
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {r.status for r in reports.values()} == {"SUCCESS"}
+    stored, _ = posts_store.get_post(pub.db, post.id)
+    assert stored.status.value == "PUBLISHED"
+    published = [
+        e
+        for e in events(pub, user_id)
+        if e["type"] == "post_status" and e["data"]["status"] == "PUBLISHED"
+    ]
+    assert len(published) == 1
+
+
+def test_redelivery_repairs_an_interrupted_rollup(pub, user_id):
+    """A crash after the target was recorded but before the post was rolled up leaves the post
+    PUBLISHING; the queue's redelivery (a no-op for the target) finishes the rollup."""
+    post, target = new_post(pub, user_id)
+    posts_store.target_ref(pub.db, post.id, target.id).update(
+        {"status": "SUCCESS", "attempts": 1, "external_id": "1"}
+    )
+    report = attempt(pub, post.id, target.id, 1)
+    assert report.action == "NOOP_TERMINAL"
+    stored, _ = posts_store.get_post(pub.db, post.id)
+    assert stored.status.value == "PUBLISHED"

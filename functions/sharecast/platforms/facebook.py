@@ -35,6 +35,7 @@ from sharecast.platforms.errors import (
     PlatformError,
     TransientPlatformError,
 )
+from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
 
 DEFAULT_GRAPH_VERSION = "v24.0"
 #: Wait announced for code 368 ("temporarily blocked for policy violations"), seconds.
@@ -59,22 +60,6 @@ POLICY_CODE = 368
 NOT_FOUND_CODE = 803
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup that also works on plain dicts."""
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def buc_retry_after_s(headers: Mapping[str, str]) -> float | None:
     """Seconds until access returns, from ``X-Business-Use-Case-Usage``.
 
@@ -83,7 +68,7 @@ def buc_retry_after_s(headers: Mapping[str, str]) -> float | None:
     the result is its largest value times 60. ``None`` when the header is absent, unparsable or says
     0 minutes.
     """
-    raw = _header(headers, "x-business-use-case-usage")
+    raw = header(headers, "x-business-use-case-usage")
     if not raw:
         return None
     try:
@@ -95,7 +80,9 @@ def buc_retry_after_s(headers: Mapping[str, str]) -> float | None:
         for entries in usage.values():
             for entry in entries if isinstance(entries, list) else [entries]:
                 if isinstance(entry, dict):
-                    minutes = max(minutes, _int(entry.get("estimated_time_to_regain_access")) or 0)
+                    minutes = max(
+                        minutes, as_int(entry.get("estimated_time_to_regain_access")) or 0
+                    )
     return float(minutes * 60) if minutes > 0 else None
 
 
@@ -126,8 +113,8 @@ def classify_graph_error(
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return _classify_status(status, headers)
-    code = _int(error.get("code"))
-    subcode = _int(error.get("error_subcode"))
+    code = as_int(error.get("code"))
+    subcode = as_int(error.get("error_subcode"))
     message = _describe(error, code, subcode)
     kwargs: dict[str, Any] = {"http_status": status}
     if code == DUPLICATE_CODE:
@@ -187,8 +174,8 @@ def _normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def _scrub(text: str, token: str) -> str:
-    return text.replace(token, "[redacted]") if token else text
+def _graph_failed(status: int, body: Any) -> bool:
+    return status >= 400 or (isinstance(body, dict) and "error" in body)
 
 
 class FacebookConnector:
@@ -207,8 +194,7 @@ class FacebookConnector:
         """``base_url``: ``https://graph.facebook.com`` or the sandbox; ``timeout_s``: connect and
         read timeout of each HTTP call, seconds; ``graph_version``: e.g. ``v24.0``."""
         self._base = f"{base_url.rstrip('/')}/{graph_version.strip('/')}"
-        self._timeout_s = timeout_s
-        self._session = session if session is not None else requests.Session()
+        self._http = PlatformHttp(timeout_s=timeout_s, session=session)
 
     def publish(self, request: PublishRequest, *, access_token: str) -> PublishResult:
         """``POST /{page_id}/feed``; returns the ``{page}_{post}`` id and its facebook.com URL.
@@ -231,12 +217,7 @@ class FacebookConnector:
         )
         body = self._check(response, access_token)
         post_id = body.get("id") if isinstance(body, dict) else None
-        if not isinstance(post_id, str | int) or not str(post_id):
-            raise TransientPlatformError(
-                "UNKNOWN_OUTCOME",
-                f"HTTP {response.status_code} without a post id; the post may exist",
-                http_status=response.status_code,
-            )
+        post_id = created_id(post_id, status=response.status_code, where="id")
         return PublishResult(
             external_id=str(post_id), external_url=f"https://www.facebook.com/{post_id}"
         )
@@ -292,29 +273,12 @@ class FacebookConnector:
         headers = {"Accept": "application/json"}
         if method == "GET":
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            return self._session.request(
-                method, url, headers=headers, timeout=self._timeout_s, **kwargs
-            )
-        except requests.Timeout as exc:
-            raise TransientPlatformError(
-                "NETWORK", f"timed out after {self._timeout_s}s: {_scrub(str(exc), token)}"
-            ) from None
-        except requests.RequestException as exc:
-            raise TransientPlatformError(
-                "NETWORK", f"{type(exc).__name__}: {_scrub(str(exc), token)}"
-            ) from None
+        return self._http.send(method, url, token=token, headers=headers, **kwargs)
 
     @staticmethod
     def _check(response: requests.Response, token: str) -> Any:
-        """The JSON body of a 2xx answer; raises the classified error otherwise."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
-            error = classify_graph_error(response.status_code, body, response.headers)
-            error.message = _scrub(error.message, token)
-            error.args = (f"{error.code}: {error.message}",)
-            raise error
-        return body
+        """The JSON body of a 2xx answer; raises the classified error otherwise
+        (Graph may also answer 200 with an ``error`` object)."""
+        return PlatformHttp.json_or_raise(
+            response, token=token, classify=classify_graph_error, is_error=_graph_failed
+        )

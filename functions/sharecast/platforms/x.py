@@ -34,27 +34,12 @@ from sharecast.platforms.errors import (
     PlatformError,
     TransientPlatformError,
 )
+from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
 
 #: How many timeline pages :meth:`XConnector.find_existing` reads at most (100 posts each).
 MAX_TIMELINE_PAGES = 5
 #: Header families whose ``-remaining: 0`` means "wait until ``-reset``".
 _LIMIT_FAMILIES = ("x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour")
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup that also works on plain dicts."""
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -67,9 +52,9 @@ def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> fl
     seconds (default: the current time).
     """
     now = time.time() if now is None else now
-    retry_after = _header(headers, "retry-after")
+    retry_after = header(headers, "retry-after")
     if retry_after:
-        seconds = _int(retry_after.strip())
+        seconds = as_int(retry_after.strip())
         if seconds is not None:
             return float(max(0, seconds))
         try:
@@ -78,12 +63,12 @@ def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> fl
             pass
     waits = []
     for family in _LIMIT_FAMILIES:
-        remaining = _int(_header(headers, f"{family}-remaining"))
-        reset = _int(_header(headers, f"{family}-reset"))
+        remaining = as_int(header(headers, f"{family}-remaining"))
+        reset = as_int(header(headers, f"{family}-reset"))
         if remaining == 0 and reset is not None:
             waits.append(reset - now)
     if not waits:
-        reset = _int(_header(headers, "x-rate-limit-reset"))
+        reset = as_int(header(headers, "x-rate-limit-reset"))
         if reset is None:
             return None
         waits.append(reset - now)
@@ -110,7 +95,7 @@ def _legacy_codes(body: Any) -> set[int]:
     codes: set[int] = set()
     for err in errors if isinstance(errors, list) else []:
         if isinstance(err, dict):
-            code = _int(str(err.get("code"))) if err.get("code") is not None else None
+            code = as_int(str(err.get("code"))) if err.get("code") is not None else None
             if code is not None:
                 codes.add(code)
     return codes
@@ -159,7 +144,7 @@ def classify_x_error(
     if status == 408:
         return TransientPlatformError("NETWORK", message, **kwargs)
     if status >= 500:
-        wait = retry_after_s(headers, now=now) if _header(headers, "retry-after") else None
+        wait = retry_after_s(headers, now=now) if header(headers, "retry-after") else None
         return TransientPlatformError("PLATFORM_5XX", message, retry_after_s=wait, **kwargs)
     return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
 
@@ -186,10 +171,6 @@ def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _scrub(text: str, token: str) -> str:
-    return text.replace(token, "[redacted]") if token else text
-
-
 class XConnector:
     """Publishes text posts to X. See the module docstring for the API."""
 
@@ -201,8 +182,7 @@ class XConnector:
         """``base_url``: ``https://api.x.com`` or the sandbox; ``timeout_s``: connect and read
         timeout of each HTTP call, seconds."""
         self._base = base_url.rstrip("/")
-        self._timeout_s = timeout_s
-        self._session = session if session is not None else requests.Session()
+        self._http = PlatformHttp(timeout_s=timeout_s, session=session)
 
     def publish(self, request: PublishRequest, *, access_token: str) -> PublishResult:
         """``POST /2/tweets``; returns the post id and ``https://x.com/i/web/status/{id}``.
@@ -220,12 +200,7 @@ class XConnector:
         body = self._check(response, access_token)
         data = body.get("data") if isinstance(body, dict) else None
         post_id = data.get("id") if isinstance(data, dict) else None
-        if not isinstance(post_id, str | int) or not str(post_id):
-            raise TransientPlatformError(
-                "UNKNOWN_OUTCOME",
-                f"HTTP {response.status_code} without data.id; the post may exist",
-                http_status=response.status_code,
-            )
+        post_id = created_id(post_id, status=response.status_code, where="data.id")
         return PublishResult(
             external_id=str(post_id), external_url=f"https://x.com/i/web/status/{post_id}"
         )
@@ -273,29 +248,9 @@ class XConnector:
 
     def _call(self, method: str, url: str, token: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        try:
-            return self._session.request(
-                method, url, headers=headers, timeout=self._timeout_s, **kwargs
-            )
-        except requests.Timeout as exc:
-            raise TransientPlatformError(
-                "NETWORK", f"timed out after {self._timeout_s}s: {_scrub(str(exc), token)}"
-            ) from None
-        except requests.RequestException as exc:
-            raise TransientPlatformError(
-                "NETWORK", f"{type(exc).__name__}: {_scrub(str(exc), token)}"
-            ) from None
+        return self._http.send(method, url, token=token, headers=headers, **kwargs)
 
     @staticmethod
     def _check(response: requests.Response, token: str) -> Any:
         """The JSON body of a 2xx answer; raises the classified error otherwise."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code >= 400:
-            error = classify_x_error(response.status_code, body, response.headers)
-            error.message = _scrub(error.message, token)
-            error.args = (f"{error.code}: {error.message}",)
-            raise error
-        return body
+        return PlatformHttp.json_or_raise(response, token=token, classify=classify_x_error)

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # Event log (outbox) retention.
     event_ttl_days: int = Field(default=7, ge=1)
 
+    # Browser origins allowed to call the relay (and, with the security work, the API).
+    cors_allowed_origins: CsvList = Field(default_factory=list)
+
     # Relay (Cloud Run SSE service).
     relay_instance_id: str | None = None
     relay_subscription_ttl_s: int = Field(default=86400, ge=86400)

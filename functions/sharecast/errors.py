@@ -137,3 +137,42 @@ class DependencyUnavailable(SharecastError):
     status = 503
     code = "DEPENDENCY_UNAVAILABLE"
     title = "Service unavailable"
+
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://sharecast.dev/problems/"
+
+_BY_STATUS: dict[int, type[SharecastError]] = {
+    400: BadRequest,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: ValidationFailed,
+    429: RateLimited,
+    503: DependencyUnavailable,
+}
+
+
+def error_for_status(status: int, detail: str) -> SharecastError:
+    """The :class:`SharecastError` for a framework-level HTTP error (unknown route, 405...)."""
+    return _BY_STATUS.get(status, SharecastError)(detail)
+
+
+def problem_body(error: SharecastError) -> dict[str, Any]:
+    """RFC 9457 problem details of ``error``: ``type``, ``title``, ``status``, ``detail``,
+    ``code``, and ``errors[]`` when there are field problems. Used by the API and the relay."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + error.code.lower().replace("_", "-"),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+    }
+    if error.errors:
+        body["errors"] = [p.to_json() for p in error.errors]
+    body.update(error.extra)
+    return body

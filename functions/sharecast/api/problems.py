@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Flask, Response, json
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sharecast.errors import (
-    BadRequest,
+    PROBLEM_JSON,
     FieldProblem,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
     SharecastError,
-    UnsupportedMediaType,
     ValidationFailed,
+    error_for_status,
+    problem_body,
 )
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://sharecast.dev/problems/"
-
 
 def problem_response(error: SharecastError) -> Response:
     """Render ``error`` as ``application/problem+json`` with its status and headers."""
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + error.code.lower().replace("_", "-"),
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-        "code": error.code,
-    }
-    if error.errors:
-        body["errors"] = [p.to_json() for p in error.errors]
-    body.update(error.extra)
-    response = Response(json.dumps(body), status=error.status, mimetype=PROBLEM_JSON)
+    response = Response(json.dumps(problem_body(error)), status=error.status, mimetype=PROBLEM_JSON)
     for name, value in error.headers.items():
         response.headers[name] = value
     return response
@@ -59,15 +43,6 @@ def pydantic_problems(exc: ValidationError) -> list[FieldProblem]:
     return out
 
 
-_HTTP_MAP: dict[int, type[SharecastError]] = {
-    400: BadRequest,
-    404: NotFound,
-    405: MethodNotAllowed,
-    413: PayloadTooLarge,
-    415: UnsupportedMediaType,
-}
-
-
 def register(app: Flask) -> None:
     """Install the error handlers on ``app`` (every error becomes problem+json)."""
 
@@ -85,10 +60,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
-        cls = _HTTP_MAP.get(error.code or 500)
-        if cls is None:
-            return problem_response(SharecastError(error.description or "error"))
-        return problem_response(cls(error.description or cls.title))
+        return problem_response(error_for_status(error.code or 500, error.description or ""))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -1,0 +1,6 @@
+"""The relay: a Cloud Run Server-Sent Events service streaming each user's status events (SPEC §7).
+
+Modules: ``app`` (routes and lifespan), ``runtime`` (per-instance state), ``stream`` (one SSE
+stream: replay then live), ``hub`` (per-user fan-out, no I/O), ``subscription`` (the instance's
+own Pub/Sub subscription), ``sse`` (frame encoding), ``auth`` (credentials), ``main`` (ASGI entry).
+"""

@@ -1,0 +1,73 @@
+"""ASGI entry point of the relay for uvicorn (locally) and Cloud Run.
+
+Locally::
+
+    uvicorn sharecast.relay.main:app --app-dir functions --host 127.0.0.1 --port 8090 \
+        --timeout-graceful-shutdown 8
+
+On Cloud Run: ``HOST=0.0.0.0 python -m sharecast.relay.main`` (listens on ``$PORT``, same
+options). Cloud Run sends SIGTERM, then SIGKILL 10 s later: streams end within about a second of
+SIGTERM (see :mod:`sharecast.relay.runtime`), and ``relay_max_stream_s`` must stay below the
+service's request timeout. Keep ``--timeout-graceful-shutdown`` below 10 s: uvicorn waits for
+every connection to close before the lifespan shutdown deletes the subscription, and a client
+that stopped reading keeps its socket open until its unsent bytes drain, i.e. forever.
+
+uvicorn's own log records go through the one JSON handler, and access-log lines lose their query
+string: ``?token=`` and ``?auth_token=`` carry credentials and are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from sharecast.clients import get_clients
+from sharecast.config import get_settings
+from sharecast.logs import setup_logging
+from sharecast.relay.app import create_app
+
+#: Seconds uvicorn waits for open responses after SIGTERM (below Cloud Run's 10 s).
+GRACEFUL_SHUTDOWN_S = 8
+
+
+class _StripQuery(logging.Filter):
+    """Removes the query string from uvicorn access-log records (it may hold tokens)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _route_uvicorn_logs() -> None:
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _StripQuery) for f in access.filters):
+        access.addFilter(_StripQuery())
+
+
+setup_logging()
+_route_uvicorn_logs()
+app = create_app(get_settings(), get_clients())
+
+
+def main() -> None:
+    """Run the relay with uvicorn on ``$HOST`` (default 127.0.0.1) and ``$PORT`` (8090)."""
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8090")),
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        log_config=None,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
-.PHONY: run test lint bench token venv clean check-emulators
+.PHONY: run test lint bench token venv clean check-emulators tfcheck deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,8 @@ run: $(STAMP) check-emulators
 test: $(STAMP) check-emulators
 	$(BIN)/python -m pytest
 
-## ruff and mypy.
-lint: $(STAMP)
+## ruff and mypy (and checkov on terraform/, see tfcheck).
+lint: $(STAMP) tfcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check functions infra tests
 	$(BIN)/mypy
@@ -45,3 +45,54 @@ token: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .stack .pytest_cache .mypy_cache .ruff_cache
+
+# --- Terraform: static checks and deployment (README "Deployment") ---------------------------
+
+TFVENV := .tfvenv
+TFSTAMP := $(TFVENV)/.installed
+TFVARS ?= terraform/example.tfvars
+TF := terraform -chdir=terraform
+# Extra flags for both applies (e.g. -auto-approve in CI). Empty: terraform asks before acting.
+TF_APPLY_FLAGS ?=
+# Read from $(TFVARS) only when deploy runs (recursively expanded).
+DEPLOY_PROJECT = $(shell sed -n 's/^[[:space:]]*project_id[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' $(TFVARS))
+DEPLOY_REGION = $(or $(shell sed -n 's/^[[:space:]]*region[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' $(TFVARS)),us-central1)
+# The relay image is tagged with a hash of its source, so an unchanged source is not rebuilt.
+RELAY_TAG = $(shell cd functions && find . -type f -not -path '*/__pycache__/*' -not -name '*.pyc' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+RELAY_IMAGE ?= $(DEPLOY_REGION)-docker.pkg.dev/$(DEPLOY_PROJECT)/sharecast/relay:$(RELAY_TAG)
+# What must exist before the relay image can be built: APIs, the image repository, the source
+# bucket and the builder account with its roles.
+TF_BOOTSTRAP := -target=google_project_service.enabled \
+	-target=google_artifact_registry_repository_iam_member.grant \
+	-target=google_storage_bucket_iam_member.grant \
+	-target=google_project_iam_member.grant
+
+$(TFSTAMP):
+	test -x $(TFVENV)/bin/python || $(PYTHON) -m venv $(TFVENV)
+	$(TFVENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TFVENV)/bin/python -m pip install --quiet checkov==3.3.30
+	touch $(TFSTAMP)
+
+## checkov on terraform/ (its own virtualenv); every skip is justified inline in the .tf files.
+tfcheck: $(TFSTAMP)
+	$(TFVENV)/bin/checkov -d terraform --quiet --compact --framework terraform --skip-download
+
+## Deploy to the project of TFVARS: make deploy TFVARS=terraform/prod.tfvars (needs gcloud,
+## terraform and `gcloud auth application-default login`; terraform asks before each apply).
+deploy:
+	@command -v terraform >/dev/null || { echo "terraform is not installed"; exit 1; }
+	@command -v gcloud >/dev/null || { echo "gcloud is not installed"; exit 1; }
+	@test -n "$(DEPLOY_PROJECT)" || { echo "no project_id in $(TFVARS)"; exit 1; }
+	$(TF) init -input=false
+	@echo "== 1/3 bootstrap: APIs, image repository, buckets, service accounts and their roles"
+	$(TF) apply $(TF_APPLY_FLAGS) -var-file=$(abspath $(TFVARS)) -var=relay_image=$(RELAY_IMAGE) $(TF_BOOTSTRAP)
+	@echo "== 2/3 relay image $(RELAY_IMAGE)"
+	gcloud artifacts docker images describe $(RELAY_IMAGE) --project=$(DEPLOY_PROJECT) >/dev/null 2>&1 \
+	  || gcloud builds submit functions --project=$(DEPLOY_PROJECT) --region=$(DEPLOY_REGION) \
+	       --config=cloudbuild.yaml \
+	       --service-account=projects/$(DEPLOY_PROJECT)/serviceAccounts/sharecast-builder@$(DEPLOY_PROJECT).iam.gserviceaccount.com \
+	       --gcs-source-staging-dir=gs://$(DEPLOY_PROJECT)-sharecast-source/relay-source \
+	       --substitutions=_IMAGE=$(RELAY_IMAGE)
+	@echo "== 3/3 everything"
+	$(TF) apply $(TF_APPLY_FLAGS) -var-file=$(abspath $(TFVARS)) -var=relay_image=$(RELAY_IMAGE)
+	$(TF) output

@@ -8,14 +8,14 @@ from datetime import datetime
 
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from sharecast.domain.models import ConnectionRecord
 from sharecast.domain.statuses import Platform
 from sharecast.errors import NotFound
+from sharecast.store import queries
 from sharecast.vault import TokenVault
 
-CONNECTIONS = "connections"
+CONNECTIONS = queries.ACTIVE_CONNECTION.collection_group
 
 
 def connection_id(user_id: str, platform: Platform, account_id: str) -> str:
@@ -44,12 +44,11 @@ def find_connection(
             return None
         record = ConnectionRecord.from_doc(snap.id, snap.to_dict() or {})
         return record if record.status == "ACTIVE" else None
-    query = (
-        db.collection(CONNECTIONS)
-        .where(filter=FieldFilter("user_id", "==", user_id))
-        .where(filter=FieldFilter("platform", "==", platform.value))
-        .where(filter=FieldFilter("status", "==", "ACTIVE"))
-        .limit(1)
+    query = queries.build(
+        db,
+        queries.ACTIVE_CONNECTION,
+        equal={"user_id": user_id, "platform": platform.value, "status": "ACTIVE"},
+        limit=1,
     )
     for snap in query.stream():
         return ConnectionRecord.from_doc(snap.id, snap.to_dict() or {})

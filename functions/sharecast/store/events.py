@@ -11,13 +11,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from sharecast.domain.events import Event, event_id_floor, event_id_time
 from sharecast.domain.statuses import EventType
+from sharecast.store import queries
 
-EVENTS = "events"
+EVENTS = queries.EVENTS_FROM_ID.collection_group
 USERS = "users"
+#: The TTL field of every event (Terraform's TTL policy on ``events``, see ``queries``).
+EXPIRE_AT = queries.EVENTS_TTL.field
 
 
 def event_ref(db: firestore.Client, user_id: str, event_id: str) -> firestore.DocumentReference:
@@ -34,7 +36,7 @@ def event_doc(event: Event, *, ttl: timedelta) -> dict[str, Any]:
         "data": event.data,
         "created_at": event.created_at,
         "published_at": None,
-        "expire_at": event.created_at + ttl,
+        EXPIRE_AT: event.created_at + ttl,
     }
 
 
@@ -80,13 +82,11 @@ def list_events_after(
         start = event_id_floor(event_id_time(after_id) - timedelta(seconds=overlap_s))
     except ValueError:
         return []
-    query = (
-        db.collection(USERS)
-        .document(user_id)
-        .collection(EVENTS)
-        .where(filter=FieldFilter("id", ">=", start))
-        .order_by("id")
-        .limit(limit)
+    query = queries.build(
+        db.collection(USERS).document(user_id),
+        queries.EVENTS_FROM_ID,
+        ranges=[("id", ">=", start)],
+        limit=limit,
     )
     return [_from_doc(snap.to_dict() or {}) for snap in query.stream() if snap.id != after_id]
 

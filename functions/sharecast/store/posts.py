@@ -18,7 +18,7 @@ from google.cloud import firestore
 from sharecast.domain.events import Event
 from sharecast.domain.models import AttemptRecord, PostRecord, TargetRecord
 from sharecast.domain.rollup import rollup_post_status
-from sharecast.domain.statuses import EventType, PostStatus, TargetStatus
+from sharecast.domain.statuses import EventType, PostStatus
 from sharecast.errors import NotFound
 from sharecast.store.events import add_event
 
@@ -192,8 +192,3 @@ def rollup_post(
             continue
         return [event]
     raise Aborted(f"post {post_id}: rollup kept losing races")
-
-
-def target_is_active(target: TargetRecord) -> bool:
-    """True while a target may still be attempted."""
-    return target.status in (TargetStatus.PENDING, TargetStatus.RETRYING, TargetStatus.PUBLISHING)

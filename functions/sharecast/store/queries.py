@@ -1,0 +1,261 @@
+"""Every Firestore query Sharecast makes, declared once, and the indexes they need.
+
+Store modules never chain ``.where()``/``.order_by()`` themselves: they declare a
+:class:`QuerySpec` here (listed in :data:`ALL_QUERIES`) and build the query from it with
+:func:`build`, which refuses values that do not match the declaration. The declaration is
+therefore the query, and ``tests/unit/terraform`` derives the composite indexes the queries
+need (:func:`required_composite_indexes`) and compares them with the ``google_firestore_index``
+resources in ``terraform/firestore.tf``, both ways. The Firestore emulator never enforces
+composite indexes (SPEC §9), so this derivation is what catches a missing one before production.
+
+Index rules implemented (Firestore native mode):
+
+- https://firebase.google.com/docs/firestore/query-data/index-overview (single-field indexes
+  are created automatically for every field, ascending and descending, at collection scope;
+  queries with only equality filters are served by merging single-field indexes; a query that
+  combines equality filters with a range filter or a sort order on another field, or that sorts
+  on several fields, needs a composite index: equality fields first, then the sort/range fields).
+- https://cloud.google.com/firestore/docs/query-data/multiple-range-fields (range and
+  inequality filters on several fields; fields with inequality filters that are not in the
+  explicit ``order_by`` are ordered implicitly, in lexicographic order of their names,
+  ascending, after the explicit orderings, and the index must list them in that order).
+- https://cloud.google.com/firestore/docs/query-data/queries#collection-group-query (collection
+  group queries need indexes at ``COLLECTION_GROUP`` scope; automatic single-field indexes only
+  exist at collection scope, so even a one-field collection group query needs an index setting).
+
+TTL policies (https://cloud.google.com/firestore/docs/ttl) are declared here too
+(:data:`ALL_TTL_POLICIES`) so the Terraform ``google_firestore_field`` TTL settings can be
+compared with the fields the code writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+
+class Direction(StrEnum):
+    """Sort direction; the values are both the Python client's and Terraform's ``order``."""
+
+    ASCENDING = "ASCENDING"
+    DESCENDING = "DESCENDING"
+
+
+class Scope(StrEnum):
+    """Index query scope (Terraform ``query_scope``): one collection, or a collection group."""
+
+    COLLECTION = "COLLECTION"
+    COLLECTION_GROUP = "COLLECTION_GROUP"
+
+
+#: Operators that restrict a field to one value (served by single-field index merging).
+EQUALITY_OPS = frozenset({"==", "in"})
+#: Range and inequality operators (each makes its field an ordered field of the index).
+RANGE_OPS = frozenset({"<", "<=", ">", ">=", "!=", "not-in"})
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """The shape of one query: which fields it filters and sorts on, never the values.
+
+    ``collection_group`` is the collection id (the last path segment, ``events`` for
+    ``users/{uid}/events``); ``scope`` says whether the query runs on one such collection or on
+    every collection with that id. ``equality`` fields take ``==``/``in`` filters,
+    ``range_fields`` take range/inequality filters, ``order_by`` is the explicit sort order.
+    """
+
+    name: str
+    collection_group: str
+    equality: tuple[str, ...] = ()
+    range_fields: tuple[str, ...] = ()
+    order_by: tuple[tuple[str, Direction], ...] = ()
+    scope: Scope = Scope.COLLECTION
+
+    def __post_init__(self) -> None:
+        fields = [*self.equality, *self.range_fields]
+        if len(set(fields)) != len(fields):
+            raise ValueError(f"{self.name}: a field is both an equality and a range field")
+        ordered = [f for f, _ in self.order_by]
+        if len(set(ordered)) != len(ordered):
+            raise ValueError(f"{self.name}: a field is ordered twice")
+        if set(ordered) & set(self.equality):
+            raise ValueError(f"{self.name}: ordering on an equality field is meaningless")
+
+
+@dataclass(frozen=True)
+class CompositeIndex:
+    """A composite index: ``fields`` in index order, each with its direction.
+
+    Firestore appends ``__name__`` (in the direction of the last field) by itself; it is not
+    listed here, as in Terraform's ``google_firestore_index``.
+    """
+
+    collection_group: str
+    scope: Scope
+    fields: tuple[tuple[str, Direction], ...]
+
+
+@dataclass(frozen=True)
+class FieldIndex:
+    """A single-field index that is not automatic: ``field`` at collection-group scope."""
+
+    collection_group: str
+    field: str
+    direction: Direction
+
+
+@dataclass(frozen=True)
+class TtlPolicy:
+    """A Firestore TTL policy: documents of ``collection_group`` expire at ``field``."""
+
+    collection_group: str
+    field: str
+
+
+# --- The declarations --------------------------------------------------------------------
+
+#: ``store.connections.find_connection``: the user's first active connection to a platform.
+ACTIVE_CONNECTION = QuerySpec(
+    name="active_connection",
+    collection_group="connections",
+    equality=("user_id", "platform", "status"),
+)
+
+#: ``store.events.list_events_after``: one user's events from an id on (replay), oldest first.
+EVENTS_FROM_ID = QuerySpec(
+    name="events_from_id",
+    collection_group="events",
+    range_fields=("id",),
+    order_by=(("id", Direction.ASCENDING),),
+)
+
+#: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
+ALL_QUERIES: tuple[QuerySpec, ...] = (ACTIVE_CONNECTION, EVENTS_FROM_ID)
+
+#: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).
+EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
+
+#: Every TTL field the code writes (compared with the ``google_firestore_field`` TTL configs).
+ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL,)
+
+
+# --- Building a query from its declaration -----------------------------------------------
+
+
+def build(
+    parent: firestore.Client | firestore.DocumentReference,
+    spec: QuerySpec,
+    *,
+    equal: Mapping[str, Any] | None = None,
+    ranges: Sequence[tuple[str, str, Any]] = (),
+    limit: int | None = None,
+) -> firestore.Query:
+    """The query ``spec`` declares, with these values.
+
+    ``parent`` is the client (top-level collections and collection-group queries) or the
+    document that holds the collection (``users/{uid}`` for ``events``); the collection id
+    always comes from ``spec``. ``equal`` maps every equality field of ``spec`` (and nothing
+    else) to its value (a list for ``in``); ``ranges`` holds ``(field, op, value)`` filters on
+    the range fields of ``spec``, each of which must be used. Raises ``ValueError`` when the
+    values do not match the declaration, so the declaration cannot drift from the query.
+    """
+    equal = dict(equal or {})
+    if set(equal) != set(spec.equality):
+        raise ValueError(
+            f"{spec.name}: equality filters {sorted(equal)} != declared {sorted(spec.equality)}"
+        )
+    used = {field for field, _, _ in ranges}
+    if used != set(spec.range_fields):
+        raise ValueError(
+            f"{spec.name}: range filters {sorted(used)} != declared {sorted(spec.range_fields)}"
+        )
+    for field, op, _ in ranges:
+        if op not in RANGE_OPS:
+            raise ValueError(f"{spec.name}: {op!r} on {field} is not a range operator")
+    if spec.scope is Scope.COLLECTION_GROUP:
+        if not isinstance(parent, firestore.Client):
+            raise ValueError(f"{spec.name}: a collection group query needs the client")
+        query: Any = parent.collection_group(spec.collection_group)
+    else:
+        query = parent.collection(spec.collection_group)
+    for field in spec.equality:  # declaration order: deterministic queries
+        value = equal[field]
+        op = "in" if isinstance(value, list | tuple) else "=="
+        query = query.where(filter=FieldFilter(field, op, value))
+    for field, op, value in ranges:
+        query = query.where(filter=FieldFilter(field, op, value))
+    for field, direction in spec.order_by:
+        query = query.order_by(field, direction=direction.value)
+    if limit is not None:
+        query = query.limit(limit)
+    result: firestore.Query = query
+    return result
+
+
+# --- Which indexes the declarations need -------------------------------------------------
+
+
+def index_fields(spec: QuerySpec) -> tuple[tuple[str, Direction], ...]:
+    """The fields an index for ``spec`` must list, in order (before ``__name__``).
+
+    Equality fields come first (ascending; sorted by name, because Firestore serves equality
+    filters from an index whatever their order there, so one canonical order suffices), then
+    the explicit ``order_by`` fields with their directions, then the range fields that are not
+    ordered explicitly, ascending, in lexicographic order (the implicit ordering of
+    https://cloud.google.com/firestore/docs/query-data/multiple-range-fields).
+    """
+    ordered = [field for field, _ in spec.order_by]
+    implicit = sorted(f for f in spec.range_fields if f not in ordered)
+    return (
+        *((field, Direction.ASCENDING) for field in sorted(spec.equality)),
+        *spec.order_by,
+        *((field, Direction.ASCENDING) for field in implicit),
+    )
+
+
+def needs_composite(spec: QuerySpec) -> bool:
+    """True when no automatic single-field index (or merge of them) can serve ``spec``.
+
+    Per https://firebase.google.com/docs/firestore/query-data/index-overview: a query on one
+    field (any filters on it, sorted by it or not) uses that field's single-field index; a
+    query with only equality filters and no sort order is served by index merging; anything
+    else (equality plus a range or sort on another field, or sorts/ranges on several fields)
+    needs a composite index.
+    """
+    fields = index_fields(spec)
+    if len(fields) < 2:
+        return False
+    return bool(spec.range_fields or spec.order_by)
+
+
+def required_composite_indexes(specs: Iterable[QuerySpec]) -> set[CompositeIndex]:
+    """The composite indexes ``specs`` need (deduplicated), per :func:`needs_composite`."""
+    return {
+        CompositeIndex(spec.collection_group, spec.scope, index_fields(spec))
+        for spec in specs
+        if needs_composite(spec)
+    }
+
+
+def required_field_indexes(specs: Iterable[QuerySpec]) -> set[FieldIndex]:
+    """Single-field indexes that are not automatic: collection-group queries on one field.
+
+    Automatic single-field indexes exist at collection scope only
+    (https://firebase.google.com/docs/firestore/query-data/index-overview#single-field-indexes),
+    so a collection group query that a single field serves needs that field enabled at
+    collection-group scope (Terraform ``google_firestore_field`` ``index_config``). Equality-only
+    collection group queries on several fields merge those single-field indexes, so each of
+    their fields needs one.
+    """
+    result: set[FieldIndex] = set()
+    for spec in specs:
+        if spec.scope is not Scope.COLLECTION_GROUP or needs_composite(spec):
+            continue
+        for field, direction in index_fields(spec):
+            result.add(FieldIndex(spec.collection_group, field, direction))
+    return result

@@ -1,0 +1,116 @@
+# Firestore (native mode): the database, its composite indexes, TTL policies and index
+# exemptions (SPEC §2).
+#
+# The indexes are not written by hand from memory: functions/sharecast/store/queries.py declares
+# every query the code makes, and tests/unit/terraform derives the composite and collection-group
+# indexes they need (required_composite_indexes, required_field_indexes) and compares them with
+# local.composite_indexes and local.field_indexes, both ways. The Firestore emulator never
+# enforces indexes (SPEC §9), so that test is what catches a missing one.
+
+locals {
+  # Composite indexes, key => index. Today none is needed: find_connection filters on three
+  # equalities (served by merging single-field indexes) and list_events_after filters and sorts
+  # on the same field (id) of one user's events collection (its single-field index).
+  # Shape of an entry:
+  #   users_by_status = {
+  #     collection  = "users"
+  #     query_scope = "COLLECTION"
+  #     fields = [
+  #       { field_path = "status", order = "ASCENDING" },
+  #       { field_path = "created_at", order = "DESCENDING" },
+  #     ]
+  #   }
+  composite_indexes = {}
+
+  # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
+  #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }. None today.
+  field_indexes = {}
+
+  # TTL policies: documents of `collection` (a collection group) are deleted after `field`.
+  # Must equal sharecast.store.queries.ALL_TTL_POLICIES.
+  ttl_policies = {
+    events_expire_at = { collection = "events", field = "expire_at" } # users/{uid}/events
+  }
+
+  # Fields never queried whose automatic single-field indexes are switched off: a large map
+  # (every nested field would be indexed) and the TTL timestamps (monotonically increasing
+  # values hotspot their index; https://cloud.google.com/firestore/docs/ttl).
+  index_exemptions = {
+    events_data = { collection = "events", field = "data" } # the event's snapshot payload
+  }
+}
+
+resource "google_firestore_database" "main" {
+  name                              = "(default)"
+  location_id                       = coalesce(var.firestore_location, var.region)
+  type                              = "FIRESTORE_NATIVE"
+  concurrency_mode                  = "PESSIMISTIC"
+  app_engine_integration_mode       = "DISABLED"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = var.firestore_delete_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  # `terraform destroy` forgets the database instead of deleting it (it holds everyone's data).
+  deletion_policy = "ABANDON"
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_firestore_index" "composite" {
+  for_each = local.composite_indexes
+
+  database    = google_firestore_database.main.name
+  collection  = each.value.collection
+  query_scope = each.value.query_scope
+
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+}
+
+resource "google_firestore_field" "collection_group_index" {
+  for_each = local.field_indexes
+
+  database   = google_firestore_database.main.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  # An index_config replaces the field's automatic indexes: keep the collection-scope ones.
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION"
+    }
+    indexes {
+      order       = "DESCENDING"
+      query_scope = "COLLECTION"
+    }
+    indexes {
+      order       = each.value.order
+      query_scope = "COLLECTION_GROUP"
+    }
+  }
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each = local.ttl_policies
+
+  database   = google_firestore_database.main.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  ttl_config {}
+  index_config {} # never queried; see index_exemptions
+}
+
+resource "google_firestore_field" "exempt" {
+  for_each = local.index_exemptions
+
+  database   = google_firestore_database.main.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  index_config {}
+}

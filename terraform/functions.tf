@@ -1,0 +1,259 @@
+# The Cloud Functions (gen2), all built from functions/ (SPEC §1, §10).
+#
+# local.functions is THE list of deployed functions: its keys are the entry points of
+# functions/main.py, and tests/unit/terraform fails when the two differ. Everything that exists
+# for one function only (its service account and roles in iam.tf, who may invoke it, the
+# sweeper's Cloud Scheduler jobs, the GCS trigger of media_finalized) is gated by the presence
+# of its key here, so enabling a function is uncommenting its entry.
+
+locals {
+  # Deterministic URL of a gen2 function (https://REGION-PROJECT.cloudfunctions.net/NAME). Known
+  # before the function exists, so the publisher can be given its own URL (it enqueues the next
+  # attempt of a target) without a dependency cycle; the check below compares it with the real one.
+  # Cloud Tasks uses it as the task URL and as the OIDC audience (sharecast/tasks.py).
+  publisher_url = "https://${var.region}-${var.project_id}.cloudfunctions.net/publisher"
+
+  # Email of the identity that publish tasks carry (its account is created in iam.tf; written out
+  # here for the same reason as publisher_url).
+  tasks_invoker_email = "sharecast-tasks-invoker@${var.project_id}.iam.gserviceaccount.com"
+
+  # Environment variables shared by several workloads, by group. Names are Settings fields
+  # (functions/sharecast/config.py) upper-cased; a null value means "not set" (the default of
+  # Settings applies). Never set here: *_EMULATOR_HOST, INTERNAL_AUTH_SECRET (production uses
+  # OIDC: the publisher is private and Cloud Run IAM checks each task's token),
+  # SANDBOX_CONNECTIONS, RELAY_INSTANCE_ID (each relay instance needs its own subscription).
+  env_groups = {
+    # Every workload.
+    common = {
+      GOOGLE_CLOUD_PROJECT = var.project_id # not set by the Python 3.11 runtimes
+      LOG_LEVEL            = var.log_level  # read by sharecast.logs, not a Settings field
+      PUBSUB_TOPIC         = google_pubsub_topic.status.name
+    }
+    # Workloads that verify user tokens.
+    auth = {
+      JWT_ALGORITHMS = join(",", var.jwt_algorithms)
+      JWT_JWKS_URL   = var.jwt_jwks_url
+      JWT_ISSUER     = var.jwt_issuer
+      JWT_AUDIENCE   = var.jwt_audience
+    }
+    # Workloads that enqueue publish tasks.
+    tasks = {
+      TASKS_LOCATION                = google_cloud_tasks_queue.publish.location
+      TASKS_QUEUE                   = google_cloud_tasks_queue.publish.name
+      PUBLISHER_URL                 = local.publisher_url
+      TASKS_INVOKER_SERVICE_ACCOUNT = local.tasks_invoker_email
+      TASK_DISPATCH_DEADLINE_S      = var.task_dispatch_deadline_s
+    }
+  }
+
+  # Entry point in functions/main.py => how it is deployed. Every entry has the same attributes:
+  #   trigger      "http", or "gcs_finalize" (Eventarc: object finalized in the media bucket)
+  #   public       true: allUsers may invoke it (only the api: its auth is the app's JWT check);
+  #                false: ingress is internal-only and only the invokers granted in iam.tf may
+  #   memory, cpu, timeout_s, concurrency, min_instances, max_instances: Cloud Run sizing
+  #   env_groups   groups of local.env_groups it gets besides "common"
+  #   env          its own environment variables (Settings fields, upper-cased; null = unset)
+  #   secrets      environment variable => Secret Manager secret ID (secrets.tf), "latest" version
+  functions = {
+    api = {
+      description   = "Sharecast public HTTP API (SPEC §4): JWT auth, validation, posts, media URLs"
+      trigger       = "http"
+      public        = true
+      memory        = "512Mi"
+      cpu           = "1"
+      timeout_s     = 60
+      concurrency   = 40
+      min_instances = 0
+      max_instances = var.api_max_instances
+      env_groups    = ["auth", "tasks"]
+      env = {
+        EVENT_TTL_DAYS    = var.event_ttl_days
+        PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+      }
+      secrets = {
+        JWT_SECRET            = "jwt-secret"
+        SSE_TOKEN_SECRET      = "sse-token-secret"
+        TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"
+      }
+    }
+
+    publisher = {
+      description   = "Sharecast publisher (SPEC §5): one attempt of one target per Cloud Tasks delivery"
+      trigger       = "http"
+      public        = false
+      memory        = "512Mi"
+      cpu           = "1"
+      timeout_s     = var.publisher_timeout_s
+      concurrency   = 8
+      min_instances = 0
+      max_instances = var.publisher_max_instances
+      env_groups    = ["tasks"]
+      env = {
+        EVENT_TTL_DAYS    = var.event_ttl_days
+        PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+      }
+      secrets = {
+        TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"
+      }
+    }
+
+    # enable when functions/main.py defines it (Cloud Scheduler target, SPEC §6); the env is a
+    # first guess to review against the Settings fields the sweeper reads.
+    # sweeper = {
+    #   description   = "Sharecast sweeper (SPEC §6): missed schedules, lost retries, leases, outbox, media"
+    #   trigger       = "http"
+    #   public        = false
+    #   memory        = "512Mi"
+    #   cpu           = "1"
+    #   timeout_s     = 300
+    #   concurrency   = 1
+    #   min_instances = 0
+    #   max_instances = 2
+    #   env_groups    = ["tasks"]
+    #   env = {
+    #     EVENT_TTL_DAYS = var.event_ttl_days
+    #   }
+    #   secrets = {}
+    # }
+
+    # enable when functions/main.py defines it (GCS finalize CloudEvent, SPEC §4.3).
+    # media_finalized = {
+    #   description   = "Sharecast media_finalized (SPEC §4.3): marks an uploaded object UPLOADED"
+    #   trigger       = "gcs_finalize"
+    #   public        = false
+    #   memory        = "256Mi"
+    #   cpu           = "1"
+    #   timeout_s     = 60
+    #   concurrency   = 10
+    #   min_instances = 0
+    #   max_instances = 5
+    #   env_groups    = []
+    #   env = {
+    #     EVENT_TTL_DAYS = var.event_ttl_days
+    #   }
+    #   secrets = {}
+    # }
+  }
+}
+
+# The deploy source: functions/ zipped (without caches and the relay's Procfile), uploaded under
+# a name that is its hash, so a changed source is a new object and every function rebuilds.
+data "archive_file" "functions_source" {
+  type             = "zip"
+  source_dir       = "${path.module}/../functions"
+  output_path      = "${path.module}/.build/functions-source.zip"
+  output_file_mode = "0644"
+  excludes = [
+    "**/__pycache__/**",
+    "**/*.pyc",
+    "**/.mypy_cache/**",
+    "**/.pytest_cache/**",
+    "**/.ruff_cache/**",
+    "Procfile",
+  ]
+}
+
+resource "google_storage_bucket_object" "functions_source" {
+  name         = "functions/${data.archive_file.functions_source.output_sha256}.zip"
+  bucket       = google_storage_bucket.source.name
+  source       = data.archive_file.functions_source.output_path
+  content_type = "application/zip"
+}
+
+resource "google_cloudfunctions2_function" "fn" {
+  for_each = local.functions
+
+  name        = replace(each.key, "_", "-")
+  location    = var.region
+  description = each.value.description
+
+  build_config {
+    runtime           = "python311"
+    entry_point       = each.key
+    service_account   = google_service_account.workload["builder"].id
+    docker_repository = google_artifact_registry_repository.images.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.functions_source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    timeout_seconds                  = each.value.timeout_s
+    max_instance_request_concurrency = each.value.concurrency
+    min_instance_count               = each.value.min_instances
+    max_instance_count               = each.value.max_instances
+    # Cloud Tasks, Cloud Scheduler and Eventarc of the same project count as internal traffic
+    # (https://cloud.google.com/run/docs/securing/ingress), so only the api is reachable at all
+    # from the internet; IAM (iam.tf) still checks every caller's token.
+    ingress_settings               = each.value.public ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.workload[each.key].email
+
+    environment_variables = {
+      for name, value in merge(concat(
+        [local.env_groups.common],
+        [for group in each.value.env_groups : local.env_groups[group]],
+        [each.value.env],
+      )...) : name => tostring(value) if value != null
+    }
+
+    dynamic "secret_environment_variables" {
+      for_each = each.value.secrets
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.app[secret_environment_variables.value].secret_id
+        version    = "latest"
+      }
+    }
+  }
+
+  dynamic "event_trigger" {
+    for_each = each.value.trigger == "gcs_finalize" ? [google_storage_bucket.media.name] : []
+    content {
+      trigger_region        = var.region
+      event_type            = "google.cloud.storage.object.v1.finalized"
+      retry_policy          = "RETRY_POLICY_RETRY"
+      service_account_email = google_service_account.workload[each.key].email
+      event_filters {
+        attribute = "bucket"
+        value     = event_trigger.value
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = each.key != "publisher" || var.publisher_timeout_s >= var.task_dispatch_deadline_s
+      error_message = "publisher_timeout_s must be at least task_dispatch_deadline_s: a delivery must not outlive the function."
+    }
+    precondition {
+      condition     = contains(["http", "gcs_finalize"], each.value.trigger)
+      error_message = "A function's trigger must be \"http\" or \"gcs_finalize\"."
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_project_iam_member.grant,
+    google_storage_bucket_iam_member.grant,
+    google_artifact_registry_repository_iam_member.grant,
+    google_secret_manager_secret_iam_member.env,
+    google_secret_manager_secret_version.generated,
+    google_project_iam_member.gcs_publishes_events,
+  ]
+}
+
+# The URL the code is given (PUBLISHER_URL, the tasks' OIDC audience) is the real one.
+check "publisher_url" {
+  assert {
+    condition     = google_cloudfunctions2_function.fn["publisher"].url == local.publisher_url
+    error_message = "The publisher's URL differs from local.publisher_url: fix local.publisher_url."
+  }
+}

@@ -1,0 +1,30 @@
+# The Cloud Tasks queue "publish" (SPEC §5): one named task per target attempt.
+#
+# The publisher schedules the next attempt of a retrying target itself (as a new named task with
+# the platform's wait or the backoff), so the queue's own retry config is only the safety net for
+# deliveries that crashed or answered 5xx before anything was recorded.
+
+resource "google_cloud_tasks_queue" "publish" {
+  name     = "publish" # TASKS_QUEUE; a deleted queue's name cannot be reused for 7 days
+  location = var.region
+
+  rate_limits {
+    max_dispatches_per_second = var.queue_max_dispatches_per_second
+    max_concurrent_dispatches = var.queue_max_concurrent_dispatches
+  }
+
+  retry_config {
+    max_attempts       = 10
+    max_retry_duration = "3600s"
+    min_backoff        = "2s"
+    max_backoff        = "300s"
+    max_doublings      = 5
+  }
+
+  # One log entry per attempt that failed; successful attempts are logged by the publisher.
+  stackdriver_logging_config {
+    sampling_ratio = 0.1
+  }
+
+  depends_on = [google_project_service.enabled]
+}

@@ -1,0 +1,326 @@
+# Inputs of the Sharecast root module. Every variable has a type, a description and, where a
+# wrong value would only fail at apply time (or worse, at run time), a validation.
+# Names of runtime settings follow functions/sharecast/config.py (the env var is the upper-cased
+# field name); tests/unit/terraform checks that Terraform sets only fields that exist there.
+
+# --- Project --------------------------------------------------------------------------------
+
+variable "project_id" {
+  type        = string
+  description = "ID of the Google Cloud project to deploy into (billing enabled)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a valid project ID: 6-30 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions, the relay, the Cloud Tasks queue, the buckets and the image repository."
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west1."
+  }
+}
+
+variable "firestore_location" {
+  type        = string
+  description = "Location of the Firestore database: a region (e.g. us-central1) or a multi-region (nam5, eur3). Null uses var.region. Cannot change after creation."
+  default     = null
+
+  validation {
+    condition     = var.firestore_location == null || can(regex("^([a-z]+-[a-z]+[0-9]+|nam5|eur3|nam7)$", var.firestore_location))
+    error_message = "firestore_location must be a region or one of the multi-regions nam5, nam7, eur3."
+  }
+}
+
+variable "firestore_delete_protection" {
+  type        = bool
+  description = "Refuse to delete the Firestore database (set false only to tear a test project down)."
+  default     = true
+}
+
+# --- Images and source ------------------------------------------------------------------------
+
+variable "relay_image" {
+  type        = string
+  description = "Container image of the relay, built from functions/ with buildpacks (make deploy builds and passes it), e.g. us-central1-docker.pkg.dev/PROJECT/sharecast/relay:TAG."
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$", var.relay_image))
+    error_message = "relay_image must be a full image reference with a tag or digest (REGISTRY/PATH:TAG or REGISTRY/PATH@sha256:DIGEST)."
+  }
+}
+
+# --- Runtime settings (functions/sharecast/config.py) -------------------------------------------
+
+variable "log_level" {
+  type        = string
+  description = "LOG_LEVEL of every workload (Python logging level name)."
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "publish_platforms" {
+  type        = list(string)
+  description = "PUBLISH_PLATFORMS: networks that publish on this deployment."
+  default     = ["facebook", "x"]
+
+  validation {
+    condition     = length(var.publish_platforms) > 0 && alltrue([for p in var.publish_platforms : contains(["facebook", "instagram", "threads", "linkedin", "x", "youtube"], p)])
+    error_message = "publish_platforms must be a non-empty subset of facebook, instagram, threads, linkedin, x, youtube."
+  }
+}
+
+variable "jwt_jwks_url" {
+  type        = string
+  description = "JWT_JWKS_URL: JWKS of your identity provider for RS256/ES256 user tokens. Null: user tokens are HS256 with the generated jwt-secret."
+  default     = null
+
+  validation {
+    condition     = var.jwt_jwks_url == null || can(regex("^https://", var.jwt_jwks_url))
+    error_message = "jwt_jwks_url must be an https:// URL."
+  }
+}
+
+variable "jwt_algorithms" {
+  type        = list(string)
+  description = "JWT_ALGORITHMS: accepted user-token algorithms (never taken from the token)."
+  default     = ["HS256"]
+
+  validation {
+    condition     = length(var.jwt_algorithms) > 0 && alltrue([for a in var.jwt_algorithms : contains(["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"], a)])
+    error_message = "jwt_algorithms must be a non-empty list of HS*, RS*, ES* or PS256 algorithm names."
+  }
+}
+
+variable "jwt_issuer" {
+  type        = string
+  description = "JWT_ISSUER: expected iss claim of user tokens (null: not checked)."
+  default     = null
+}
+
+variable "jwt_audience" {
+  type        = string
+  description = "JWT_AUDIENCE: expected aud claim of user tokens (null: not checked)."
+  default     = null
+}
+
+variable "event_ttl_days" {
+  type        = number
+  description = "EVENT_TTL_DAYS: days an event stays in users/{uid}/events (replayable) before the TTL policy deletes it."
+  default     = 7
+
+  validation {
+    condition     = var.event_ttl_days >= 1 && floor(var.event_ttl_days) == var.event_ttl_days
+    error_message = "event_ttl_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "task_dispatch_deadline_s" {
+  type        = number
+  description = "TASK_DISPATCH_DEADLINE_S: seconds Cloud Tasks waits for the publisher to answer one delivery."
+  default     = 120
+
+  validation {
+    condition     = var.task_dispatch_deadline_s >= 15 && var.task_dispatch_deadline_s <= 1800
+    error_message = "task_dispatch_deadline_s must be between 15 and 1800 (Cloud Tasks limits)."
+  }
+}
+
+# --- Capacity -----------------------------------------------------------------------------------
+
+variable "api_max_instances" {
+  type        = number
+  description = "Maximum instances of the api function."
+  default     = 20
+
+  validation {
+    condition     = var.api_max_instances >= 1
+    error_message = "api_max_instances must be at least 1."
+  }
+}
+
+variable "publisher_max_instances" {
+  type        = number
+  description = "Maximum instances of the publisher function."
+  default     = 20
+
+  validation {
+    condition     = var.publisher_max_instances >= 1
+    error_message = "publisher_max_instances must be at least 1."
+  }
+}
+
+variable "publisher_timeout_s" {
+  type        = number
+  description = "Timeout of the publisher function in seconds; must be at least task_dispatch_deadline_s."
+  default     = 180
+
+  validation {
+    condition     = var.publisher_timeout_s >= 15 && var.publisher_timeout_s <= 3600
+    error_message = "publisher_timeout_s must be between 15 and 3600."
+  }
+}
+
+variable "queue_max_dispatches_per_second" {
+  type        = number
+  description = "Rate limit of the publish queue: task dispatches per second."
+  default     = 20
+
+  validation {
+    condition     = var.queue_max_dispatches_per_second > 0 && var.queue_max_dispatches_per_second <= 500
+    error_message = "queue_max_dispatches_per_second must be in (0, 500]."
+  }
+}
+
+variable "queue_max_concurrent_dispatches" {
+  type        = number
+  description = "Rate limit of the publish queue: attempts running at once."
+  default     = 50
+
+  validation {
+    condition     = var.queue_max_concurrent_dispatches >= 1 && var.queue_max_concurrent_dispatches <= 5000
+    error_message = "queue_max_concurrent_dispatches must be between 1 and 5000."
+  }
+}
+
+variable "relay_min_instances" {
+  type        = number
+  description = "Relay instances kept running (each holds a Pub/Sub subscription; 1 avoids cold starts of SSE clients)."
+  default     = 1
+
+  validation {
+    condition     = var.relay_min_instances >= 0
+    error_message = "relay_min_instances must not be negative."
+  }
+}
+
+variable "relay_max_instances" {
+  type        = number
+  description = "Maximum relay instances (every instance receives every event: fan-out cost grows with it)."
+  default     = 10
+
+  validation {
+    condition     = var.relay_max_instances >= 1 && var.relay_max_instances <= 100
+    error_message = "relay_max_instances must be between 1 and 100."
+  }
+}
+
+variable "relay_concurrency" {
+  type        = number
+  description = "Concurrent requests (open SSE streams) per relay instance."
+  default     = 1000
+
+  validation {
+    condition     = var.relay_concurrency >= 1 && var.relay_concurrency <= 1000
+    error_message = "relay_concurrency must be between 1 and 1000 (Cloud Run maximum)."
+  }
+}
+
+variable "relay_request_timeout_s" {
+  type        = number
+  description = "Cloud Run request timeout of the relay in seconds: the longest an SSE stream can live."
+  default     = 3600
+
+  validation {
+    condition     = var.relay_request_timeout_s >= 60 && var.relay_request_timeout_s <= 3600
+    error_message = "relay_request_timeout_s must be between 60 and 3600."
+  }
+}
+
+variable "relay_max_stream_s" {
+  type        = number
+  description = "RELAY_MAX_STREAM_S: the relay ends each stream cleanly after this many seconds; must stay below relay_request_timeout_s."
+  default     = 3300
+
+  validation {
+    condition     = var.relay_max_stream_s >= 30
+    error_message = "relay_max_stream_s must be at least 30."
+  }
+}
+
+# --- Storage ------------------------------------------------------------------------------------
+
+variable "cors_origins" {
+  type        = list(string)
+  description = "Browser origins allowed to PUT uploads to the media bucket with signed URLs (https only, no wildcards)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.cors_origins : can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "cors_origins must be https://host[:port] origins without a path or wildcard."
+  }
+}
+
+variable "media_retention_days" {
+  type        = number
+  description = "Backstop lifecycle: media objects older than this are deleted by Cloud Storage (the sweeper deletes them at expires_at first)."
+  default     = 30
+
+  validation {
+    condition     = var.media_retention_days >= 1
+    error_message = "media_retention_days must be at least 1."
+  }
+}
+
+# --- Secrets ------------------------------------------------------------------------------------
+
+variable "platform_client_secrets" {
+  type        = list(string)
+  description = "Secret Manager secret IDs created (empty) for the networks' OAuth client secrets; add versions with gcloud secrets versions add."
+  default     = ["facebook-app-secret", "x-client-secret"]
+
+  validation {
+    condition     = alltrue([for s in var.platform_client_secrets : can(regex("^[a-z][a-z0-9-]{0,62}$", s))])
+    error_message = "platform_client_secrets must be secret IDs of lowercase letters, digits and hyphens."
+  }
+}
+
+# --- Scheduling and alerting ------------------------------------------------------------------
+
+variable "scheduler_time_zone" {
+  type        = string
+  description = "Time zone of the sweeper's Cloud Scheduler jobs."
+  default     = "Etc/UTC"
+}
+
+variable "alert_emails" {
+  type        = list(string)
+  description = "E-mail addresses notified by the alert policies (empty: alerts only show in the console)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alert_emails must be e-mail addresses."
+  }
+}
+
+variable "alert_failure_ratio" {
+  type        = number
+  description = "Alert when more than this share of finished publish attempts FAILED over 10 minutes."
+  default     = 0.2
+
+  validation {
+    condition     = var.alert_failure_ratio > 0 && var.alert_failure_ratio <= 1
+    error_message = "alert_failure_ratio must be in (0, 1]."
+  }
+}
+
+variable "alert_backlog_delay_s" {
+  type        = number
+  description = "Alert when the 95th percentile delay between a task's scheduled time and its delivery exceeds this many seconds (the publish backlog)."
+  default     = 120
+
+  validation {
+    condition     = var.alert_backlog_delay_s >= 10
+    error_message = "alert_backlog_delay_s must be at least 10."
+  }
+}

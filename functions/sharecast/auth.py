@@ -32,11 +32,6 @@ class Principal:
     user_id: str
     role: str
 
-    @property
-    def is_admin(self) -> bool:
-        """True for the ``admin`` role."""
-        return self.role == "admin"
-
 
 @functools.cache
 def _jwks_client(url: str) -> jwt.PyJWKClient:

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sharecast.timeutil import to_utc
+
 _TEXT_MAX = 100_000
 
 
@@ -43,6 +45,4 @@ class MultipostIn(ApiModel):
 
     def schedule_utc(self) -> datetime | None:
         """``scheduleAt`` converted to UTC."""
-        from sharecast.timeutil import to_utc
-
         return to_utc(self.scheduleAt) if self.scheduleAt else None

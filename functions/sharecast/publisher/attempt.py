@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 #: Error codes after which the request may have reached the platform (outcome unknown).
 MAYBE_POSTED_CODES = frozenset({"NETWORK", "TIMEOUT", "UNKNOWN_OUTCOME", "PLATFORM_5XX"})
+#: No-ops that must not end the task: a live lease may belong to a publisher that died (once it
+#: expires, the redelivery resumes the attempt), and an early task must still run. Nothing was
+#: recorded, so answering 5xx keeps the queue retrying (SPEC §5).
+COME_BACK_LATER = frozenset({ClaimAction.NOOP_LEASED, ClaimAction.NOOP_EARLY})
 #: How far before an uncertain attempt's start reconciliation looks (clock skew), seconds.
 RECONCILE_SLACK_S = 120
 
@@ -71,7 +75,8 @@ class Publisher:
 @dataclass(frozen=True)
 class AttemptReport:
     """What the delivery did: ``action`` (a :class:`ClaimAction` value), the target status
-    after it, and whether the caller must answer 5xx so Cloud Tasks redelivers."""
+    after it, and whether the caller must answer 5xx so Cloud Tasks redelivers (a live lease,
+    an early task, or a next task that could not be queued)."""
 
     action: str
     status: str | None
@@ -131,7 +136,12 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     if decision.action is ClaimAction.ENSURE_NEXT:
         return _schedule_next(pub, target, decision)
     if decision.action not in (ClaimAction.START, ClaimAction.RESUME):
-        return AttemptReport(decision.action.value, target.status.value, decision.reason)
+        return AttemptReport(
+            decision.action.value,
+            target.status.value,
+            decision.reason,
+            redeliver=decision.action in COME_BACK_LATER,
+        )
 
     started = time.monotonic()
     outcome = _publish(pub, target)

@@ -20,7 +20,7 @@ from sharecast.platforms.registry import build_connectors
 from sharecast.publisher.attempt import Publisher, run_attempt
 from sharecast.store import posts as posts_store
 from sharecast.store.connections import get_connection
-from sharecast.tasks import PublishTask
+from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.timeutil import utcnow
 from sharecast.vault import TokenVault
 from tests.conftest import PORTS
@@ -200,7 +200,9 @@ def test_live_lease_makes_redelivery_a_noop(pub, user_id):
             "attempt_started_at": utcnow(),
         }
     )
-    assert attempt(pub, post.id, target.id, 1).action == "NOOP_LEASED"
+    report = attempt(pub, post.id, target.id, 1)
+    assert report.action == "NOOP_LEASED"
+    assert report.redeliver is True  # the holder may have died: the queue must come back
 
 
 def test_crash_after_platform_accepted_is_resolved_without_second_post(pub, sandbox, user_id):
@@ -336,3 +338,35 @@ def test_redelivery_repairs_an_interrupted_rollup(pub, user_id):
     assert report.action == "NOOP_TERMINAL"
     stored, _ = posts_store.get_post(pub.db, post.id)
     assert stored.status.value == "PUBLISHED"
+
+
+def test_publisher_crash_mid_attempt_is_resumed_by_the_queue(pub, sandbox, user_id):
+    """A publisher took the lease and died. The task's redelivery through the real Cloud Tasks
+    emulator is answered 503 while the lease lives, and resumes the attempt once it expires:
+    the post is published exactly once, with no sweeper involved."""
+    settings = Settings()  # the real "publish" queue, dispatched to the running publisher
+    post, target = new_post(pub, user_id)
+    posts_store.target_ref(pub.db, post.id, target.id).update(
+        {
+            "status": "PUBLISHING",
+            "attempts": 1,
+            "lease_id": "dead-publisher",
+            "lease_until": utcnow() + timedelta(seconds=2),
+            "attempt_started_at": utcnow(),
+        }
+    )
+    enqueue_publish(
+        pub.tasks,
+        settings,
+        PublishTask(post_id=post.id, target_id=target.id, attempt=1),
+        schedule_at=None,
+    )
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        _, current = load(pub, post.id)
+        if current.status.value == "SUCCESS":
+            break
+        time.sleep(0.25)
+    assert current.status.value == "SUCCESS"
+    assert current.attempts == 1
+    assert len(sandbox.ledger(platform="x", account_id=current.account_id)) == 1

@@ -11,7 +11,6 @@ import logging
 
 import flask
 import functions_framework
-import requests
 
 from sharecast.api import create_app
 from sharecast.api.context import Deps
@@ -20,7 +19,6 @@ from sharecast.clients import get_clients
 from sharecast.config import get_settings
 from sharecast.errors import DependencyUnavailable, SharecastError
 from sharecast.logs import fields, setup_logging
-from sharecast.platforms.registry import build_connectors
 from sharecast.publisher.attempt import Publisher, run_attempt
 from sharecast.publisher.envelope import check_internal_auth, parse_task
 from sharecast.vault import TokenVault
@@ -39,16 +37,7 @@ def _api_app() -> flask.Flask:
 
 @functools.cache
 def _publisher() -> Publisher:
-    settings = get_settings()
-    clients = get_clients()
-    return Publisher(
-        settings=settings,
-        db=clients.firestore,
-        tasks=clients.tasks,
-        pubsub=clients.publisher,
-        vault=TokenVault.from_settings(settings),
-        connectors=build_connectors(settings, requests.Session()),
-    )
+    return Publisher.build(get_settings(), get_clients())
 
 
 @functions_framework.http

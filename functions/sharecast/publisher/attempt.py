@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import google.cloud.pubsub_v1 as pubsub_v1
+import requests
 from google.cloud import firestore, tasks_v2
 
+from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.backoff import RetryPolicy
 from sharecast.domain.events import Event
@@ -31,6 +33,7 @@ from sharecast.events import publish_events
 from sharecast.logs import fields
 from sharecast.platforms.base import Connector, PublishRequest, PublishResult
 from sharecast.platforms.errors import AuthExpiredError, DuplicateContentError, PlatformError
+from sharecast.platforms.registry import build_connectors
 from sharecast.store import connections as connections_store
 from sharecast.store.posts import change_target, rollup_post
 from sharecast.tasks import PublishTask, enqueue_publish
@@ -59,6 +62,19 @@ class Publisher:
     pubsub: pubsub_v1.PublisherClient
     vault: TokenVault
     connectors: Mapping[Platform, Connector]
+
+    @classmethod
+    def build(cls, settings: Settings, clients: Clients) -> Publisher:
+        """A publisher on ``clients`` with every platform's connector and its own HTTP session.
+        Raises ``ValueError`` when ``TOKEN_ENCRYPTION_KEYS`` is missing or malformed."""
+        return cls(
+            settings=settings,
+            db=clients.firestore,
+            tasks=clients.tasks,
+            pubsub=clients.publisher,
+            vault=TokenVault.from_settings(settings),
+            connectors=build_connectors(settings, requests.Session()),
+        )
 
     @property
     def policy(self) -> RetryPolicy:

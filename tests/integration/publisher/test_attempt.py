@@ -16,13 +16,11 @@ from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
 from sharecast.multipost import MultipostInput, TargetInput, create_multipost
 from sharecast.platforms.base import PublishRequest
-from sharecast.platforms.registry import build_connectors
 from sharecast.publisher.attempt import Publisher, run_attempt
 from sharecast.store import posts as posts_store
 from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.timeutil import utcnow
-from sharecast.vault import TokenVault
 from tests.conftest import PORTS
 from tests.support.api import Sandbox
 
@@ -46,14 +44,7 @@ def pub(settings: Settings) -> Publisher:
         clients.tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=settings.queue_path))
     clients.tasks.pause_queue(name=settings.queue_path)
     clients.tasks.purge_queue(name=settings.queue_path)
-    return Publisher(
-        settings=settings,
-        db=clients.firestore,
-        tasks=clients.tasks,
-        pubsub=clients.publisher,
-        vault=TokenVault.from_settings(settings),
-        connectors=build_connectors(settings, requests.Session()),
-    )
+    return Publisher.build(settings, clients)
 
 
 @pytest.fixture

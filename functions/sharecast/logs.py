@@ -2,8 +2,9 @@
 
 Each record is one JSON line on stdout with ``severity``, ``message``, the trace
 (``logging.googleapis.com/trace``, taken from ``X-Cloud-Trace-Context``/``traceparent`` of the
-current Flask request by Google's own :class:`StructuredLogHandler`) and any ``extra`` fields
-passed as ``logger.info("...", extra={"json_fields": {...}})`` — use :func:`fields` for that.
+current Flask request by Google's own :class:`StructuredLogHandler`) and the record's extra
+fields, whether passed as ``extra=fields(post_id=...)`` or as a plain ``extra={"task": ...}``.
+Every process of the project uses it: the functions, the relay and the local emulators.
 See https://cloud.google.com/logging/docs/structured-logging.
 """
 
@@ -36,6 +37,31 @@ def fields(**values: Any) -> dict[str, Any]:
     return {"json_fields": _redact(values)}
 
 
+#: Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
+}
+
+
+class _ExtraFields(logging.Filter):
+    """Moves plain ``extra={...}`` attributes into ``json_fields`` (redacted), where Google's
+    handler looks for structured fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        plain = {
+            k: v
+            for k, v in vars(record).items()
+            if k not in _RECORD_ATTRS and k != "json_fields" and not k.startswith("_")
+        }
+        if plain:
+            merged = {**_redact(plain), **(getattr(record, "json_fields", None) or {})}
+            record.json_fields = merged
+        return True
+
+
 def setup_logging(level: str | None = None) -> None:
     """Install the JSON handler on the root logger once per process (idempotent)."""
     global _configured
@@ -43,9 +69,32 @@ def setup_logging(level: str | None = None) -> None:
         return
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     handler = StructuredLogHandler(project_id=project, stream=sys.stdout)
+    handler.addFilter(_ExtraFields())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
     for noisy in ("urllib3", "google.auth", "google.api_core", "grpc", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
+
+
+class _StripQuery(logging.Filter):
+    """Removes the query string from uvicorn access-log records (it may hold tokens)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def route_uvicorn_logs() -> None:
+    """Send uvicorn's records through the JSON handler; access lines lose their query string
+    (``?token=``/``?auth_token=`` carry credentials and are never logged). Idempotent."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _StripQuery) for f in access.filters):
+        access.addFilter(_StripQuery())

@@ -1,4 +1,4 @@
-"""Structured JSON logging for the sandbox: one JSON object per line on stderr.
+"""Logging of the sandbox: the project's one structured JSON logger (:mod:`sharecast.logs`).
 
 Pass fields with ``log.info("msg", extra=fields(platform="x", outcome="accepted"))``. Tokens are
 never logged; the ledger and the logs carry a short fingerprint instead (:func:`fingerprint`).
@@ -7,18 +7,13 @@ never logged; the ledger and the logs carry a short fingerprint instead (:func:`
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
-import sys
-from datetime import UTC, datetime
-from typing import Any
+
+from sharecast.logs import fields, route_uvicorn_logs
+from sharecast.logs import setup_logging as _setup_logging
+
+__all__ = ["LOGGER_NAME", "fields", "fingerprint", "setup_logging"]
 
 LOGGER_NAME = "infra.sandbox"
-
-
-def fields(**values: Any) -> dict[str, Any]:
-    """``extra=`` argument carrying structured fields for :class:`JsonFormatter`."""
-    return {"sandbox_fields": values}
 
 
 def fingerprint(token: str | None) -> str | None:
@@ -28,32 +23,7 @@ def fingerprint(token: str | None) -> str | None:
     return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
-class JsonFormatter(logging.Formatter):
-    """Formats a record as ``{"time", "severity", "logger", "message", ...fields}``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "severity": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        extra = getattr(record, "sandbox_fields", None)
-        if isinstance(extra, dict):
-            entry.update(extra)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
-
-
 def setup_logging(level: str = "INFO") -> None:
-    """Send every record (the sandbox's and uvicorn's) as JSON lines to stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        uv = logging.getLogger(name)
-        uv.handlers[:] = []
-        uv.propagate = True
+    """Send every record (the sandbox's and uvicorn's) to the JSON logger at ``level``."""
+    _setup_logging(level.upper())
+    route_uvicorn_logs()

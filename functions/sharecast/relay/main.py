@@ -18,40 +18,19 @@ string: ``?token=`` and ``?auth_token=`` carry credentials and are never logged.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from sharecast.clients import get_clients
 from sharecast.config import get_settings
-from sharecast.logs import setup_logging
+from sharecast.logs import route_uvicorn_logs, setup_logging
 from sharecast.relay.app import create_app
 
 #: Seconds uvicorn waits for open responses after SIGTERM (below Cloud Run's 10 s).
 GRACEFUL_SHUTDOWN_S = 8
 
 
-class _StripQuery(logging.Filter):
-    """Removes the query string from uvicorn access-log records (it may hold tokens)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
-        return True
-
-
-def _route_uvicorn_logs() -> None:
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, _StripQuery) for f in access.filters):
-        access.addFilter(_StripQuery())
-
-
 setup_logging()
-_route_uvicorn_logs()
+route_uvicorn_logs()
 app = create_app(get_settings(), get_clients())
 
 

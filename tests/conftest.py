@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from infra.localenv import Ports, service_env
 from infra.stack import Stack
+from tests.support.sandbox import Sandbox
 
 _OFFSET = int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "10000"))
 PORTS = Ports.from_env(offset=_OFFSET)
@@ -45,7 +45,7 @@ def clean_stack(stack: Stack) -> Stack:
     settings = Settings()
     Clients(settings).tasks.purge_queue(name=settings.queue_path)
     stack.reset_firestore()
-    requests.post(f"http://127.0.0.1:{PORTS.sandbox}/_sandbox/reset", json={}, timeout=5)
+    Sandbox.of_stack(PORTS).reset()
     return stack
 
 

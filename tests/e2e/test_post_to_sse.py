@@ -8,7 +8,8 @@ import pytest
 from sharecast.domain.statuses import Platform
 from sharecast.store.connections import sandbox_account_id
 from tests.conftest import PORTS
-from tests.support.api import ApiClient, Sandbox
+from tests.support.api import ApiClient
+from tests.support.sandbox import Sandbox
 from tests.support.sse import SSEClient
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
@@ -27,7 +28,7 @@ def final(frames, target_id: str):
 
 def test_multipost_streams_every_status_to_success_and_posts_once(user_id: str):
     api = ApiClient(PORTS, user_id)
-    sandbox = Sandbox(PORTS)
+    sandbox = Sandbox.of_stack(PORTS)
     x_account = sandbox_account_id(user_id, Platform.X)
     sandbox.fault(platform="x", account_id=x_account, kind="server_error", times=2)
 

@@ -30,19 +30,3 @@ class ApiClient:
 
     def get(self, path: str, **kw: Any):
         return self.request("GET", path, **kw)
-
-
-class Sandbox:
-    """The platform sandbox's control API (ledger and fault rules)."""
-
-    def __init__(self, ports: Ports) -> None:
-        self.base = f"http://{HOST}:{ports.sandbox}/_sandbox"
-
-    def fault(self, **rule: Any) -> None:
-        requests.post(f"{self.base}/faults", json=rule, timeout=5).raise_for_status()
-
-    def ledger(self, **query: Any) -> list[dict[str, Any]]:
-        response = requests.get(f"{self.base}/ledger", params=query, timeout=5)
-        response.raise_for_status()
-        posts: list[dict[str, Any]] = response.json()["posts"]
-        return posts

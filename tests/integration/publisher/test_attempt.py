@@ -22,7 +22,7 @@ from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.timeutil import utcnow
 from tests.conftest import PORTS
-from tests.support.api import Sandbox
+from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
@@ -49,7 +49,7 @@ def pub(settings: Settings) -> Publisher:
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox(PORTS)
+    return Sandbox.of_stack(PORTS)
 
 
 def new_post(pub: Publisher, user_id: str, platform: str = "x", text: str | None = None):

@@ -138,7 +138,7 @@ resource "google_monitoring_alert_policy" "publish_failure_rate" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "More than ${var.alert_failure_ratio * 100}% of publish attempts ended FAILED in 10 minutes. Break the metric ${local.publish_outcomes_type} down by platform and outcome, then read the publisher's \"publish attempt finished\" log lines and GET /admin/dead-letters."
+    content   = "More than ${var.alert_failure_ratio * 100}% of publish attempts ended FAILED in 10 minutes. Break the metric ${local.publish_outcomes_type} down by platform and outcome, then read the publisher's \"publish attempt finished\" log lines and the attempt log (Firestore collection attempts)."
   }
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,7 +28,7 @@ class Record(BaseModel):
         return {k: (v.value if isinstance(v, Enum) else v) for k, v in doc.items()}
 
     @classmethod
-    def from_doc(cls, doc_id: str, doc: dict[str, Any]) -> Any:
+    def from_doc(cls, doc_id: str, doc: dict[str, Any]) -> Self:
         """Rebuild the record from a Firestore document."""
         return cls.model_validate({**doc, "id": doc_id})
 

@@ -20,7 +20,27 @@ locals {
   #       { field_path = "created_at", order = "DESCENDING" },
   #     ]
   #   }
-  composite_indexes = {}
+  composite_indexes = {
+    # store.shares.list_audit: a user's share audit entries of one video, newest first.
+    share_audit_by_user = {
+      collection  = "share_audit"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "video_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
+    # store.shares.list_audit for admins: every user's entries of one video, newest first.
+    share_audit_by_video = {
+      collection  = "share_audit"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "video_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
+  }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
   #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }. None today.

@@ -34,6 +34,7 @@ from sharecast.logs import fields
 from sharecast.platforms.base import Connector, PublishRequest, PublishResult
 from sharecast.platforms.errors import AuthExpiredError, DuplicateContentError, PlatformError
 from sharecast.platforms.registry import build_connectors
+from sharecast.shares.outcome import sync_share_target
 from sharecast.store import connections as connections_store
 from sharecast.store.posts import change_target, rollup_post
 from sharecast.tasks import PublishTask, enqueue_publish
@@ -151,6 +152,8 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     target = change.target
     if decision.action is ClaimAction.ENSURE_NEXT:
         return _schedule_next(pub, target, decision)
+    if decision.action is ClaimAction.NOOP_TERMINAL:  # a share may have missed the outcome
+        _sync_share(pub, target)
     if decision.action not in (ClaimAction.START, ClaimAction.RESUME):
         return AttemptReport(
             decision.action.value,
@@ -227,6 +230,10 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
             change.target.status.value,
             "post rollup pending",
             redeliver=True,
+        )
+    if change.changed and not _sync_share(pub, change.target):
+        return AttemptReport(
+            decision.action.value, change.target.status.value, "share sync pending", True
         )
     final = change.target
     log.info(
@@ -325,6 +332,10 @@ def _rollup(pub: Publisher, post_id: str) -> list[Event]:
         now=utcnow(),
         event_ttl=timedelta(days=pub.settings.event_ttl_days),
     )
+
+
+def _sync_share(pub: Publisher, target: TargetRecord) -> bool:
+    return sync_share_target(db=pub.db, pubsub=pub.pubsub, settings=pub.settings, target=target)
 
 
 def _emit(pub: Publisher, events: list[Event]) -> None:

@@ -134,8 +134,29 @@ EVENTS_FROM_ID = QuerySpec(
     order_by=(("id", Direction.ASCENDING),),
 )
 
+#: ``store.shares.list_audit``: one user's audit entries of a video, newest first.
+SHARE_AUDIT_OF_USER = QuerySpec(
+    name="share_audit_of_user",
+    collection_group="share_audit",
+    equality=("video_id", "user_id"),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
+#: ``store.shares.list_audit`` for admins: everyone's audit entries of a video, newest first.
+SHARE_AUDIT_OF_VIDEO = QuerySpec(
+    name="share_audit_of_video",
+    collection_group="share_audit",
+    equality=("video_id",),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
 #: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
-ALL_QUERIES: tuple[QuerySpec, ...] = (ACTIVE_CONNECTION, EVENTS_FROM_ID)
+ALL_QUERIES: tuple[QuerySpec, ...] = (
+    ACTIVE_CONNECTION,
+    EVENTS_FROM_ID,
+    SHARE_AUDIT_OF_USER,
+    SHARE_AUDIT_OF_VIDEO,
+)
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).
 EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")

@@ -67,8 +67,10 @@ locals {
       max_instances = var.api_max_instances
       env_groups    = ["auth", "tasks"]
       env = {
-        EVENT_TTL_DAYS    = var.event_ttl_days
-        PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        EVENT_TTL_DAYS       = var.event_ttl_days
+        PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
+        SHARE_PLATFORMS      = join(",", var.share_platforms)
+        YOUTUBE_API_BASE_URL = var.youtube_api_base_url
       }
       secrets = {
         JWT_SECRET            = "jwt-secret"

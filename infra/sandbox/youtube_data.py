@@ -100,11 +100,11 @@ def video_resource(video_id: str) -> dict[str, Any]:
     """The ``youtube#video`` resource of ``video_id`` with its snippet (deterministic)."""
     digest = hashlib.sha256(video_id.encode()).hexdigest()
     title = f"Sandbox video {video_id} & friends #1 🎬"
+    filler = "More words about the video. " * 20
     description = (
         f"A video that only exists in the sandbox ({video_id}).\n\n"
         "It has a long description with links (https://example.com/?a=1&b=2), emoji 🎉, "
-        "and several paragraphs, so that a share must be cut to fit short networks.\n\n"
-        + "More words about the video. " * 20
+        f"and several paragraphs, so that a share must be cut to fit short networks.\n\n{filler}"
     ).strip()
     return {
         "kind": "youtube#video",

@@ -343,4 +343,5 @@ class Stack:
             f"http://{self.env['FIRESTORE_EMULATOR_HOST']}/emulator/v1/projects/"
             f"{self.project}/databases/(default)/documents"
         )
-        requests.delete(url, timeout=10).raise_for_status()
+        # The first call to a cold emulator JVM on a busy machine can take over a minute.
+        requests.delete(url, timeout=120).raise_for_status()

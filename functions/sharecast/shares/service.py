@@ -11,7 +11,8 @@ request is independent: one that cannot be posted to gets an error result, never
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -198,8 +199,9 @@ def share_video(
     """
     url = watch_url(video_id)
     if mode is ShareMode.TRACK_ONLY:
-        return [
-            _track(
+        return _each(
+            platforms,
+            lambda p: _track(
                 ctx,
                 user_id=user_id,
                 video_id=video_id,
@@ -208,46 +210,52 @@ def share_video(
                 url=url,
                 message=message,
                 now=now,
-            )
-            for p in platforms
-        ]
+            ),
+        )
     postable = server_platforms(ctx.settings)
     video = None
     if any(p in postable for p in platforms):
         video = fetch_video_info(ctx.http, ctx.settings, video_id)
     tag_list = hashtags(tags, video.tags if video else ())
-    results = []
-    for platform in platforms:
+
+    def one(platform: Platform) -> ShareResult:
         if platform not in postable:
-            results.append(
-                ShareResult(
-                    platform=platform,
-                    status=None,
-                    already_shared=False,
-                    record_id=None,
-                    intent_url=intent_url(platform, url=url, text=message),
-                    error=ShareError(
-                        "SERVER_POST_UNSUPPORTED",
-                        f"{platform.value} cannot be posted to by the server on this "
-                        "deployment; use track_only and its share link",
-                    ),
-                )
-            )
-            continue
-        text = compose_message(platform, url=url, message=message, video=video, tags=tag_list)
-        results.append(
-            _server_post(
-                ctx,
-                user_id=user_id,
-                video_id=video_id,
+            return ShareResult(
                 platform=platform,
-                force=force,
-                text=text,
-                retry=False,
-                now=now,
+                status=None,
+                already_shared=False,
+                record_id=None,
+                intent_url=intent_url(platform, url=url, text=message),
+                error=ShareError(
+                    "SERVER_POST_UNSUPPORTED",
+                    f"{platform.value} cannot be posted to by the server on this "
+                    "deployment; use track_only and its share link",
+                ),
             )
+        text = compose_message(platform, url=url, message=message, video=video, tags=tag_list)
+        return _server_post(
+            ctx,
+            user_id=user_id,
+            video_id=video_id,
+            platform=platform,
+            force=force,
+            text=text,
+            retry=False,
+            now=now,
         )
-    return results
+
+    return _each(platforms, one)
+
+
+def _each(
+    platforms: Sequence[Platform], run: Callable[[Platform], ShareResult]
+) -> list[ShareResult]:
+    """``run`` for every platform concurrently (each touches only its own record and post;
+    the Firestore and Pub/Sub clients are thread-safe); results in the platforms' order."""
+    if len(platforms) <= 1:
+        return [run(p) for p in platforms]
+    with ThreadPoolExecutor(max_workers=min(len(platforms), 8)) as pool:
+        return list(pool.map(run, platforms))
 
 
 def _track(

@@ -24,7 +24,8 @@ refused by the publishing routes (``token_expired``) once expired or revoked.
 
 Control API (``/_sandbox/oauth``): ``GET`` → settings and counters (``exchanges``,
 ``refreshes``, ``reuse_rejected`` per platform; never tokens); ``PATCH /_sandbox/oauth/settings``
-``{"access_token_ttl_s": int|null}`` (short-lived tokens to exercise refresh); ``POST
+``{"access_token_ttl_s": int|null, "token_latency_ms": int}`` (short-lived tokens to exercise
+refresh; a slow token endpoint so concurrent refreshers overlap); ``POST
 /_sandbox/oauth/expire`` and ``POST /_sandbox/oauth/revoke`` with ``{"platform"?,
 "sandbox_user"?}``: expire access tokens now (forced refresh) or revoke everything (the next
 refresh gets ``invalid_grant``).
@@ -32,6 +33,7 @@ refresh gets ``invalid_grant``).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -146,6 +148,7 @@ class OAuthBook:
             "reuse_rejected": Counter(),
         }
         self.access_token_ttl_s: int | None = None
+        self.token_latency_ms = 0
 
     def rejects(self, token: str) -> bool:
         """Whether a publishing route must refuse ``token`` (issued here, expired or revoked).
@@ -420,6 +423,8 @@ def routes(state: Any) -> list[BaseRoute]:
     def standard_token(platform: str, lifetime_key: str, rotating: bool, basic: bool) -> Any:
         async def handler(request: Request) -> Response:
             params = await _form(request)
+            if book().token_latency_ms:  # lets two refreshers overlap in tests
+                await asyncio.sleep(book().token_latency_ms / 1000)
             if basic:
                 creds = _basic(request)
                 if creds is None:
@@ -512,7 +517,10 @@ def routes(state: Any) -> list[BaseRoute]:
         b = book()
         return json_response(
             {
-                "settings": {"access_token_ttl_s": b.access_token_ttl_s},
+                "settings": {
+                    "access_token_ttl_s": b.access_token_ttl_s,
+                    "token_latency_ms": b.token_latency_ms,
+                },
                 **{name: dict(counter) for name, counter in b.counters.items()},
             }
         )
@@ -527,12 +535,16 @@ def routes(state: Any) -> list[BaseRoute]:
 
     async def control_settings(request: Request) -> Response:
         body = await control_body(request)
-        ttl = body.get("access_token_ttl_s")
-        if "_invalid" in body or not (ttl is None or (isinstance(ttl, int) and ttl >= 0)):
+        ttl = body.get("access_token_ttl_s", book().access_token_ttl_s)
+        latency = body.get("token_latency_ms", book().token_latency_ms)
+        valid_ttl = ttl is None or (isinstance(ttl, int) and ttl >= 0)
+        if "_invalid" in body or not valid_ttl or not isinstance(latency, int) or latency < 0:
             return json_response(
-                {"error": {"message": "access_token_ttl_s: int >= 0 or null"}}, 400
+                {"error": {"message": "access_token_ttl_s: int >= 0 or null; token_latency_ms"}},
+                400,
             )
         book().access_token_ttl_s = ttl
+        book().token_latency_ms = min(latency, 30_000)
         return await control(request)
 
     async def control_expire(request: Request) -> Response:

@@ -53,6 +53,9 @@ from sharecast.oauth.errors import (
 
 #: Most accounts followed through Graph paging of ``/me/accounts``.
 MAX_PAGES = 5
+#: The placeholder Terraform stores as the first version of each client secret
+#: (terraform/secrets.tf): read as "not configured".
+UNSET_SECRET = "unset"
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ class Provider:
         self.timeout_s = settings.platform_http_timeout_s
         self.client_id: str | None = getattr(settings, f"{name}_client_id")
         secret = getattr(settings, f"{name}_client_secret")
-        self.client_secret: str | None = secret.get_secret_value() if secret else None
+        value = secret.get_secret_value() if secret else None
+        self.client_secret: str | None = None if value in (None, "", UNSET_SECRET) else value
         self.authorize_url: str = getattr(settings, f"{name}_oauth_authorize_url")
         self.token_url: str = getattr(settings, f"{name}_oauth_token_url")
         self.api_base: str = getattr(settings, f"{name}_oauth_api_base_url").rstrip("/")

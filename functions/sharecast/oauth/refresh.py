@@ -109,6 +109,8 @@ class Credentials:
     def _refresh(self, conn_id: str, *, stale_token: str | None) -> str:
         lease_id = uuid.uuid4().hex
         deadline = time.monotonic() + self.lease_s + 5
+        first_seen: str | None = None
+        first_seen_plain: str | None = None
         while True:
             try:
                 record, held = store.acquire_refresh_lease(
@@ -119,13 +121,24 @@ class Credentials:
             if record.status != store.ACTIVE:
                 raise NeedsReauth("the connection needs to be authorized again")
             current = self._decrypt(record, record.access_token_enc)
-            done = current != stale_token if stale_token is not None else self._fresh(record)
+            if first_seen is None:
+                first_seen, first_seen_plain = record.access_token_enc, current
+            if stale_token is not None:
+                done = current != stale_token
+            else:  # fresh, or just renewed by another refresher and not yet expired
+                renewed = record.access_token_enc != first_seen and (
+                    record.expires_at is None or record.expires_at > utcnow()
+                )
+                done = renewed or self._fresh(record)
             if done:  # someone refreshed meanwhile (or nothing to do)
                 if held:
                     store.release_refresh_lease(self.db, conn_id, lease_id=lease_id)
                 return current
             if held:
                 break
+            if current == first_seen_plain:
+                log.info("waiting for another refresher", extra=fields(connection_id=conn_id))
+                first_seen_plain = None
             if time.monotonic() > deadline:
                 raise TransientPlatformError(
                     "TOKEN_REFRESH_BUSY", "another refresh of this connection did not finish"
@@ -140,7 +153,7 @@ class Credentials:
             extra=fields(connection_id=record.id, platform=record.platform.value),
         )
         try:
-            tokens = self._call_provider(record, current, now)
+            tokens = self._call_provider(record, current)
         except (GrantRejected, NotRefreshable) as exc:
             reason = (
                 "the platform refused to renew access"
@@ -185,7 +198,7 @@ class Credentials:
         )
         return self._decrypt(stored, stored.access_token_enc)
 
-    def _call_provider(self, record: ConnectionRecord, current: str, now: object) -> TokenSet:
+    def _call_provider(self, record: ConnectionRecord, current: str) -> TokenSet:
         if record.sandbox and record.refresh_token_enc is None:
             # Local auto-created sandbox connection: "refresh" by minting a new sandbox token.
             return TokenSet(f"sandbox:{record.account_id}:{secrets.token_urlsafe(24)}")

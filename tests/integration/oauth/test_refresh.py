@@ -211,9 +211,11 @@ def test_unrefreshable_connection_needs_reauth_and_notifies(
     assert get_connection(pub.db, conn["id"]).status == "ACTIVE"
 
 
-def test_two_publishers_refresh_a_rotating_token_once(pub, settings, oauth, api, user_id):
-    oauth.settings(access_token_ttl_s=60, token_latency_ms=700)
+def test_two_publishers_refresh_a_rotating_token_once(pub, settings, oauth, api, user_id, caplog):
+    caplog.set_level(logging.INFO, logger="sharecast.oauth.refresh")
+    oauth.settings(access_token_ttl_s=60)  # both publishers find it expiring: both need a refresh
     conn = connect(api, "x", sandbox_user=user_id)[0]
+    oauth.settings(access_token_ttl_s=None, token_latency_ms=1500)  # a slow token endpoint
     work = [post_to(pub, user_id, conn, f"concurrent {i}") for i in range(2)]
     publishers = [pub, build(settings)]  # two publishers, each with its own clients
     barrier = threading.Barrier(2)
@@ -232,6 +234,10 @@ def test_two_publishers_refresh_a_rotating_token_once(pub, settings, oauth, api,
     stats = oauth.stats()
     assert stats["refreshes"] == {"x": 1}
     assert stats["reuse_rejected"] == {}
+    # They overlapped: one refreshed while the other waited for the lease, then used its token.
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("refreshing connection token") == 1
+    assert messages.count("waiting for another refresher") == 1
     assert get_connection(pub.db, conn["id"]).status == "ACTIVE"
     assert len(Sandbox(SANDBOX).ledger(platform="x")) == 2
 

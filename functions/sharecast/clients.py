@@ -16,7 +16,11 @@ from sharecast.config import Settings, get_settings
 
 if TYPE_CHECKING:
     import google.cloud.pubsub_v1 as pubsub_v1
-    from google.cloud import firestore, storage, tasks_v2
+    from google.cloud import (
+        firestore,
+        storage,  # type: ignore[attr-defined]
+        tasks_v2,
+    )
 
 
 class Clients:
@@ -69,11 +73,10 @@ class Clients:
             channel = grpc.insecure_channel(host)
             return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
 
-
     @functools.cached_property
     def storage(self) -> storage.Client:
         """Cloud Storage client (media objects); anonymous against STORAGE_EMULATOR_HOST."""
-        from google.cloud import storage
+        from google.cloud import storage  # type: ignore[attr-defined]
 
         with self._lock:
             return storage.Client(project=self.settings.google_cloud_project)

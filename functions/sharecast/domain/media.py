@@ -59,7 +59,9 @@ _OBJECT_PATH = re.compile(
 )
 
 
-def object_path(*, kind: MediaKind, user_id: str, media_id: str, mime_type: str, now: datetime) -> str:
+def object_path(
+    *, kind: MediaKind, user_id: str, media_id: str, mime_type: str, now: datetime
+) -> str:
     """``media/{images|videos|reels}/{userId}/{YYYYMMDDTHHMMSSZ}-{mediaId}.{ext}``.
 
     ``media_id`` is 32 lowercase hex digits (a uuid4), so :func:`media_id_of_path` can find the

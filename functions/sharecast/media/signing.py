@@ -22,7 +22,7 @@ from typing import Any
 import google.auth
 import google.auth.transport.requests
 from google.auth import crypt
-from google.cloud import storage
+from google.cloud import storage  # type: ignore[attr-defined]
 from google.oauth2 import service_account
 
 from sharecast.config import Settings

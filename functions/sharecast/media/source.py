@@ -15,7 +15,7 @@ import google.auth.exceptions
 import requests
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.api_core.exceptions import NotFound as GcsNotFound
-from google.cloud import storage
+from google.cloud import storage  # type: ignore[attr-defined]
 
 from sharecast.media.signing import UrlSigner
 from sharecast.platforms.base import MediaItem
@@ -49,7 +49,9 @@ class GcsMediaSource:
         while offset < item.size:
             end = min(offset + chunk_size, item.size) - 1
             try:
-                data = blob.download_as_bytes(start=offset, end=end, checksum=None, raw_download=True)
+                data = blob.download_as_bytes(
+                    start=offset, end=end, checksum=None, raw_download=True
+                )
             except GcsNotFound:
                 raise PermanentPlatformError(
                     "MEDIA_MISSING", f"media object {item.media_id} no longer exists"

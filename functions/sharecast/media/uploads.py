@@ -9,6 +9,7 @@ the other finds the decision already made (both idempotent).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -17,7 +18,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from google.api_core.exceptions import NotFound as GcsNotFound
-from google.cloud import firestore, storage
+from google.cloud import (
+    firestore,
+    storage,  # type: ignore[attr-defined]
+)
 
 from sharecast.config import Settings
 from sharecast.domain.media import (
@@ -340,7 +344,5 @@ def mark_deleted(db: firestore.Client, *, media_id: str, now: datetime) -> Media
 
 def _delete_object(bucket: storage.Bucket, path: str) -> None:
     """Delete ``path`` from the bucket; an object already gone is fine."""
-    try:
+    with contextlib.suppress(GcsNotFound):
         bucket.blob(path).delete()
-    except GcsNotFound:
-        pass

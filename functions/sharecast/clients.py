@@ -16,11 +16,8 @@ from sharecast.config import Settings, get_settings
 
 if TYPE_CHECKING:
     import google.cloud.pubsub_v1 as pubsub_v1
-    from google.cloud import (
-        firestore,
-        storage,  # type: ignore[attr-defined]
-        tasks_v2,
-    )
+    import google.cloud.storage as storage
+    from google.cloud import firestore, tasks_v2
 
 
 class Clients:
@@ -76,7 +73,7 @@ class Clients:
     @functools.cached_property
     def storage(self) -> storage.Client:
         """Cloud Storage client (media objects); anonymous against STORAGE_EMULATOR_HOST."""
-        from google.cloud import storage  # type: ignore[attr-defined]
+        import google.cloud.storage as storage
 
         with self._lock:
             return storage.Client(project=self.settings.google_cloud_project)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 
-from google.cloud import storage  # type: ignore[attr-defined]
+import google.cloud.storage as storage
 
 from sharecast.clients import Clients
 from sharecast.media.signing import UrlSigner

@@ -21,8 +21,8 @@ from typing import Any
 
 import google.auth
 import google.auth.transport.requests
+import google.cloud.storage as storage
 from google.auth import crypt
-from google.cloud import storage  # type: ignore[attr-defined]
 from google.oauth2 import service_account
 
 from sharecast.config import Settings

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import google.auth.exceptions
+import google.cloud.storage as storage
 import requests
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.api_core.exceptions import NotFound as GcsNotFound
-from google.cloud import storage  # type: ignore[attr-defined]
 
 from sharecast.media.signing import UrlSigner
 from sharecast.platforms.base import MediaItem

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import google.cloud.storage as storage
 from google.api_core.exceptions import NotFound as GcsNotFound
-from google.cloud import (
-    firestore,
-    storage,  # type: ignore[attr-defined]
-)
+from google.cloud import firestore
 
 from sharecast.config import Settings
 from sharecast.domain.media import (

@@ -8,7 +8,7 @@
 # enforces indexes (SPEC §9), so that test is what catches a missing one.
 
 locals {
-  # Composite indexes, key => index. Today none is needed: find_connection filters on three
+  # Composite indexes, key => index. Only media cleanup needs any: find_connection filters on three
   # equalities (served by merging single-field indexes) and list_events_after filters and sorts
   # on the same field (id) of one user's events collection (its single-field index).
   # Shape of an entry:

@@ -235,6 +235,8 @@ resource "google_cloudfunctions2_function" "fn" {
     }
   }
 
+  #checkov:skip=CKV_GCP_124:Only the api has ALLOW_ALL ingress (public by design: its auth is the app's JWT check, tests/unit/terraform keeps it the only one); every other function is ALLOW_INTERNAL_ONLY.
+
   lifecycle {
     precondition {
       condition     = each.key != "publisher" || var.publisher_timeout_s >= var.task_dispatch_deadline_s

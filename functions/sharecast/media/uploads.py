@@ -241,7 +241,7 @@ def confirm_upload(
     if record.status is MediaStatus.FAILED:
         raise MediaRejected(
             f"the uploaded file was refused and deleted: {record.failure}",
-            extra={"mediaId": record.id, "status": record.status.value},
+            extra={"mediaId": record.id, "mediaStatus": record.status.value},
         )
     return record
 

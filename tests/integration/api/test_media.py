@@ -183,6 +183,7 @@ def test_confirm_refuses_a_mismatching_object_and_deletes_it(
     assert reason in problem["detail"]
     assert problem["status"] == 422
     assert problem["mediaId"] == ticket["mediaId"]
+    assert problem["mediaStatus"] == "FAILED"
     assert media_doc(ticket["mediaId"])["status"] == "FAILED"
     assert bucket().get_blob(ticket["objectPath"]) is None
     again = api.post("/media/confirm", json={"mediaId": ticket["mediaId"]})

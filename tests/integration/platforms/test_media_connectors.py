@@ -139,4 +139,4 @@ def test_facebook_photos_are_not_uploaded_twice_after_a_failed_feed_call(
     [post] = sandbox.ledger("facebook", "page-1")
     assert post["id"] == result.external_id
     assert [m["id"] for m in post["media"]] == saved
-    assert [m["size"] for m in post["media"]] == [501, 501, 501]
+    assert [m["size"] for m in post["media"]] == [504, 504, 504]

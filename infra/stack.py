@@ -350,4 +350,5 @@ class Stack:
             f"http://{self.env['FIRESTORE_EMULATOR_HOST']}/emulator/v1/projects/"
             f"{self.project}/databases/(default)/documents"
         )
-        requests.delete(url, timeout=10).raise_for_status()
+        # Generous: the first request to a cold emulator on a loaded machine can take long.
+        requests.delete(url, timeout=60).raise_for_status()

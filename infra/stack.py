@@ -350,5 +350,5 @@ class Stack:
             f"http://{self.env['FIRESTORE_EMULATOR_HOST']}/emulator/v1/projects/"
             f"{self.project}/databases/(default)/documents"
         )
-        # Generous: the first request to a cold emulator on a loaded machine can take long.
+        # Generous: right after start, under load, the emulator takes well over 10 s to answer.
         requests.delete(url, timeout=60).raise_for_status()

@@ -40,6 +40,7 @@ locals {
     media = {
       MEDIA_BUCKET         = google_storage_bucket.media.name
       MEDIA_RETENTION_DAYS = var.media_keep_days
+    }
     # Workloads that connect accounts or refresh their tokens (SPEC §4.4).
     oauth = {
       OAUTH_CALLBACK_BASE_URL = var.oauth_callback_base_url

@@ -21,6 +21,9 @@ from sharecast.errors import DependencyUnavailable, SharecastError
 from sharecast.logs import fields, setup_logging
 from sharecast.publisher.attempt import Publisher, run_attempt
 from sharecast.publisher.envelope import check_internal_auth, parse_task
+from sharecast.sweeper.envelope import parse_sweep
+from sharecast.sweeper.run import Sweeper, run_sweep
+from sharecast.timeutil import utcnow
 from sharecast.vault import TokenVault
 
 setup_logging()
@@ -38,6 +41,11 @@ def _api_app() -> flask.Flask:
 @functools.cache
 def _publisher() -> Publisher:
     return Publisher.build(get_settings(), get_clients())
+
+
+@functools.cache
+def _sweeper() -> Sweeper:
+    return Sweeper.build(get_settings(), get_clients())
 
 
 @functions_framework.http
@@ -78,3 +86,24 @@ def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
     )
     body = {"action": report.action, "status": report.status, "detail": report.detail}
     return flask.jsonify(body), (503 if report.redeliver else 200)
+
+
+@functions_framework.http
+def sweeper(request: flask.Request) -> flask.typing.ResponseReturnValue:
+    """Cloud Scheduler target (SPEC §6): body ``{"sweep": "minutely"|"daily"}``.
+
+    Authenticated like the publisher (production: Cloud Run IAM checks the job's OIDC token;
+    locally the shared secret). Answers 200 with the report, or 503 when a step failed (the
+    next run repeats it; every step is idempotent).
+    """
+    try:
+        sw = _sweeper()
+        check_internal_auth(request, sw.settings)
+        kind = parse_sweep(request)
+        report = run_sweep(sw, kind=kind, now=utcnow())
+    except SharecastError as exc:
+        return problem_response(exc)
+    except Exception:
+        log.exception("sweep could not run")
+        return problem_response(DependencyUnavailable("sweep failed; the next run retries"))
+    return flask.jsonify(report.to_json()), (503 if report.errors else 200)

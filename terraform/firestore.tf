@@ -8,19 +8,46 @@
 # enforces indexes (SPEC §9), so that test is what catches a missing one.
 
 locals {
-  # Composite indexes, key => index. Today none is needed: find_connection filters on three
-  # equalities (served by merging single-field indexes) and list_events_after filters and sorts
-  # on the same field (id) of one user's events collection (its single-field index).
-  # Shape of an entry:
-  #   users_by_status = {
-  #     collection  = "users"
-  #     query_scope = "COLLECTION"
-  #     fields = [
-  #       { field_path = "status", order = "ASCENDING" },
-  #       { field_path = "created_at", order = "DESCENDING" },
-  #     ]
-  #   }
-  composite_indexes = {}
+  # Composite indexes, key => index (find_connection and list_events_after need none: three
+  # equalities merge single-field indexes; one user's events filter and sort on `id` alone).
+  composite_indexes = {
+    # store.sweeps.enqueue_pending_posts: enqueue_pending == true, oldest first.
+    posts_enqueue_pending = {
+      collection  = "posts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "enqueue_pending", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
+      ]
+    }
+    # store.sweeps.due_targets: status in (PENDING, RETRYING), next_attempt_at < t, every post.
+    targets_due = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "next_attempt_at", order = "ASCENDING" },
+      ]
+    }
+    # store.sweeps.expired_leases: status == PUBLISHING, lease_until < t, every post.
+    targets_lease_expired = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "lease_until", order = "ASCENDING" },
+      ]
+    }
+    # store.events.list_unpublished: published_at == null, created_at < t, every user.
+    events_unpublished = {
+      collection  = "events"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "published_at", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
+      ]
+    }
+  }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
   #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }. None today.

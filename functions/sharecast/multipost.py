@@ -48,6 +48,7 @@ class MultipostInput:
     media_ids: list[str]
     schedule_at: datetime | None
     draft: bool
+    allow_late: bool = False
 
 
 def create_multipost(
@@ -139,6 +140,7 @@ def create_multipost(
         status=status,
         target_ids=[t.id for t in targets],
         enqueue_pending=not request.draft,
+        allow_late=request.allow_late,
         created_at=now,
         updated_at=now,
     )

@@ -126,8 +126,22 @@ def test_contradictory_specs_are_refused(kwargs):
         spec(**kwargs)
 
 
-def test_todays_queries_need_no_composite_index():
-    assert required_composite_indexes(queries.ALL_QUERIES) == set()
+def test_the_sweeper_queries_need_their_composite_indexes():
+    needed = required_composite_indexes(queries.ALL_QUERIES)
+    assert (
+        CompositeIndex("targets", Scope.COLLECTION_GROUP, (("status", ASC), ("lease_until", ASC)))
+        in needed
+    )
+    assert (
+        CompositeIndex(
+            "events", Scope.COLLECTION_GROUP, (("published_at", ASC), ("created_at", ASC))
+        )
+        in needed
+    )
+    assert (
+        CompositeIndex("posts", Scope.COLLECTION, (("enqueue_pending", ASC), ("created_at", ASC)))
+        in needed
+    )
     assert required_field_indexes(queries.ALL_QUERIES) == set()
 
 

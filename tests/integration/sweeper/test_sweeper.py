@@ -255,31 +255,20 @@ def test_publisher_killed_mid_attempt_is_resumed_after_its_lease_without_posting
     stack: Stack, api: ApiClient, user_id: str
 ):
     sandbox = Sandbox.of_stack(PORTS)
-    publisher = stack.services["publisher"]
-    saved = dict(publisher.env)
-    publisher.env.update({"LEASE_S": "6", "PLATFORM_HTTP_TIMEOUT_S": "4"})
-    stack.restart_service("publisher")
-    try:
-        x_account = sandbox_account_id(user_id, Platform.X)
-        sandbox.fault(platform="x", account_id=x_account, kind="latency", latency_ms=2500, times=1)
-        created = create(api, "the publisher dies while X thinks")
-        time.sleep(1.0)  # the X attempt is in flight, its lease taken
-        stack.restart_service("publisher", sig=signal.SIGKILL)
-        time.sleep(2.0)  # the sandbox finishes the request the dead publisher sent
-        assert len(sandbox.ledger(platform="x", account_id=x_account)) == 1
-        deadline = time.monotonic() + 40
-        resumed = 0
-        while True:
-            body = api.get(f"/posts/{created['postId']}").json()
-            if body["status"] in {"PUBLISHED", "PARTIAL", "FAILED"}:
-                break
-            assert time.monotonic() < deadline, body
-            resumed += counts(sweep()).get("leases_resumed", 0)
-            time.sleep(1)
-    finally:
-        publisher.env.clear()
-        publisher.env.update(saved)
-        stack.restart_service("publisher")
+    x_account = sandbox_account_id(user_id, Platform.X)
+    sandbox.fault(platform="x", account_id=x_account, kind="latency", latency_ms=2500, times=1)
+    created = create(api, "the publisher dies while X thinks")
+    time.sleep(1.0)  # the X attempt is in flight, its lease (LEASE_S=10) taken
+    stack.restart_service("publisher", sig=signal.SIGKILL)
+    assert len(sandbox.ledger(platform="x", account_id=x_account)) == 1  # X got it anyway
+    deadline = time.monotonic() + 60
+    while True:
+        body = api.get(f"/posts/{created['postId']}").json()
+        if body["status"] in {"PUBLISHED", "PARTIAL", "FAILED"}:
+            break
+        assert time.monotonic() < deadline, body
+        sweep()  # resumes the expired lease (the queue's own redelivery may win the race)
+        time.sleep(1)
     assert body["status"] == "PUBLISHED", body
     assert_posted_once(sandbox, user_id, body)
     x_target = next(t for t in body["targets"] if t["platform"] == "x")

@@ -8,6 +8,7 @@ the final status of each of its targets. ``make bench`` runs a bigger one
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -17,17 +18,21 @@ from tests.support.chaos import ChaosConfig, run_chaos
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
+#: 200 by default (the issue's floor); a smaller number only to debug the run itself.
+POSTS = int(os.environ.get("SHARECAST_CHAOS_POSTS", "200"))
 
+
+@pytest.mark.timeout(1200)  # minutes on a loaded 2-core machine, not seconds
 def test_chaos_every_target_terminal_nothing_posted_twice_every_client_told(stack: Stack):
-    result = run_chaos(stack, PORTS, ChaosConfig(posts=200, users=4, publisher_kills=3))
+    result = run_chaos(stack, PORTS, ChaosConfig(posts=POSTS, users=4, publisher_kills=3))
     counts = result.counts()
     print("chaos:", json.dumps(counts))
-    assert result.posts == 200
-    assert len(result.targets) == 600
+    assert result.posts == POSTS
+    assert len(result.targets) == 3 * POSTS
     assert result.kills == 3
     assert result.problems() == []
     statuses = counts["statuses"]
     # The faults really fired: retries happened, and some targets failed for good.
     assert counts["attempts"] > len(result.targets)
-    assert statuses.get("SUCCESS", 0) > 400
+    assert statuses.get("SUCCESS", 0) > 2 * POSTS
     assert statuses.get("FAILED", 0) > 0

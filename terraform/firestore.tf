@@ -38,6 +38,15 @@ locals {
         { field_path = "lease_until", order = "ASCENDING" },
       ]
     }
+    # store.sweeps.due_continuations: status == PUBLISHING, continue_at < t, every post.
+    targets_continuation_due = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "continue_at", order = "ASCENDING" },
+      ]
+    }
     # store.events.list_unpublished: published_at == null, created_at < t, every user.
     events_unpublished = {
       collection  = "events"

@@ -162,6 +162,17 @@ TARGETS_LEASE_EXPIRED = QuerySpec(
     scope=Scope.COLLECTION_GROUP,
 )
 
+#: ``store.sweeps.due_continuations``: multi-step targets waiting (no lease) whose next step
+#: was due before a time.
+TARGETS_CONTINUATION_DUE = QuerySpec(
+    name="targets_continuation_due",
+    collection_group="targets",
+    equality=("status",),
+    range_fields=("continue_at",),
+    order_by=(("continue_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
 #: ``store.events.list_unpublished``: events of every user never published, oldest first.
 EVENTS_UNPUBLISHED = QuerySpec(
     name="events_unpublished",
@@ -179,6 +190,7 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     POSTS_ENQUEUE_PENDING,
     TARGETS_DUE,
     TARGETS_LEASE_EXPIRED,
+    TARGETS_CONTINUATION_DUE,
     EVENTS_UNPUBLISHED,
 )
 

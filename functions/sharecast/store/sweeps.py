@@ -53,6 +53,19 @@ def expired_leases(db: firestore.Client, *, before: datetime, limit: int) -> lis
     return [TargetRecord.from_doc(s.id, s.to_dict() or {}) for s in query.stream()]
 
 
+def due_continuations(db: firestore.Client, *, before: datetime, limit: int) -> list[TargetRecord]:
+    """PUBLISHING targets waiting between two steps of a multi-step platform (no lease) whose
+    next step was due before ``before`` (UTC), oldest first."""
+    query = queries.build(
+        db,
+        queries.TARGETS_CONTINUATION_DUE,
+        equal={"status": TargetStatus.PUBLISHING.value},
+        ranges=[("continue_at", "<", before)],
+        limit=limit,
+    )
+    return [TargetRecord.from_doc(s.id, s.to_dict() or {}) for s in query.stream()]
+
+
 def get_posts(db: firestore.Client, post_ids: Iterable[str]) -> dict[str, PostRecord]:
     """The posts that exist among ``post_ids``, by id (one batched read)."""
     refs = [post_ref(db, post_id) for post_id in sorted(set(post_ids))]

@@ -64,7 +64,7 @@ def missed(target: TargetRecord, *, missed_after_s: float, now: datetime) -> Tar
     )
 
 
-def sweep_task_id(target: TargetRecord, attempt: int) -> str:
+def sweep_task_id(target: TargetRecord, attempt: int, step: int = 0) -> str:
     """Task id of the task the sweeper creates for ``attempt`` of ``target``.
 
     Named after the target's ``version``: two sweeps that see the same unchanged target create
@@ -73,4 +73,4 @@ def sweep_task_id(target: TargetRecord, attempt: int) -> str:
     Tasks reserves a name for about an hour after its task ran or was deleted
     (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks/create).
     """
-    return f"{target.post_id}-{target.id}-{attempt}-sweep-v{target.version}"
+    return f"{target.post_id}-{target.id}-{attempt}-s{step}-sweep-v{target.version}"

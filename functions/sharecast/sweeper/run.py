@@ -94,6 +94,7 @@ def steps_of(kind: SweepKind) -> tuple[Step, ...]:
             steps.enqueue_pending_posts,  # first: due targets skip the posts it handled
             steps.resume_due_targets,
             steps.resume_expired_leases,
+            steps.resume_due_continuations,
             steps.republish_events,
         )
     # Daily steps (SPEC §6). The media work adds its cleanup here: steps.cleanup_media.

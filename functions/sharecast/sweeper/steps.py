@@ -98,7 +98,20 @@ def resume_expired_leases(sw: Sweeper, now: datetime, report: SweepReport) -> No
     targets = sweeps.expired_leases(sw.db, before=now, limit=limit)
     report.batch("expired_leases", len(targets), limit)
     for target in targets:
-        _enqueue(sw, target, target.attempts, report, counter="leases_resumed")
+        _enqueue(sw, target, target.attempts, report, counter="leases_resumed", step=target.step)
+
+
+def resume_due_continuations(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+    """Multi-step targets waiting on the platform (``continue_at``, no lease) whose next step
+    is due for more than ``sweep_grace_s`` and whose continuation task went missing."""
+    limit = sw.settings.sweep_batch_limit
+    before = now - timedelta(seconds=sw.settings.sweep_grace_s)
+    targets = sweeps.due_continuations(sw.db, before=before, limit=limit)
+    report.batch("due_continuations", len(targets), limit)
+    for target in targets:
+        _enqueue(
+            sw, target, target.attempts, report, counter="continuations_requeued", step=target.step
+        )
 
 
 def republish_events(sw: Sweeper, now: datetime, report: SweepReport) -> None:
@@ -127,16 +140,22 @@ def _decide(sw: Sweeper, target: TargetRecord, post: PostRecord, now: datetime) 
 
 
 def _enqueue(
-    sw: Sweeper, target: TargetRecord, attempt: int, report: SweepReport, *, counter: str
+    sw: Sweeper,
+    target: TargetRecord,
+    attempt: int,
+    report: SweepReport,
+    *,
+    counter: str,
+    step: int = 0,
 ) -> None:
-    task = PublishTask(post_id=target.post_id, target_id=target.id, attempt=attempt)
+    task = PublishTask(post_id=target.post_id, target_id=target.id, attempt=attempt, step=step)
     try:
         created = enqueue_publish(
             sw.tasks,
             sw.settings,
             task,
             schedule_at=None,
-            task_id=sweep_task_id(target, attempt),
+            task_id=sweep_task_id(target, attempt, step),
         )
     except (GoogleAPICallError, RetryError) as exc:
         raise TasksUnavailable(f"Cloud Tasks unavailable: {type(exc).__name__}") from exc

@@ -77,4 +77,5 @@ def test_sweep_task_names_follow_the_target_version():
     assert sweep_task_id(one, 1) == sweep_task_id(one, 1)
     assert sweep_task_id(one, 1) != sweep_task_id(one.model_copy(update={"version": 4}), 1)
     assert sweep_task_id(one, 1) != sweep_task_id(one, 2)
+    assert sweep_task_id(one, 1, step=0) != sweep_task_id(one, 1, step=1)
     assert sweep_task_id(one, 1) != f"{one.post_id}-{one.id}-1"  # the publisher's own name

@@ -67,38 +67,16 @@ def create_multipost(
     If Cloud Tasks is unavailable the post is still stored with ``enqueue_pending`` set, and the
     sweeper enqueues it later (SPEC §6); the post is never lost.
     """
-    specs = [
-        TargetSpec(
-            t.platform, t.account_id, t.content if t.content is not None else request.content
-        )
-        for t in request.targets
-    ]
-    platforms, problems = validate_targets(specs, enabled=settings.publish_platforms)
-    problems += validate_schedule(
-        request.schedule_at, now=now, max_ahead_days=settings.max_schedule_ahead_days
-    )
-    if request.media_ids:
-        problems.append(
-            FieldProblem("media", "MEDIA_NOT_SUPPORTED", "media attachments are not available yet")
-        )
-    connections = []
-    if not problems:
-        for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
-            conn = _resolve_connection(db, vault, settings, user_id, platform, target, now)
-            if conn is None:
-                problems.append(
-                    FieldProblem(
-                        f"platforms[{index}].accountId",
-                        "NOT_CONNECTED",
-                        f"no active {platform.value} connection for this account",
-                        index,
-                    )
-                )
-            connections.append(conn)
-    if problems:
-        raise ValidationFailed("the request has invalid targets", errors=problems)
-
     post_id = uuid.uuid4().hex
+    targets = plan_targets(
+        db=db,
+        vault=vault,
+        settings=settings,
+        user_id=user_id,
+        post_id=post_id,
+        request=request,
+        now=now,
+    )
     status = (
         PostStatus.DRAFT
         if request.draft
@@ -106,30 +84,6 @@ def create_multipost(
         if request.schedule_at
         else PostStatus.PUBLISHING
     )
-    targets: list[TargetRecord] = []
-    for index, (target, platform, conn) in enumerate(
-        zip(request.targets, platforms, connections, strict=True)
-    ):
-        assert conn is not None
-        targets.append(
-            TargetRecord(
-                id=f"{platform.value}-{index}",
-                post_id=post_id,
-                user_id=user_id,
-                platform=platform,
-                account_id=conn.account_id,
-                connection_id=conn.id,
-                media_type=target.media_type,
-                content=target.content,
-                title=target.title,
-                description=target.description,
-                text=specs[index].text,
-                max_attempts=settings.max_attempts,
-                next_attempt_at=None if request.draft else request.schedule_at or now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
     post = PostRecord(
         id=post_id,
         user_id=user_id,
@@ -161,6 +115,85 @@ def create_multipost(
     return post, targets
 
 
+def plan_targets(
+    *,
+    db: firestore.Client,
+    vault: TokenVault,
+    settings: Settings,
+    user_id: str,
+    post_id: str,
+    request: MultipostInput,
+    now: datetime,
+    generation: int = 0,
+    check_schedule: bool = True,
+) -> list[TargetRecord]:
+    """Validate every target of ``request`` and build its records (not stored).
+
+    Used by create and by ``PATCH /posts/{id}`` so both validate exactly alike. Targets are
+    ``PENDING``, due at ``schedule_at`` (or now; never for drafts), in ``generation``, with the
+    platform's ``max_attempts`` (``Settings.retry_policy``). ``check_schedule`` False skips the
+    schedule rules (an edit that keeps a schedule now passing). Raises
+    :class:`ValidationFailed` (422) listing every problem found.
+    """
+    specs = [
+        TargetSpec(
+            t.platform, t.account_id, t.content if t.content is not None else request.content
+        )
+        for t in request.targets
+    ]
+    platforms, problems = validate_targets(specs, enabled=settings.publish_platforms)
+    if check_schedule:
+        problems += validate_schedule(
+            request.schedule_at, now=now, max_ahead_days=settings.max_schedule_ahead_days
+        )
+    if request.media_ids:
+        problems.append(
+            FieldProblem("media", "MEDIA_NOT_SUPPORTED", "media attachments are not available yet")
+        )
+    connections = []
+    if not problems:
+        for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
+            conn = _resolve_connection(db, vault, settings, user_id, platform, target, now)
+            if conn is None:
+                problems.append(
+                    FieldProblem(
+                        f"platforms[{index}].accountId",
+                        "NOT_CONNECTED",
+                        f"no active {platform.value} connection for this account",
+                        index,
+                    )
+                )
+            connections.append(conn)
+    if problems:
+        raise ValidationFailed("the request has invalid targets", errors=problems)
+    targets: list[TargetRecord] = []
+    for index, (target, platform, conn) in enumerate(
+        zip(request.targets, platforms, connections, strict=True)
+    ):
+        assert conn is not None
+        targets.append(
+            TargetRecord(
+                id=f"{platform.value}-{index}",
+                post_id=post_id,
+                user_id=user_id,
+                platform=platform,
+                account_id=conn.account_id,
+                connection_id=conn.id,
+                media_type=target.media_type,
+                content=target.content,
+                title=target.title,
+                description=target.description,
+                text=specs[index].text,
+                max_attempts=settings.retry_policy(platform.value).max_attempts,
+                next_attempt_at=None if request.draft else request.schedule_at or now,
+                generation=generation,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return targets
+
+
 def enqueue_targets(
     *,
     db: firestore.Client,
@@ -170,7 +203,8 @@ def enqueue_targets(
     targets: list[TargetRecord],
     now: datetime,
 ) -> bool:
-    """Create the first task of every target; clear ``enqueue_pending`` when all exist.
+    """Create the next task of every target (in its generation); clear ``enqueue_pending``
+    when all exist.
 
     Idempotent (named tasks). Returns ``False`` and leaves the post marked when Cloud Tasks
     fails, so the sweeper retries.
@@ -180,7 +214,7 @@ def enqueue_targets(
             enqueue_publish(
                 tasks,
                 settings,
-                PublishTask(post_id=post.id, target_id=target.id, attempt=target.attempts + 1),
+                PublishTask.next_for(target),
                 schedule_at=target.next_attempt_at,
             )
     except (GoogleAPICallError, RetryError):

@@ -1,7 +1,8 @@
 """Cloud Tasks: one named task per target attempt on the ``publish`` queue (SPEC §5).
 
-Task ids are deterministic (``{post_id}-{target_id}-{attempt}``), so enqueueing the same
-attempt twice is refused by Cloud Tasks with ``ALREADY_EXISTS`` and never delivers twice.
+Task ids are deterministic (``{post_id}-{target_id}-{attempt}``, with ``-g{generation}`` appended
+once the user has rescheduled the target), so enqueueing the same attempt twice is refused by
+Cloud Tasks with ``ALREADY_EXISTS`` and never delivers twice.
 Production tasks carry an OIDC token for the publisher; locally a shared secret header.
 See https://cloud.google.com/tasks/docs/creating-http-target-tasks.
 """
@@ -17,27 +18,50 @@ from google.cloud import tasks_v2
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from sharecast.config import Settings
+from sharecast.domain.models import TargetRecord
 
 INTERNAL_AUTH_HEADER = "X-Sharecast-Internal-Auth"
 
 
 @dataclass(frozen=True)
 class PublishTask:
-    """The body of a publish task: which attempt of which target to run."""
+    """The body of a publish task: which attempt of which target to run.
+
+    ``generation`` is the target's ``generation`` when the task was made: rescheduling,
+    publishing now or retrying by hand bumps the target's generation, which supersedes every
+    task made before (their deliveries answer 200 and do nothing).
+    """
 
     post_id: str
     target_id: str
     attempt: int
+    generation: int = 0
+
+    @classmethod
+    def next_for(cls, target: TargetRecord) -> PublishTask:
+        """The task of ``target``'s next attempt, in its current generation."""
+        return cls(
+            post_id=target.post_id,
+            target_id=target.id,
+            attempt=target.attempts + 1,
+            generation=target.generation,
+        )
 
     @property
     def task_id(self) -> str:
         """Deterministic Cloud Tasks task id (letters, digits, hyphens, underscores)."""
-        return f"{self.post_id}-{self.target_id}-{self.attempt}"
+        base = f"{self.post_id}-{self.target_id}-{self.attempt}"
+        return f"{base}-g{self.generation}" if self.generation else base
 
     def body(self) -> bytes:
         """JSON body sent to the publisher."""
         return json.dumps(
-            {"post_id": self.post_id, "target_id": self.target_id, "attempt": self.attempt}
+            {
+                "post_id": self.post_id,
+                "target_id": self.target_id,
+                "attempt": self.attempt,
+                "generation": self.generation,
+            }
         ).encode()
 
 

@@ -80,6 +80,10 @@ class TargetRecord(Record):
     ``uncertain_since`` is set once an attempt may have reached the platform without Sharecast
     learning the outcome (a crash, a timeout, a lost response): every later attempt first looks
     for the post on the platform instead of sending it again (SPEC §3).
+
+    ``generation`` counts the user's reschedules of this target (publish now, a new schedule,
+    new targets, a manual retry). Every task carries the generation it was made for; a task of
+    an older generation is superseded and its delivery is a no-op (see ``tasks.PublishTask``).
     """
 
     id: str
@@ -97,6 +101,7 @@ class TargetRecord(Record):
     attempts: int = 0
     max_attempts: int
     next_attempt_at: datetime | None = None
+    generation: int = 0
     lease_id: str | None = None
     lease_until: datetime | None = None
     attempt_started_at: datetime | None = None

@@ -76,16 +76,10 @@ class Publisher:
             connectors=build_connectors(settings, requests.Session()),
         )
 
-    @property
-    def policy(self) -> RetryPolicy:
-        """The retry policy from settings (per-target ``max_attempts`` overrides the count)."""
-        s = self.settings
-        return RetryPolicy(
-            max_attempts=s.max_attempts,
-            base_s=s.backoff_base_s,
-            max_s=s.backoff_max_s,
-            jitter=s.backoff_jitter,
-        )
+    def policy(self, platform: Platform) -> RetryPolicy:
+        """The retry policy of ``platform`` from settings (``RETRY_POLICIES`` overrides the
+        defaults; the target's own ``max_attempts`` bounds the count)."""
+        return self.settings.retry_policy(platform.value)
 
 
 @dataclass(frozen=True)
@@ -118,7 +112,7 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     ttl = timedelta(days=pub.settings.event_ttl_days)
 
     def claim(target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
-        decision = decide_claim(target, attempt=task.attempt, now=now)
+        decision = decide_claim(target, attempt=task.attempt, now=now, generation=task.generation)
         if decision.action in (ClaimAction.START, ClaimAction.RESUME):
             return (
                 claimed(
@@ -187,7 +181,7 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
                 retryable=_retryable(error),
                 retry_after_s=error.retry_after_s,
                 maybe_posted=error.code in MAYBE_POSTED_CODES,
-                policy=pub.policy,
+                policy=pub.policy(current.platform),
                 now=finished,
             ),
             error.code,
@@ -301,9 +295,7 @@ def _publish(pub: Publisher, target: TargetRecord) -> _Outcome:
 
 
 def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision) -> AttemptReport:
-    next_task = PublishTask(
-        post_id=target.post_id, target_id=target.id, attempt=target.attempts + 1
-    )
+    next_task = PublishTask.next_for(target)
     try:
         enqueue_publish(pub.tasks, pub.settings, next_task, schedule_at=target.next_attempt_at)
     except Exception:

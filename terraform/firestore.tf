@@ -8,19 +8,82 @@
 # enforces indexes (SPEC §9), so that test is what catches a missing one.
 
 locals {
-  # Composite indexes, key => index. Today none is needed: find_connection filters on three
-  # equalities (served by merging single-field indexes) and list_events_after filters and sorts
-  # on the same field (id) of one user's events collection (its single-field index).
-  # Shape of an entry:
-  #   users_by_status = {
-  #     collection  = "users"
-  #     query_scope = "COLLECTION"
-  #     fields = [
-  #       { field_path = "status", order = "ASCENDING" },
-  #       { field_path = "created_at", order = "DESCENDING" },
-  #     ]
-  #   }
-  composite_indexes = {}
+  # Composite indexes, key => index (derived from store/queries.py; see the header).
+  # Shape of an entry: { collection, query_scope, fields = [{ field_path, order }, ...] }.
+  composite_indexes = {
+    # GET /posts: a user's posts newest first, optionally by status (USER_POSTS[_BY_STATUS]).
+    posts_user_created = {
+      collection  = "posts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
+    posts_status_user_created = {
+      collection  = "posts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
+    # GET /admin/dead-letters: FAILED targets of every post, newest first (DEAD_LETTERS).
+    targets_status_updated = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "updated_at", order = "DESCENDING" },
+      ]
+    }
+    # GET /admin/attempts: the attempt log by outcome / post / target (ATTEMPT_QUERIES).
+    attempts_outcome_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "outcome", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_post_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_outcome_post_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "outcome", order = "ASCENDING" },
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_post_target_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "target_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_outcome_post_target_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "outcome", order = "ASCENDING" },
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "target_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+  }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
   #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }. None today.

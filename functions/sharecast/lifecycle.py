@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import google.cloud.pubsub_v1 as pubsub_v1
@@ -107,8 +107,8 @@ def _apply(
         post = change.post.model_copy(
             update={"enqueue_pending": False, "version": change.post.version + 1}
         )
-        return PostChange(post=post, targets=change.targets, events=change.events)
-    return change
+        return replace(change, post=post, requeued=True)
+    return replace(change, requeued=True)
 
 
 def cancel_post(svc: Services, *, post_id: str, user_id: str, now: datetime) -> PostChange:
@@ -226,9 +226,9 @@ def _plan_edit(
         or draft != was_draft
         or (edit.schedule_given and schedule_at != post.schedule_at)
     )
-    # The schedule is checked when it is set or when the post leaves draft; a content-only
-    # edit of a post whose time is just now passing is still allowed.
-    check_schedule = not draft and (edit.schedule_given or was_draft)
+    # The schedule is checked when it is set (as on create) or when the post leaves draft; a
+    # content-only edit of a post whose time is just now passing is still allowed.
+    check_schedule = edit.schedule_given or (was_draft and not draft)
     generation = transitions.next_generation(targets) if reschedule else _generation(targets)
     planned = plan_targets(
         db=svc.db,

@@ -27,11 +27,14 @@ PostMutation = Callable[[PostRecord, list[TargetRecord]], PostPlan]
 
 @dataclass(frozen=True)
 class PostChange:
-    """The committed state and the events written with it (to publish after commit)."""
+    """The committed state and the events written with it (to publish after commit).
+
+    ``requeued``: the change asked for new tasks (queued, or left ``enqueue_pending``)."""
 
     post: PostRecord
     targets: list[TargetRecord]
     events: list[Event]
+    requeued: bool = False
 
 
 def change_post(

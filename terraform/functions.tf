@@ -69,6 +69,7 @@ locals {
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        RETRY_POLICIES    = jsonencode(var.retry_policies) # budgets of new and retried targets
       }
       secrets = {
         JWT_SECRET            = "jwt-secret"
@@ -91,6 +92,7 @@ locals {
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        RETRY_POLICIES    = jsonencode(var.retry_policies) # backoff after a failed attempt
       }
       secrets = {
         TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"

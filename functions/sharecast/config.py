@@ -100,8 +100,6 @@ class Settings(BaseSettings):
     # Per-platform overrides of the four settings above, JSON:
     # RETRY_POLICIES='{"x": {"max_attempts": 6, "base_s": 5}}'.
     retry_policies: dict[str, RetryOverride] = Field(default_factory=dict)
-    # ``?wait=N`` on create: how often the API re-reads the post while waiting, seconds.
-    wait_poll_s: float = Field(default=0.25, gt=0, le=5)
 
     # Event log (outbox) retention.
     event_ttl_days: int = Field(default=7, ge=1)

@@ -32,6 +32,8 @@ from sharecast.vault import TokenVault
 
 log = logging.getLogger(__name__)
 
+#: ``?wait=N`` on create: seconds between reads of the post while waiting.
+WAIT_POLL_S = 0.25
 #: How often an edit re-plans after the post changed under it before giving up (409).
 EDIT_ATTEMPTS = 3
 #: Post statuses in which nothing happens until the user acts or the schedule comes.

@@ -129,7 +129,7 @@ def multipost() -> tuple[Response, int]:
             d.clients.firestore,
             post_id=post.id,
             timeout_s=query.wait,
-            poll_s=d.settings.wait_poll_s,
+            poll_s=lifecycle.WAIT_POLL_S,
         )
     payload = {
         "postId": post.id,

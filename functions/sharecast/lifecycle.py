@@ -38,6 +38,8 @@ WAIT_POLL_S = 0.25
 EDIT_ATTEMPTS = 3
 #: Post statuses in which nothing happens until the user acts or the schedule comes.
 AT_REST = frozenset({PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.CANCELLED})
+#: Post statuses once every target is terminal.
+FINISHED = frozenset({PostStatus.PUBLISHED, PostStatus.PARTIAL, PostStatus.FAILED})
 
 
 @dataclass(frozen=True)
@@ -293,12 +295,13 @@ def wait_for_settled(
     db: firestore.Client, *, post_id: str, timeout_s: float, poll_s: float
 ) -> tuple[PostRecord, list[TargetRecord]]:
     """Re-read the post every ``poll_s`` seconds (sleeping between reads) until it is settled
-    (every target terminal, or nothing will happen before its schedule) or ``timeout_s``
-    seconds have passed; returns what is known then."""
+    (published, partly published or failed, or at rest: draft, scheduled, cancelled) or
+    ``timeout_s`` seconds have passed; returns what is known then."""
     deadline = time.monotonic() + timeout_s
     while True:
         post, targets = posts_store.get_post(db, post_id)
-        settled = post.status in AT_REST or all(t.status.terminal for t in targets)
+        # The post's own status, not its targets': it is rolled up just after they finish.
+        settled = post.status in AT_REST or post.status in FINISHED
         remaining = deadline - time.monotonic()
         if settled or remaining <= 0:
             return post, targets

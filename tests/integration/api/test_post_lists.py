@@ -75,10 +75,11 @@ def test_wait_returns_final_results(api, sandbox):
     response = api.post(
         "/posts/multipost?wait=20",
         json={"content": "wait for it", "platforms": [{"platform": "facebook"}, {"platform": "x"}]},
+        timeout=40,
     )
     assert response.status_code == 202, response.text
     body = response.json()
-    assert body["status"] == "PARTIAL"
+    assert body["status"] == "PARTIAL", body
     by_platform = {r["platform"]: r for r in body["results"]}
     assert by_platform["x"]["status"] == "SUCCESS"
     assert by_platform["x"]["postId"] == sandbox.ledger(platform="x")[0]["id"]

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.conftest import PORTS
-from tests.integration.api.test_lifecycle import create, settled, wait_post
 from tests.integration.api.test_multipost import assert_problem
+from tests.integration.api.test_post_lifecycle import create, settled, wait_post
 from tests.support.api import ApiClient
 from tests.support.sandbox import Sandbox
 

@@ -83,6 +83,24 @@ locals {
         { field_path = "finished_at", order = "DESCENDING" },
       ]
     }
+    # media cleanup (sharecast.store.media.expired): uploaded/failed files past expires_at.
+    media_status_expires_at = {
+      collection  = "media"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "expires_at", order = "ASCENDING" },
+      ]
+    }
+    # media cleanup (sharecast.store.media.stale_uploads): UPLOADING past the PUT URL's expiry.
+    media_status_upload_expires_at = {
+      collection  = "media"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "upload_expires_at", order = "ASCENDING" },
+      ]
+    }
   }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
@@ -92,7 +110,8 @@ locals {
   # TTL policies: documents of `collection` (a collection group) are deleted after `field`.
   # Must equal sharecast.store.queries.ALL_TTL_POLICIES.
   ttl_policies = {
-    events_expire_at = { collection = "events", field = "expire_at" } # users/{uid}/events
+    events_expire_at       = { collection = "events", field = "expire_at" }       # users/{uid}/events
+    oauth_states_expire_at = { collection = "oauth_states", field = "expire_at" } # OAuth state
   }
 
   # Fields never queried whose automatic single-field indexes are switched off: a large map

@@ -36,6 +36,20 @@ locals {
       JWT_ISSUER     = var.jwt_issuer
       JWT_AUDIENCE   = var.jwt_audience
     }
+    # Workloads that read or write media objects (SPEC §4.3).
+    media = {
+      MEDIA_BUCKET         = google_storage_bucket.media.name
+      MEDIA_RETENTION_DAYS = var.media_keep_days
+    }
+    # Workloads that connect accounts or refresh their tokens (SPEC §4.4).
+    oauth = {
+      OAUTH_CALLBACK_BASE_URL = var.oauth_callback_base_url
+      FACEBOOK_CLIENT_ID      = var.facebook_client_id
+      THREADS_CLIENT_ID       = var.threads_client_id
+      LINKEDIN_CLIENT_ID      = var.linkedin_client_id
+      X_CLIENT_ID             = var.x_client_id
+      YOUTUBE_CLIENT_ID       = var.youtube_client_id
+    }
     # Workloads that enqueue publish tasks.
     tasks = {
       TASKS_LOCATION                = google_cloud_tasks_queue.publish.location
@@ -65,16 +79,23 @@ locals {
       concurrency   = 40
       min_instances = 0
       max_instances = var.api_max_instances
-      env_groups    = ["auth", "tasks"]
+      env_groups    = ["auth", "tasks", "oauth", "media"]
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
         RETRY_POLICIES    = jsonencode(var.retry_policies) # budgets of new and retried targets
+        # Signs upload/read URLs as itself through IAM signBlob (iam.tf: TokenCreator on itself).
+        MEDIA_SIGNER_EMAIL = "sharecast-api@${var.project_id}.iam.gserviceaccount.com"
       }
       secrets = {
-        JWT_SECRET            = "jwt-secret"
-        SSE_TOKEN_SECRET      = "sse-token-secret"
-        TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"
+        JWT_SECRET             = "jwt-secret"
+        SSE_TOKEN_SECRET       = "sse-token-secret"
+        TOKEN_ENCRYPTION_KEYS  = "token-encryption-keys"
+        FACEBOOK_CLIENT_SECRET = "facebook-app-secret"
+        THREADS_CLIENT_SECRET  = "threads-app-secret"
+        LINKEDIN_CLIENT_SECRET = "linkedin-client-secret"
+        X_CLIENT_SECRET        = "x-client-secret"
+        YOUTUBE_CLIENT_SECRET  = "google-client-secret"
       }
     }
 
@@ -88,14 +109,21 @@ locals {
       concurrency   = 8
       min_instances = 0
       max_instances = var.publisher_max_instances
-      env_groups    = ["tasks"]
+      env_groups    = ["tasks", "oauth", "media"]
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
         RETRY_POLICIES    = jsonencode(var.retry_policies) # backoff after a failed attempt
+        # Signs the GET URLs networks fetch media from, as itself (iam.tf).
+        MEDIA_SIGNER_EMAIL = "sharecast-publisher@${var.project_id}.iam.gserviceaccount.com"
       }
       secrets = {
-        TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"
+        TOKEN_ENCRYPTION_KEYS  = "token-encryption-keys"
+        FACEBOOK_CLIENT_SECRET = "facebook-app-secret"
+        THREADS_CLIENT_SECRET  = "threads-app-secret"
+        LINKEDIN_CLIENT_SECRET = "linkedin-client-secret"
+        X_CLIENT_SECRET        = "x-client-secret"
+        YOUTUBE_CLIENT_SECRET  = "google-client-secret"
       }
     }
 
@@ -118,23 +146,21 @@ locals {
     #   secrets = {}
     # }
 
-    # enable when functions/main.py defines it (GCS finalize CloudEvent, SPEC §4.3).
-    # media_finalized = {
-    #   description   = "Sharecast media_finalized (SPEC §4.3): marks an uploaded object UPLOADED"
-    #   trigger       = "gcs_finalize"
-    #   public        = false
-    #   memory        = "256Mi"
-    #   cpu           = "1"
-    #   timeout_s     = 60
-    #   concurrency   = 10
-    #   min_instances = 0
-    #   max_instances = 5
-    #   env_groups    = []
-    #   env = {
-    #     EVENT_TTL_DAYS = var.event_ttl_days
-    #   }
-    #   secrets = {}
-    # }
+    # GCS finalize CloudEvent (SPEC §4.3): the same check as POST /media/confirm.
+    media_finalized = {
+      description   = "Sharecast media_finalized (SPEC §4.3): marks an uploaded object UPLOADED"
+      trigger       = "gcs_finalize"
+      public        = false
+      memory        = "256Mi"
+      cpu           = "1"
+      timeout_s     = 60
+      concurrency   = 10
+      min_instances = 0
+      max_instances = 5
+      env_groups    = ["media"]
+      env           = {}
+      secrets       = {}
+    }
   }
 }
 
@@ -210,7 +236,7 @@ resource "google_cloudfunctions2_function" "fn" {
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
-        secret     = google_secret_manager_secret.app[secret_environment_variables.value].secret_id
+        secret     = local.all_secrets[secret_environment_variables.value].secret_id
         version    = "latest"
       }
     }
@@ -230,6 +256,8 @@ resource "google_cloudfunctions2_function" "fn" {
     }
   }
 
+  #checkov:skip=CKV_GCP_124:Only the api has ALLOW_ALL ingress (public by design: its auth is the app's JWT check, tests/unit/terraform keeps it the only one); every other function is ALLOW_INTERNAL_ONLY.
+
   lifecycle {
     precondition {
       condition     = each.key != "publisher" || var.publisher_timeout_s >= var.task_dispatch_deadline_s
@@ -248,6 +276,7 @@ resource "google_cloudfunctions2_function" "fn" {
     google_artifact_registry_repository_iam_member.grant,
     google_secret_manager_secret_iam_member.env,
     google_secret_manager_secret_version.generated,
+    google_secret_manager_secret_version.platform_placeholder,
     google_project_iam_member.gcs_publishes_events,
   ]
 }

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,6 +35,7 @@ class Attempt:
     text: str
     link: str | None
     token: str
+    media: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -83,6 +84,9 @@ async def publish(
     trigger; duplicate detection; then the post is recorded and, for ``accept_then_drop`` /
     ``accept_then_hang`` / ``accept_then_garble``, the response is lost, delayed or emptied.
     """
+    if state.oauth.rejects(attempt.token):  # issued by the OAuth stand-in, expired or revoked
+        log.info("publish refused: token expired", extra=fields(platform=attempt.platform))
+        return dialect.fault_response("token_expired", ctx=ctx, retry_after_s=0)
     plan = state.faults.plan(
         platform=attempt.platform,
         account_id=attempt.account_id,
@@ -127,6 +131,7 @@ async def publish(
             created_at=now,
             token_fingerprint=fingerprint(attempt.token),
             fault=rule.spec.kind if rule is not None else None,
+            media=list(attempt.media),
         )
     )
     log.info("post accepted", extra=fields(**base, outcome=post.fault or "accepted", id=post.id))

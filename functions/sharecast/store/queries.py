@@ -126,6 +126,13 @@ ACTIVE_CONNECTION = QuerySpec(
     equality=("user_id", "platform", "status"),
 )
 
+#: ``store.connections.list_connections``: every connection of one user (``GET /connections``).
+USER_CONNECTIONS = QuerySpec(
+    name="user_connections",
+    collection_group="connections",
+    equality=("user_id",),
+)
+
 #: ``store.events.list_events_after``: one user's events from an id on (replay), oldest first.
 EVENTS_FROM_ID = QuerySpec(
     name="events_from_id",
@@ -194,6 +201,22 @@ ATTEMPT_QUERIES: dict[frozenset[str], QuerySpec] = {
     )
 }
 
+#: ``store.media.expired``: uploaded or failed media whose ``expires_at`` has passed (cleanup).
+MEDIA_EXPIRED = QuerySpec(
+    name="media_expired",
+    collection_group="media",
+    equality=("status",),
+    range_fields=("expires_at",),
+)
+
+#: ``store.media.stale_uploads``: ``UPLOADING`` media whose signed PUT URL has expired.
+MEDIA_STALE_UPLOADS = QuerySpec(
+    name="media_stale_uploads",
+    collection_group="media",
+    equality=("status",),
+    range_fields=("upload_expires_at",),
+)
+
 #: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
 ALL_QUERIES: tuple[QuerySpec, ...] = (
     ACTIVE_CONNECTION,
@@ -202,13 +225,19 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     USER_POSTS_BY_STATUS,
     DEAD_LETTERS,
     *ATTEMPT_QUERIES.values(),
+    USER_CONNECTIONS,
+    MEDIA_EXPIRED,
+    MEDIA_STALE_UPLOADS,
 )
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).
 EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
 
+#: ``oauth_states/{state}.expire_at`` (written by ``store.oauth_states.create_state``).
+OAUTH_STATES_TTL = TtlPolicy(collection_group="oauth_states", field="expire_at")
+
 #: Every TTL field the code writes (compared with the ``google_firestore_field`` TTL configs).
-ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL,)
+ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL, OAUTH_STATES_TTL)
 
 
 # --- Building a query from its declaration -----------------------------------------------

@@ -65,6 +65,7 @@ FORBIDDEN = {
     "internal_auth_secret",  # production: OIDC tokens checked by Cloud Run IAM
     "sandbox_connections",  # local stack only
     "relay_instance_id",  # one value for every instance would share one subscription
+    "media_signer_key",  # production signs media URLs through IAM signBlob, without a key
 }
 
 #: Settings without a safe production default, by the workloads that read them.
@@ -75,10 +76,23 @@ REQUIRED = {
     "jwt_secret": {"api", "relay"},
     "sse_token_secret": {"api", "relay"},
     "token_encryption_keys": {"api", "publisher"},
+    "media_bucket": {"api", "publisher", "sweeper", "media_finalized"},
+    "media_signer_email": {"api", "publisher"},
+    # OAuth client secrets: code exchange (api) and refresh (publisher).
+    **{
+        f"{p}_client_secret": {"api", "publisher"}
+        for p in ("facebook", "threads", "linkedin", "x", "youtube")
+    },
 }
 
 #: Settings without a default that production may leave unset (set from optional variables).
-OPTIONAL = {"jwt_jwks_url", "jwt_issuer", "jwt_audience"}
+OPTIONAL = {
+    "jwt_jwks_url",
+    "jwt_issuer",
+    "jwt_audience",
+    "oauth_callback_base_url",
+    *(f"{p}_client_id" for p in ("facebook", "threads", "linkedin", "x", "youtube")),
+}
 
 SERVICE_ACCOUNTS_ALWAYS = {"relay", "tasks-invoker", "builder"}
 
@@ -333,7 +347,12 @@ def _unsafe_default(name: str) -> bool:
     if default is None or field.annotation in (SecretStr, SecretStr | None):
         return True
     text = str(default)
-    return "127.0.0.1" in text or "localhost" in text or text == "sharecast-local"
+    return (
+        "127.0.0.1" in text
+        or "localhost" in text
+        or text == "sharecast-local"
+        or text.endswith("-local")  # a local-stack resource name (the media bucket)
+    )
 
 
 def test_every_setting_without_a_safe_default_is_classified():
@@ -361,13 +380,18 @@ def test_secrets_come_from_secret_manager():
                 assert field.annotation not in (SecretStr, SecretStr | None), (
                     f"{workload}: {name} is a secret and must come from Secret Manager"
                 )
-        assert set(secret.values()) <= app_secrets, workload
+        platform_secrets = set(local_values()["platform_secrets"])
+        assert set(secret.values()) <= app_secrets | platform_secrets, workload
+        for env, secret_id in secret.items():
+            if secret_id in platform_secrets:
+                assert local_values()["platform_secrets"][secret_id] == env, env
 
 
 def test_optional_settings_come_from_variables():
     groups = local_values()["env_groups"]
     for field in OPTIONAL:
-        assert groups["auth"][field.upper()] == f"${{var.{field}}}"
+        values = [g[field.upper()] for g in groups.values() if field.upper() in g]
+        assert values == [f"${{var.{field}}}"], field
 
 
 def test_publisher_url_and_task_identity():

@@ -150,6 +150,23 @@ class Settings(BaseSettings):
     youtube_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     youtube_oauth_api_base_url: str = "https://www.googleapis.com"
 
+    # Video shares (SPEC §4.1): the platforms a video may be shared to, and the optional
+    # YouTube Data API enrichment (videos.list; skipped without a key or after the budget).
+    share_platforms: CsvList = Field(
+        default_factory=lambda: [
+            "facebook",
+            "instagram",
+            "threads",
+            "linkedin",
+            "x",
+            "youtube",
+            "whatsapp",
+        ]
+    )
+    youtube_api_base_url: str = "https://www.googleapis.com"
+    youtube_api_key: SecretStr | None = None
+    youtube_enrich_budget_s: float = Field(default=2.0, gt=0, le=10)
+
     # Publishing semantics (SPEC §3, §5).
     lease_s: int = Field(default=90, ge=5, le=3600)
     max_attempts: int = Field(default=4, ge=1, le=20)

@@ -201,6 +201,23 @@ ATTEMPT_QUERIES: dict[frozenset[str], QuerySpec] = {
     )
 }
 
+
+#: ``store.shares.list_audit``: one user's audit entries of a video, newest first.
+SHARE_AUDIT_OF_USER = QuerySpec(
+    name="share_audit_of_user",
+    collection_group="share_audit",
+    equality=("video_id", "user_id"),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
+#: ``store.shares.list_audit`` for admins: everyone's audit entries of a video, newest first.
+SHARE_AUDIT_OF_VIDEO = QuerySpec(
+    name="share_audit_of_video",
+    collection_group="share_audit",
+    equality=("video_id",),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
 #: ``store.media.expired``: uploaded or failed media whose ``expires_at`` has passed (cleanup).
 MEDIA_EXPIRED = QuerySpec(
     name="media_expired",
@@ -226,6 +243,8 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     DEAD_LETTERS,
     *ATTEMPT_QUERIES.values(),
     USER_CONNECTIONS,
+    SHARE_AUDIT_OF_USER,
+    SHARE_AUDIT_OF_VIDEO,
     MEDIA_EXPIRED,
     MEDIA_STALE_UPLOADS,
 )

@@ -139,6 +139,7 @@ def test_lifecycle_queries_need_these_indexes():
     assert required_composite_indexes([queries.ATTEMPTS_RECENT]) == set()
     assert composite(("status", ASC), ("expires_at", ASC), group="media") in needed
     assert composite(("status", ASC), ("upload_expires_at", ASC), group="media") in needed
+    assert composite(("video_id", ASC), ("created_at", DESC), group="share_audit") in needed
     assert required_field_indexes(queries.ALL_QUERIES) == set()
 
 

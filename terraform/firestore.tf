@@ -21,6 +21,78 @@ locals {
   #     ]
   #   }
   composite_indexes = {
+    # GET /posts: a user's posts newest first, optionally by status (USER_POSTS[_BY_STATUS]).
+    posts_user_created = {
+      collection  = "posts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
+    posts_status_user_created = {
+      collection  = "posts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
+    # GET /admin/dead-letters: FAILED targets of every post, newest first (DEAD_LETTERS).
+    targets_status_updated = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "updated_at", order = "DESCENDING" },
+      ]
+    }
+    # GET /admin/attempts: the attempt log by outcome / post / target (ATTEMPT_QUERIES).
+    attempts_outcome_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "outcome", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_post_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_outcome_post_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "outcome", order = "ASCENDING" },
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_post_target_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "target_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
+    attempts_outcome_post_target_finished = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "outcome", order = "ASCENDING" },
+        { field_path = "post_id", order = "ASCENDING" },
+        { field_path = "target_id", order = "ASCENDING" },
+        { field_path = "finished_at", order = "DESCENDING" },
+      ]
+    }
     # store.shares.list_audit: a user's share audit entries of one video, newest first.
     share_audit_by_user = {
       collection  = "share_audit"

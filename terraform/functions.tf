@@ -85,6 +85,7 @@ locals {
         PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
         SHARE_PLATFORMS      = join(",", var.share_platforms)
         YOUTUBE_API_BASE_URL = var.youtube_api_base_url
+        RETRY_POLICIES       = jsonencode(var.retry_policies) # budgets of new and retried targets
         # Signs upload/read URLs as itself through IAM signBlob (iam.tf: TokenCreator on itself).
         MEDIA_SIGNER_EMAIL = "sharecast-api@${var.project_id}.iam.gserviceaccount.com"
       }
@@ -114,6 +115,7 @@ locals {
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        RETRY_POLICIES    = jsonencode(var.retry_policies) # backoff after a failed attempt
         # Signs the GET URLs networks fetch media from, as itself (iam.tf).
         MEDIA_SIGNER_EMAIL = "sharecast-publisher@${var.project_id}.iam.gserviceaccount.com"
       }

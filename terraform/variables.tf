@@ -185,6 +185,22 @@ variable "sweep_batch_limit" {
   }
 }
 
+variable "retry_policies" {
+  type = map(object({
+    max_attempts = optional(number)
+    base_s       = optional(number)
+    max_s        = optional(number)
+    jitter       = optional(number)
+  }))
+  description = "RETRY_POLICIES: per-platform departures from the default retry policy (4 attempts: now, +2 s, +4 s, +8 s, ±20 %), e.g. { x = { max_attempts = 6, base_s = 5 } }. A platform's own wait hint always wins."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.retry_policies) : contains(["facebook", "instagram", "threads", "linkedin", "x", "youtube"], name)])
+    error_message = "retry_policies keys must be platform names (facebook, instagram, threads, linkedin, x, youtube)."
+  }
+}
+
 variable "task_dispatch_deadline_s" {
   type        = number
   description = "TASK_DISPATCH_DEADLINE_S: seconds Cloud Tasks waits for the publisher to answer one delivery."

@@ -11,8 +11,11 @@ from __future__ import annotations
 import functools
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sharecast.domain.backoff import RetryPolicy
+from sharecast.domain.statuses import Platform
 
 
 def _split_csv(value: object) -> object:
@@ -23,6 +26,21 @@ def _split_csv(value: object) -> object:
 
 
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
+
+
+class RetryOverride(BaseModel):
+    """One platform's departures from the default retry policy (unset fields keep the default).
+
+    ``max_attempts``: attempts per target; ``base_s``: first backoff (doubling after each
+    failure); ``max_s``: backoff cap; ``jitter``: the random spread (0.2 = ±20 %). Seconds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int | None = Field(default=None, ge=1, le=20)
+    base_s: float | None = Field(default=None, gt=0)
+    max_s: float | None = Field(default=None, gt=0)
+    jitter: float | None = Field(default=None, ge=0, lt=1)
 
 
 class Settings(BaseSettings):
@@ -156,6 +174,9 @@ class Settings(BaseSettings):
     backoff_max_s: float = Field(default=3600.0, gt=0)
     backoff_jitter: float = Field(default=0.2, ge=0, lt=1)
     max_schedule_ahead_days: int = 365
+    # Per-platform overrides of the four settings above, JSON:
+    # RETRY_POLICIES='{"x": {"max_attempts": 6, "base_s": 5}}'.
+    retry_policies: dict[str, RetryOverride] = Field(default_factory=dict)
 
     # Event log (outbox) retention.
     event_ttl_days: int = Field(default=7, ge=1)
@@ -181,6 +202,24 @@ class Settings(BaseSettings):
     relay_retry_ms: int = Field(default=3000, ge=0)
     relay_replay_overlap_s: float = Field(default=10.0, ge=0)
     relay_replay_limit: int = Field(default=1000, ge=1)
+
+    @field_validator("retry_policies")
+    @classmethod
+    def _known_platforms(cls, value: dict[str, RetryOverride]) -> dict[str, RetryOverride]:
+        unknown = sorted(set(value) - {p.value for p in Platform})
+        if unknown:
+            raise ValueError(f"unknown platforms in RETRY_POLICIES: {unknown}")
+        return value
+
+    def retry_policy(self, platform: str) -> RetryPolicy:
+        """The retry policy of ``platform``: the defaults with its ``RETRY_POLICIES`` entry."""
+        override = self.retry_policies.get(platform, RetryOverride())
+        return RetryPolicy(
+            max_attempts=override.max_attempts or self.max_attempts,
+            base_s=override.base_s or self.backoff_base_s,
+            max_s=override.max_s or self.backoff_max_s,
+            jitter=self.backoff_jitter if override.jitter is None else override.jitter,
+        )
 
     @property
     def queue_path(self) -> str:

@@ -72,6 +72,78 @@ def create_multipost(
     If Cloud Tasks is unavailable the post is still stored with ``enqueue_pending`` set, and the
     sweeper enqueues it later (SPEC §6); the post is never lost.
     """
+    post_id = uuid.uuid4().hex
+    targets = plan_targets(
+        db=db,
+        vault=vault,
+        settings=settings,
+        user_id=user_id,
+        post_id=post_id,
+        request=request,
+        now=now,
+    )
+    status = (
+        PostStatus.DRAFT
+        if request.draft
+        else PostStatus.SCHEDULED
+        if request.schedule_at
+        else PostStatus.PUBLISHING
+    )
+    post = PostRecord(
+        id=post_id,
+        user_id=user_id,
+        content=request.content,
+        media_ids=request.media_ids,
+        schedule_at=request.schedule_at,
+        status=status,
+        target_ids=[t.id for t in targets],
+        enqueue_pending=not request.draft,
+        origin=request.origin,
+        allow_late=request.allow_late,
+        created_at=now,
+        updated_at=now,
+    )
+    if request.media_ids:
+        media_store.attach_to_post(db, request.media_ids, post_id)
+    events = [Event.new(user_id=user_id, type=EventType.POST_STATUS, data=post.snapshot())]
+    events += [
+        Event.new(user_id=user_id, type=EventType.TARGET_STATUS, data=t.snapshot()) for t in targets
+    ]
+    posts_store.create_post(
+        db,
+        post=post,
+        targets=targets,
+        events=events,
+        event_ttl=timedelta(days=settings.event_ttl_days),
+    )
+    publish_events(publisher=pubsub, db=db, topic_path=settings.topic_path, events=events)
+    if not request.draft and enqueue_targets(
+        db=db, tasks=tasks, settings=settings, post=post, targets=targets, now=now
+    ):
+        post = post.model_copy(update={"enqueue_pending": False})
+    return post, targets
+
+
+def plan_targets(
+    *,
+    db: firestore.Client,
+    vault: TokenVault,
+    settings: Settings,
+    user_id: str,
+    post_id: str,
+    request: MultipostInput,
+    now: datetime,
+    generation: int = 0,
+    check_schedule: bool = True,
+) -> list[TargetRecord]:
+    """Validate every target of ``request`` and build its records (not stored).
+
+    Used by create and by ``PATCH /posts/{id}`` so both validate exactly alike. Targets are
+    ``PENDING``, due at ``schedule_at`` (or now; never for drafts), in ``generation``, with the
+    platform's ``max_attempts`` (``Settings.retry_policy``). ``check_schedule`` False skips the
+    schedule rules (an edit that keeps a schedule now passing). Raises
+    :class:`ValidationFailed` (422) listing every problem found.
+    """
     specs = [
         TargetSpec(
             t.platform, t.account_id, t.content if t.content is not None else request.content
@@ -79,9 +151,10 @@ def create_multipost(
         for t in request.targets
     ]
     platforms, problems = validate_targets(specs, enabled=settings.publish_platforms)
-    problems += validate_schedule(
-        request.schedule_at, now=now, max_ahead_days=settings.max_schedule_ahead_days
-    )
+    if check_schedule:
+        problems += validate_schedule(
+            request.schedule_at, now=now, max_ahead_days=settings.max_schedule_ahead_days
+        )
     media, media_problems = resolve_media(db, user_id=user_id, media_ids=request.media_ids)
     problems += media_problems
     if not media_problems and len(platforms) == len(request.targets):
@@ -103,15 +176,6 @@ def create_multipost(
             connections.append(conn)
     if problems:
         raise ValidationFailed("the request has invalid targets", errors=problems)
-
-    post_id = uuid.uuid4().hex
-    status = (
-        PostStatus.DRAFT
-        if request.draft
-        else PostStatus.SCHEDULED
-        if request.schedule_at
-        else PostStatus.PUBLISHING
-    )
     targets: list[TargetRecord] = []
     for index, (target, platform, conn) in enumerate(
         zip(request.targets, platforms, connections, strict=True)
@@ -131,45 +195,14 @@ def create_multipost(
                 description=target.description,
                 text=specs[index].text,
                 media=list(media),
-                max_attempts=settings.max_attempts,
+                max_attempts=settings.retry_policy(platform.value).max_attempts,
                 next_attempt_at=None if request.draft else request.schedule_at or now,
+                generation=generation,
                 created_at=now,
                 updated_at=now,
             )
         )
-    post = PostRecord(
-        id=post_id,
-        user_id=user_id,
-        content=request.content,
-        media_ids=request.media_ids,
-        schedule_at=request.schedule_at,
-        status=status,
-        target_ids=[t.id for t in targets],
-        enqueue_pending=not request.draft,
-        origin=request.origin,
-        allow_late=request.allow_late,
-        created_at=now,
-        updated_at=now,
-    )
-    if media:
-        media_store.attach_to_post(db, request.media_ids, post_id)
-    events = [Event.new(user_id=user_id, type=EventType.POST_STATUS, data=post.snapshot())]
-    events += [
-        Event.new(user_id=user_id, type=EventType.TARGET_STATUS, data=t.snapshot()) for t in targets
-    ]
-    posts_store.create_post(
-        db,
-        post=post,
-        targets=targets,
-        events=events,
-        event_ttl=timedelta(days=settings.event_ttl_days),
-    )
-    publish_events(publisher=pubsub, db=db, topic_path=settings.topic_path, events=events)
-    if not request.draft and enqueue_targets(
-        db=db, tasks=tasks, settings=settings, post=post, targets=targets, now=now
-    ):
-        post = post.model_copy(update={"enqueue_pending": False})
-    return post, targets
+    return targets
 
 
 def enqueue_targets(
@@ -181,7 +214,8 @@ def enqueue_targets(
     targets: list[TargetRecord],
     now: datetime,
 ) -> bool:
-    """Create the first task of every target; clear ``enqueue_pending`` when all exist.
+    """Create the next task of every target (in its generation); clear ``enqueue_pending``
+    when all exist.
 
     Idempotent (named tasks). Returns ``False`` and leaves the post marked when Cloud Tasks
     fails, so the sweeper retries.
@@ -191,7 +225,7 @@ def enqueue_targets(
             enqueue_publish(
                 tasks,
                 settings,
-                PublishTask(post_id=post.id, target_id=target.id, attempt=target.attempts + 1),
+                PublishTask.next_for(target),
                 schedule_at=target.next_attempt_at,
             )
     except (GoogleAPICallError, RetryError):

@@ -1,9 +1,9 @@
 """Cloud Tasks: one named task per target attempt on the ``publish`` queue (SPEC §5).
 
-Task ids are deterministic (``{post_id}-{target_id}-{attempt}``, and
-``{post_id}-{target_id}-{attempt}-s{step}`` for the continuation tasks of multi-step platforms),
-so enqueueing the same attempt or step twice is refused by Cloud Tasks with
-``ALREADY_EXISTS`` and never delivers twice.
+Task ids are deterministic (``{post_id}-{target_id}-{attempt}``, with ``-g{generation}``
+appended once the user has rescheduled the target, and ``-s{step}`` for the continuation tasks
+of multi-step platforms), so enqueueing the same attempt or step twice is refused by Cloud Tasks
+with ``ALREADY_EXISTS`` and never delivers twice.
 Production tasks carry an OIDC token for the publisher; locally a shared secret header.
 See https://cloud.google.com/tasks/docs/creating-http-target-tasks.
 """
@@ -19,6 +19,7 @@ from google.cloud import tasks_v2
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from sharecast.config import Settings
+from sharecast.domain.models import TargetRecord
 
 INTERNAL_AUTH_HEADER = "X-Sharecast-Internal-Auth"
 
@@ -26,17 +27,35 @@ INTERNAL_AUTH_HEADER = "X-Sharecast-Internal-Auth"
 @dataclass(frozen=True)
 class PublishTask:
     """The body of a publish task: which attempt (1-based) of which target to run, and which
-    continuation ``step`` of that attempt (0 = its first task; see ``platforms.base.Pending``)."""
+    continuation ``step`` of that attempt (0 = its first task; see ``platforms.base.Pending``).
+
+    ``generation`` is the target's ``generation`` when the task was made: rescheduling,
+    publishing now or retrying by hand bumps the target's generation, which supersedes every
+    task made before (their deliveries answer 200 and do nothing).
+    """
 
     post_id: str
     target_id: str
     attempt: int
+    generation: int = 0
     step: int = 0
+
+    @classmethod
+    def next_for(cls, target: TargetRecord) -> PublishTask:
+        """The task of ``target``'s next attempt, in its current generation."""
+        return cls(
+            post_id=target.post_id,
+            target_id=target.id,
+            attempt=target.attempts + 1,
+            generation=target.generation,
+        )
 
     @property
     def task_id(self) -> str:
         """Deterministic Cloud Tasks task id (letters, digits, hyphens, underscores)."""
         base = f"{self.post_id}-{self.target_id}-{self.attempt}"
+        if self.generation:
+            base = f"{base}-g{self.generation}"
         return base if self.step == 0 else f"{base}-s{self.step}"
 
     def body(self) -> bytes:
@@ -46,6 +65,8 @@ class PublishTask:
             "target_id": self.target_id,
             "attempt": self.attempt,
         }
+        if self.generation:
+            body["generation"] = self.generation
         if self.step:
             body["step"] = self.step
         return json.dumps(body).encode()

@@ -23,7 +23,8 @@ class ApiClient:
         headers = kw.pop("headers", {})
         if token != "":
             headers.setdefault("Authorization", f"Bearer {token or self.token}")
-        return self.session.request(method, self.base + path, headers=headers, timeout=15, **kw)
+        kw.setdefault("timeout", 15)
+        return self.session.request(method, self.base + path, headers=headers, **kw)
 
     def post(self, path: str, **kw: Any):
         return self.request("POST", path, **kw)

@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import pydantic
+import pytest
+
 from sharecast.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,3 +26,18 @@ def test_deploy_requirements_match_root():
     root = (ROOT / "requirements.txt").read_text()
     deployed = (ROOT / "functions" / "requirements.txt").read_text()
     assert deployed == root, "copy requirements.txt to functions/requirements.txt"
+
+
+def test_retry_policy_per_platform(monkeypatch):
+    monkeypatch.setenv("RETRY_POLICIES", '{"x": {"max_attempts": 6, "base_s": 5}}')
+    settings = Settings(backoff_jitter=0.1)
+    x = settings.retry_policy("x")
+    assert (x.max_attempts, x.base_s, x.jitter) == (6, 5.0, 0.1)
+    facebook = settings.retry_policy("facebook")
+    assert (facebook.max_attempts, facebook.base_s) == (4, 2.0)
+
+
+def test_retry_policy_refuses_unknown_platforms(monkeypatch):
+    monkeypatch.setenv("RETRY_POLICIES", '{"myspace": {"max_attempts": 2}}')
+    with pytest.raises(pydantic.ValidationError):
+        Settings()

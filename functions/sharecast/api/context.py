@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sharecast.auth import Principal, verify_user_token
 from sharecast.clients import Clients
 from sharecast.config import Settings
-from sharecast.errors import BadRequest, Unauthenticated, UnsupportedMediaType
+from sharecast.errors import BadRequest, Forbidden, Unauthenticated, UnsupportedMediaType
 from sharecast.vault import TokenVault
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,3 +78,19 @@ def json_body(model: type[M]) -> M:
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON: {exc}") from exc
     return model.model_validate(data)
+
+
+def query_args(model: type[M]) -> M:
+    """Parse the query string into ``model`` (the first value of each parameter); pydantic's
+    ``ValidationError`` is rendered as 422 with one entry per bad parameter."""
+    return model.model_validate(request.args.to_dict())
+
+
+def require_role(*allowed: str) -> Principal:
+    """The caller, when their role is one of ``allowed``; raises :class:`Forbidden` (403)
+    otherwise (:class:`Unauthenticated` without a valid token). The one place routes check
+    roles (SPEC §4.4: monitor reads operations data, admin also acts on it)."""
+    user = principal()
+    if user.role not in allowed:
+        raise Forbidden(f"this route needs one of the roles {', '.join(allowed)}")
+    return user

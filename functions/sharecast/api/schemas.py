@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from sharecast.domain.statuses import PostStatus, TargetStatus
 from sharecast.timeutil import to_utc
 
 _TEXT_MAX = 100_000
@@ -48,6 +49,188 @@ class MultipostIn(ApiModel):
     def schedule_utc(self) -> datetime | None:
         """``scheduleAt`` converted to UTC."""
         return to_utc(self.scheduleAt) if self.scheduleAt else None
+
+
+# --- Post lifecycle (SPEC §4.2): requests, query strings and responses -----------------------
+
+
+class CreateQuery(ApiModel):
+    """Query string of ``POST /posts/multipost``: ``wait`` seconds (0-25) for final results."""
+
+    wait: int = Field(default=0, ge=0, le=25)
+
+
+class PostPatchIn(ApiModel):
+    """``PATCH /posts/{id}`` body: only the fields given change (while DRAFT or SCHEDULED).
+
+    ``platforms`` replaces every target; ``scheduleAt: null`` removes the schedule (the post
+    then publishes when it leaves draft, or at once); ``draft`` moves it to or from DRAFT.
+    """
+
+    content: str | None = Field(default=None, max_length=_TEXT_MAX)
+    platforms: list[TargetIn] | None = Field(default=None, min_length=1, max_length=20)
+    scheduleAt: AwareDatetime | None = None
+    draft: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PostPatchIn:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give content, platforms, scheduleAt or draft")
+        return self
+
+    def schedule_utc(self) -> datetime | None:
+        """``scheduleAt`` converted to UTC."""
+        return to_utc(self.scheduleAt) if self.scheduleAt else None
+
+
+class PostListQuery(ApiModel):
+    """Query string of ``GET /posts``: ``status``, ``from``/``to`` (RFC 3339, on the creation
+    time, ``to`` exclusive), an opaque ``cursor`` from the previous page and a page size."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    status: PostStatus | None = None
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+    cursor: str | None = Field(default=None, max_length=2000)
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class PageQuery(ApiModel):
+    """Query string of admin lists: an opaque ``cursor`` and a page size."""
+
+    cursor: str | None = Field(default=None, max_length=2000)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class AttemptQuery(PageQuery):
+    """Query string of ``GET /admin/attempts``: optional ``postId``, ``targetId`` (with its
+    post) and ``outcome`` (the target status the attempt left: SUCCESS, RETRYING, FAILED)."""
+
+    postId: str | None = Field(default=None, min_length=1, max_length=64)
+    targetId: str | None = Field(default=None, min_length=1, max_length=64)
+    outcome: TargetStatus | None = None
+
+
+class ResponseModel(BaseModel):
+    """A response body; unknown fields are errors so the model cannot drift from the code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetErrorOut(ResponseModel):
+    """Why a target failed or is being retried (SPEC §3)."""
+
+    code: str
+    message: str
+    retryable: bool
+    retry_after_s: float | None
+    attempts: int
+    max_attempts: int
+
+
+class TargetOut(ResponseModel):
+    """One target of a post, as in ``target_status`` events (timestamps RFC 3339 UTC)."""
+
+    post_id: str
+    target_id: str
+    platform: str
+    account_id: str
+    status: TargetStatus
+    attempts: int
+    max_attempts: int
+    next_attempt_at: str | None
+    external_id: str | None
+    external_url: str | None
+    error: TargetErrorOut | None
+    published_at: str | None
+    version: int
+    updated_at: str
+
+
+class PostOut(ResponseModel):
+    """A post with its targets (``GET /posts/{id}`` and every lifecycle route)."""
+
+    postId: str
+    status: PostStatus
+    content: str
+    scheduledAt: str | None
+    publishedAt: str | None
+    createdAt: str
+    updatedAt: str
+    enqueuePending: bool
+    allowLate: bool
+    version: int
+    targets: list[TargetOut]
+
+
+class PostListOut(ResponseModel):
+    """``GET /posts``: a page of posts, newest first; ``nextCursor`` is null on the last page."""
+
+    items: list[PostOut]
+    nextCursor: str | None
+
+
+class MultipostResultOut(ResponseModel):
+    """One target in the answer to ``POST /posts/multipost``."""
+
+    platform: str
+    targetId: str
+    accountId: str
+    status: TargetStatus
+    postId: str | None
+    error: TargetErrorOut | None
+
+
+class MultipostOut(ResponseModel):
+    """``POST /posts/multipost`` answer (202, or 201 for a draft)."""
+
+    postId: str
+    status: PostStatus
+    results: list[MultipostResultOut]
+    scheduledAt: str | None
+    createdAt: str
+    enqueuePending: bool
+
+
+class DeadLetterOut(ResponseModel):
+    """A target that finally failed; ``targetPath`` (``{postId}:{targetId}``) names it in
+    ``POST /admin/dead-letters/{targetPath}/retry``."""
+
+    targetPath: str
+    userId: str
+    target: TargetOut
+
+
+class DeadLetterListOut(ResponseModel):
+    """``GET /admin/dead-letters``: most recently failed first."""
+
+    items: list[DeadLetterOut]
+    nextCursor: str | None
+
+
+class AttemptOut(ResponseModel):
+    """One row of the attempt log: ``outcome`` is the target status the attempt left."""
+
+    id: str
+    postId: str
+    targetId: str
+    userId: str
+    platform: str
+    attempt: int
+    outcome: str
+    error: TargetErrorOut | None
+    externalId: str | None
+    startedAt: str
+    finishedAt: str
+    durationMs: int
+
+
+class AttemptListOut(ResponseModel):
+    """``GET /admin/attempts``: newest first."""
+
+    items: list[AttemptOut]
+    nextCursor: str | None
 
 
 # --- Video shares (SPEC §4.1): requests and responses ------------------------------------------

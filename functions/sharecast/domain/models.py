@@ -99,6 +99,10 @@ class TargetRecord(Record):
     learning the outcome (a crash, a timeout, a lost response): every later attempt first looks
     for the post on the platform instead of sending it again (SPEC §3).
 
+    ``generation`` counts the user's reschedules of this target (publish now, a new schedule,
+    new targets, a manual retry). Every task carries the generation it was made for; a task of
+    an older generation is superseded and its delivery is a no-op (see ``tasks.PublishTask``).
+
     Multi-step platforms: ``step_state`` keeps each step's result (container id, upload session,
     byte offset) across continuations and retries; while the platform processes, the target
     stays ``PUBLISHING`` without a lease and ``continue_at`` says when continuation task number
@@ -120,6 +124,7 @@ class TargetRecord(Record):
     attempts: int = 0
     max_attempts: int
     next_attempt_at: datetime | None = None
+    generation: int = 0
     lease_id: str | None = None
     lease_until: datetime | None = None
     attempt_started_at: datetime | None = None

@@ -27,6 +27,7 @@ class ClaimAction(StrEnum):
     NOOP_LEASED = "NOOP_LEASED"
     NOOP_STALE = "NOOP_STALE"
     NOOP_EARLY = "NOOP_EARLY"
+    NOOP_SUPERSEDED = "NOOP_SUPERSEDED"  # the task's generation was superseded by the user
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,23 @@ class ClaimDecision:
 
 
 def decide_claim(
-    target: TargetRecord, *, attempt: int, now: datetime, step: int = 0
+    target: TargetRecord, *, attempt: int, now: datetime, step: int = 0, generation: int = 0
 ) -> ClaimDecision:
     """Decide what the delivery of the task for ``attempt`` (1-based), continuation ``step``
-    (0 for the attempt's first task), may do at ``now`` (UTC).
+    (0 for the attempt's first task), of ``generation`` may do at ``now`` (UTC).
 
     Redelivery of any task is a no-op or a safe continuation: terminal targets, live leases,
     earlier attempts or steps, and tasks that fire before ``next_attempt_at``/``continue_at``
-    change nothing.
+    change nothing. A task made for another generation of the target (the user rescheduled,
+    published now or retried since) is superseded: a no-op the queue must not retry.
     """
     if target.status.terminal:
         return ClaimDecision(ClaimAction.NOOP_TERMINAL, f"target is {target.status.value}")
+    if generation != target.generation:
+        return ClaimDecision(
+            ClaimAction.NOOP_SUPERSEDED,
+            f"task of generation {generation}; the target is at {target.generation}",
+        )
     if target.status is TargetStatus.PUBLISHING:
         if target.lease_until is not None and target.lease_until > now:
             return ClaimDecision(ClaimAction.NOOP_LEASED, "another attempt holds the lease")

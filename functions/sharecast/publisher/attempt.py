@@ -112,16 +112,10 @@ class Publisher:
         )
         return dataclasses.replace(pub, credentials=credentials)
 
-    @property
-    def policy(self) -> RetryPolicy:
-        """The retry policy from settings (per-target ``max_attempts`` overrides the count)."""
-        s = self.settings
-        return RetryPolicy(
-            max_attempts=s.max_attempts,
-            base_s=s.backoff_base_s,
-            max_s=s.backoff_max_s,
-            jitter=s.backoff_jitter,
-        )
+    def policy(self, platform: Platform) -> RetryPolicy:
+        """The retry policy of ``platform`` from settings (``RETRY_POLICIES`` overrides the
+        defaults; the target's own ``max_attempts`` bounds the count)."""
+        return self.settings.retry_policy(platform.value)
 
 
 @dataclass(frozen=True)
@@ -155,7 +149,9 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     ttl = timedelta(days=pub.settings.event_ttl_days)
 
     def claim(target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
-        decision = decide_claim(target, attempt=task.attempt, step=task.step, now=now)
+        decision = decide_claim(
+            target, attempt=task.attempt, step=task.step, now=now, generation=task.generation
+        )
         if decision.action in CLAIMING:
             return (
                 claimed(
@@ -233,7 +229,7 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
                 retryable=_retryable(error),
                 retry_after_s=error.retry_after_s,
                 maybe_posted=error.code in MAYBE_POSTED_CODES,
-                policy=pub.policy,
+                policy=pub.policy(current.platform),
                 now=finished,
             ),
             error.code,
@@ -393,9 +389,7 @@ def _send(connector: Connector, target: TargetRecord, token: str, steps: TargetS
 
 
 def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision) -> AttemptReport:
-    next_task = PublishTask(
-        post_id=target.post_id, target_id=target.id, attempt=target.attempts + 1
-    )
+    next_task = PublishTask.next_for(target)
     try:
         enqueue_publish(pub.tasks, pub.settings, next_task, schedule_at=target.next_attempt_at)
     except Exception:
@@ -415,7 +409,11 @@ def _schedule_continuation(
 ) -> AttemptReport:
     """Queue the task of the step the target waits for (idempotent: the task name is fixed)."""
     task = PublishTask(
-        post_id=target.post_id, target_id=target.id, attempt=target.attempts, step=target.step
+        post_id=target.post_id,
+        target_id=target.id,
+        attempt=target.attempts,
+        generation=target.generation,
+        step=target.step,
     )
     try:
         enqueue_publish(pub.tasks, pub.settings, task, schedule_at=target.continue_at)

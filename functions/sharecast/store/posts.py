@@ -16,9 +16,10 @@ from google.api_core.exceptions import Aborted, FailedPrecondition
 from google.cloud import firestore
 
 from sharecast.domain.events import Event
+from sharecast.domain.lifecycle import failure_notification
 from sharecast.domain.models import AttemptRecord, PostRecord, TargetRecord
 from sharecast.domain.rollup import rollup_post_status
-from sharecast.domain.statuses import EventType, PostStatus
+from sharecast.domain.statuses import EventType, PostStatus, TargetStatus
 from sharecast.errors import NotFound
 from sharecast.store.events import add_event
 
@@ -106,7 +107,8 @@ def change_target(
     ``mutate(target)`` returns ``(new_target or None, detail)``; ``None`` means "no change" and
     nothing is written. A change commits together with its ``target_status`` event (unless
     ``emit_event`` is false: internal bookkeeping such as a multi-step checkpoint that no client
-    needs to see) and, when ``attempt_log`` returns one, the attempt record. The post is
+    needs to see), a ``notification`` event to the owner when the target becomes ``FAILED``,
+    and, when ``attempt_log`` returns one, the attempt record. The post is
     rolled up afterwards by :func:`rollup_post`: keeping sibling targets and the post out of
     this transaction is what lets targets of one post finish at the same moment without lock
     contention (two transactions that read and write one shared document deadlock until the
@@ -134,6 +136,15 @@ def change_target(
             )
             add_event(txn, db, event, ttl=event_ttl)
             events.append(event)
+        if new_target.status is TargetStatus.FAILED and current.status is not TargetStatus.FAILED:
+            # The target finally failed: tell its owner, in the same commit (SPEC §7).
+            note = Event.new(
+                user_id=new_target.user_id,
+                type=EventType.NOTIFICATION,
+                data=failure_notification(new_target),
+            )
+            add_event(txn, db, note, ttl=event_ttl)
+            events.append(note)
         if attempt_log is not None:
             record = attempt_log(new_target)
             if record is not None:

@@ -141,6 +141,67 @@ EVENTS_FROM_ID = QuerySpec(
     order_by=(("id", Direction.ASCENDING),),
 )
 
+#: ``store.listing.list_posts``: one user's posts created in a time window, newest first.
+USER_POSTS = QuerySpec(
+    name="user_posts",
+    collection_group="posts",
+    equality=("user_id",),
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
+#: ``store.listing.list_posts`` with ``?status=``.
+USER_POSTS_BY_STATUS = QuerySpec(
+    name="user_posts_by_status",
+    collection_group="posts",
+    equality=("user_id", "status"),
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
+#: ``store.listing.list_dead_letters``: targets of every post finally ``FAILED``, newest first.
+DEAD_LETTERS = QuerySpec(
+    name="dead_letters",
+    collection_group="targets",
+    equality=("status",),
+    order_by=(("updated_at", Direction.DESCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+
+def _attempts(name: str, *equality: str) -> QuerySpec:
+    return QuerySpec(
+        name=name,
+        collection_group="attempts",
+        equality=equality,
+        order_by=(("finished_at", Direction.DESCENDING),),
+    )
+
+
+#: ``store.listing.list_attempts``: the attempt log newest first, by the filters given (a
+#: target id is only unique within its post, so a target filter always comes with the post).
+ATTEMPTS_RECENT = _attempts("attempts_recent")
+ATTEMPTS_BY_OUTCOME = _attempts("attempts_by_outcome", "outcome")
+ATTEMPTS_OF_POST = _attempts("attempts_of_post", "post_id")
+ATTEMPTS_OF_POST_BY_OUTCOME = _attempts("attempts_of_post_by_outcome", "post_id", "outcome")
+ATTEMPTS_OF_TARGET = _attempts("attempts_of_target", "post_id", "target_id")
+ATTEMPTS_OF_TARGET_BY_OUTCOME = _attempts(
+    "attempts_of_target_by_outcome", "post_id", "target_id", "outcome"
+)
+#: The attempt-log query for each set of filters.
+ATTEMPT_QUERIES: dict[frozenset[str], QuerySpec] = {
+    frozenset(spec.equality): spec
+    for spec in (
+        ATTEMPTS_RECENT,
+        ATTEMPTS_BY_OUTCOME,
+        ATTEMPTS_OF_POST,
+        ATTEMPTS_OF_POST_BY_OUTCOME,
+        ATTEMPTS_OF_TARGET,
+        ATTEMPTS_OF_TARGET_BY_OUTCOME,
+    )
+}
+
+
 #: ``store.shares.list_audit``: one user's audit entries of a video, newest first.
 SHARE_AUDIT_OF_USER = QuerySpec(
     name="share_audit_of_user",
@@ -226,6 +287,10 @@ EVENTS_UNPUBLISHED = QuerySpec(
 ALL_QUERIES: tuple[QuerySpec, ...] = (
     ACTIVE_CONNECTION,
     EVENTS_FROM_ID,
+    USER_POSTS,
+    USER_POSTS_BY_STATUS,
+    DEAD_LETTERS,
+    *ATTEMPT_QUERIES.values(),
     USER_CONNECTIONS,
     SHARE_AUDIT_OF_USER,
     SHARE_AUDIT_OF_VIDEO,
@@ -258,6 +323,7 @@ def build(
     equal: Mapping[str, Any] | None = None,
     ranges: Sequence[tuple[str, str, Any]] = (),
     limit: int | None = None,
+    start_after: firestore.DocumentSnapshot | None = None,
 ) -> firestore.Query:
     """The query ``spec`` declares, with these values.
 
@@ -265,7 +331,8 @@ def build(
     document that holds the collection (``users/{uid}`` for ``events``); the collection id
     always comes from ``spec``. ``equal`` maps every equality field of ``spec`` (and nothing
     else) to its value (a list for ``in``); ``ranges`` holds ``(field, op, value)`` filters on
-    the range fields of ``spec``, each of which must be used. Raises ``ValueError`` when the
+    the range fields of ``spec``, each of which must be used; ``start_after`` (a page cursor)
+    resumes after that document in the declared order. Raises ``ValueError`` when the
     values do not match the declaration, so the declaration cannot drift from the query.
     """
     equal = dict(equal or {})
@@ -295,6 +362,8 @@ def build(
         query = query.where(filter=FieldFilter(field, op, value))
     for field, direction in spec.order_by:
         query = query.order_by(field, direction=direction.value)
+    if start_after is not None:
+        query = query.start_after(start_after)
     if limit is not None:
         query = query.limit(limit)
     result: firestore.Query = query

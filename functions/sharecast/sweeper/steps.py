@@ -164,7 +164,13 @@ def _enqueue(
     counter: str,
     step: int = 0,
 ) -> None:
-    task = PublishTask(post_id=target.post_id, target_id=target.id, attempt=attempt, step=step)
+    task = PublishTask(
+        post_id=target.post_id,
+        target_id=target.id,
+        attempt=attempt,
+        step=step,
+        generation=target.generation,  # an older generation's task is a superseded no-op
+    )
     try:
         created = enqueue_publish(
             sw.tasks,

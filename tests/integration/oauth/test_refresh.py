@@ -198,8 +198,15 @@ def test_unrefreshable_connection_needs_reauth_and_notifies(
         d.to_dict()
         for d in pub.db.collection("users").document(user_id).collection("events").stream()
     ]
-    notes = [e for e in events if e["type"] == "notification"]
+    notes = [
+        e
+        for e in events
+        if e["type"] == "notification" and e["data"]["kind"] == "connection_needs_reauth"
+    ]
     assert len(notes) == 1
+    # The target failing for good sends its own notification too (lifecycle, SPEC §7).
+    failed = [e for e in events if e["type"] == "notification" and e not in notes]
+    assert [e["data"]["kind"] for e in failed] == ["target_failed"]
     data = notes[0]["data"]
     assert data["kind"] == "connection_needs_reauth"
     assert (data["connection_id"], data["platform"]) == (conn["id"], platform)

@@ -180,7 +180,9 @@ def test_post_created_while_tasks_is_down_is_enqueued_by_a_sweep_and_published_o
         created = create(api, "saved while Cloud Tasks was down")
         assert created["enqueuePending"] is True
         assert created["status"] == "PUBLISHING"
-        stored = api.get(f"/posts/{created['postId']}").json()
+        got = api.get(f"/posts/{created['postId']}")
+        assert got.status_code == 200, got.text
+        stored = got.json()
         assert stored["enqueuePending"] is True
         assert {t["status"] for t in stored["targets"]} == {"PENDING"}
         failing = sweep()  # Tasks still down: reported, nothing lost

@@ -151,6 +151,22 @@ def test_the_sweeper_queries_need_their_composite_indexes():
         CompositeIndex("posts", Scope.COLLECTION, (("enqueue_pending", ASC), ("created_at", ASC)))
         in needed
     )
+
+
+def test_lifecycle_queries_need_these_indexes():
+    needed = required_composite_indexes(queries.ALL_QUERIES)
+    assert composite(("user_id", ASC), ("created_at", DESC), group="posts") in needed
+    assert composite(("status", ASC), ("user_id", ASC), ("created_at", DESC), group="posts") in (
+        needed
+    )
+    dead = composite(
+        ("status", ASC), ("updated_at", DESC), scope=Scope.COLLECTION_GROUP, group="targets"
+    )
+    assert dead in needed
+    assert required_composite_indexes([queries.ATTEMPTS_RECENT]) == set()
+    assert composite(("status", ASC), ("expires_at", ASC), group="media") in needed
+    assert composite(("status", ASC), ("upload_expires_at", ASC), group="media") in needed
+    assert composite(("video_id", ASC), ("created_at", DESC), group="share_audit") in needed
     assert required_field_indexes(queries.ALL_QUERIES) == set()
 
 
@@ -191,6 +207,29 @@ def test_events_query_is_the_declared_one(db):
     )
     assert built == by_hand
     assert (events.EVENTS, events.EXPIRE_AT) == ("events", "expire_at")
+
+
+def test_page_cursor_resumes_after_a_document(db):
+    snap = firestore.DocumentSnapshot(
+        db.document("posts/p1"), {"created_at": 5}, True, None, None, None
+    )
+    built = queries.build(
+        db,
+        queries.USER_POSTS,
+        equal={"user_id": "u"},
+        ranges=[("created_at", ">=", 1)],
+        limit=3,
+        start_after=snap,
+    )
+    by_hand = (
+        db.collection("posts")
+        .where(filter=FieldFilter("user_id", "==", "u"))
+        .where(filter=FieldFilter("created_at", ">=", 1))
+        .order_by("created_at", direction="DESCENDING")
+        .start_after(snap)
+        .limit(3)
+    )
+    assert built == by_hand
 
 
 def test_in_filter_for_list_values(db):

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from infra.sandbox import facebook, x
+from infra.sandbox import facebook, linkedin, meta_containers, x, youtube
 from infra.sandbox.faults import FaultRuleSpec
 from infra.sandbox.logs import LOGGER_NAME, fields
 from infra.sandbox.state import SandboxSettings, SandboxState
@@ -41,6 +41,16 @@ log = logging.getLogger(LOGGER_NAME)
 NETWORKS: dict[str, tuple[frozenset[str], Callable[[SandboxState], list[BaseRoute]]]] = {
     x.PLATFORM: (x.XDialect.supported_kinds, x.routes),
     facebook.PLATFORM: (facebook.FacebookDialect.supported_kinds, facebook.routes),
+    meta_containers.INSTAGRAM: (
+        meta_containers.ALL_KINDS - {"usage_capped"},
+        meta_containers.instagram_routes,
+    ),
+    meta_containers.THREADS: (
+        meta_containers.ALL_KINDS - {"usage_capped"},
+        meta_containers.threads_routes,
+    ),
+    linkedin.PLATFORM: (linkedin.LinkedInDialect.supported_kinds, linkedin.routes),
+    youtube.PLATFORM: (youtube.YouTubeDialect.supported_kinds, youtube.routes),
 }
 
 

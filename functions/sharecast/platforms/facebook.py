@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
-from sharecast.platforms.base import PublishRequest, PublishResult, StepLog
+from sharecast.platforms.base import MediaSource, PublishRequest, PublishResult, StepLog
 from sharecast.platforms.errors import (
     AuthExpiredError,
     DuplicateContentError,
@@ -35,7 +35,9 @@ from sharecast.platforms.errors import (
     PlatformError,
     TransientPlatformError,
 )
+from sharecast.platforms.facebook_video import publish_video
 from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
+from sharecast.platforms.meta_container import is_video
 
 DEFAULT_GRAPH_VERSION = "v24.0"
 #: Wait announced for code 368 ("temporarily blocked for policy violations"), seconds.
@@ -190,11 +192,14 @@ class FacebookConnector:
         timeout_s: float,
         graph_version: str = DEFAULT_GRAPH_VERSION,
         session: requests.Session | None = None,
+        media: MediaSource | None = None,
     ) -> None:
         """``base_url``: ``https://graph.facebook.com`` or the sandbox; ``timeout_s``: connect and
-        read timeout of each HTTP call, seconds; ``graph_version``: e.g. ``v24.0``."""
+        read timeout of each HTTP call, seconds; ``graph_version``: e.g. ``v24.0``; ``media``:
+        signed URLs of media objects (videos are fetched by Graph from ``file_url``)."""
         self._base = f"{base_url.rstrip('/')}/{graph_version.strip('/')}"
         self._http = PlatformHttp(timeout_s=timeout_s, session=session)
+        self._media = media
 
     def publish(
         self, request: PublishRequest, *, access_token: str, steps: StepLog | None = None
@@ -204,6 +209,15 @@ class FacebookConnector:
         A 2xx answer without an ``id`` raises transient ``UNKNOWN_OUTCOME``: the post may exist,
         so the caller reconciles with :meth:`find_existing` before retrying.
         """
+        if len(request.media) == 1 and is_video(request.media[0]):
+            return publish_video(
+                request,
+                base=self._base,
+                access_token=access_token,
+                media=self._media,
+                send=self._call,
+                check=self._check,
+            )
         if request.media:
             raise PermanentPlatformError(
                 "INVALID_REQUEST", "media attachments are not supported by the Facebook connector"

@@ -69,11 +69,20 @@ def create_multipost(
     """
     specs = [
         TargetSpec(
-            t.platform, t.account_id, t.content if t.content is not None else request.content
+            t.platform,
+            t.account_id,
+            t.content if t.content is not None else request.content,
+            media_type=t.media_type,
+            title=t.title,
+            description=t.description,
         )
         for t in request.targets
     ]
-    platforms, problems = validate_targets(specs, enabled=settings.publish_platforms)
+    platforms, problems = validate_targets(
+        specs,
+        enabled=settings.publish_platforms,
+        hashtag_limits={Platform.INSTAGRAM: settings.instagram_hashtag_limit},
+    )
     problems += validate_schedule(
         request.schedule_at, now=now, max_ahead_days=settings.max_schedule_ahead_days
     )

@@ -58,3 +58,27 @@ class EmulatorMedia:
             self.reads.append((offset, len(data)))
             yield data
             offset += len(data)
+
+
+class FlakyMedia:
+    """Wraps a media source whose ranged reads fail (storage "unavailable") once ``fail_after``
+    chunks have been served, to interrupt an upload midway like a crash would."""
+
+    def __init__(self, inner: EmulatorMedia, *, fail_after: int) -> None:
+        self.inner = inner
+        self.fail_after = fail_after
+        self.served = 0
+
+    def signed_url(self, item: MediaItem, *, ttl_s: int) -> str:
+        """As the wrapped source."""
+        return self.inner.signed_url(item, ttl_s=ttl_s)
+
+    def chunks(self, item: MediaItem, *, chunk_size: int, start: int = 0) -> Iterator[bytes]:
+        """The wrapped chunks until ``fail_after`` were served, then a transient failure."""
+        from sharecast.platforms.errors import TransientPlatformError
+
+        for chunk in self.inner.chunks(item, chunk_size=chunk_size, start=start):
+            if self.served >= self.fail_after:
+                raise TransientPlatformError("MEDIA_READ", "storage unavailable (test)")
+            self.served += 1
+            yield chunk

@@ -39,6 +39,8 @@ NEW_CONTAINER_SUBCODES = frozenset({2207020, 2207053})
 #: Wait announced when the publishing quota is used up, seconds (the window is a rolling 24 h,
 #: and the API does not say when the oldest post leaves it).
 QUOTA_WAIT_S = 3600.0
+#: "The maximum number of posts allowed in 24 hours was reached" on ``media_publish``.
+QUOTA_SUBCODE = 2207042
 _SUBCODE = re.compile(r"\b(22\d{5})\b")
 
 FEED, REELS, STORIES, CAROUSEL = "FEED", "REELS", "STORIES", "CAROUSEL"
@@ -49,7 +51,8 @@ def classify_instagram_error(
 ) -> PlatformError:
     """A Graph error answer of the Instagram API as a classified :class:`PlatformError`.
 
-    Instagram subcodes first: :data:`TRANSIENT_SUBCODES` → transient ``MEDIA_PROCESSING``;
+    Instagram subcodes first: 2207042 (publishing quota reached) → transient ``QUOTA_EXCEEDED``
+    waiting :data:`QUOTA_WAIT_S`; :data:`TRANSIENT_SUBCODES` → transient ``MEDIA_PROCESSING``;
     :data:`NEW_CONTAINER_SUBCODES` → transient ``CONTAINER_FAILED``; any other 2207xxx subcode
     (2207004 image too large, 2207057 bad thumbnail offset...) → permanent ``MEDIA_REJECTED``.
     Everything else as :func:`~sharecast.platforms.facebook.classify_graph_error` (``is_transient``,
@@ -59,6 +62,10 @@ def classify_instagram_error(
     subcode = as_int(error.get("error_subcode")) if isinstance(error, dict) else None
     if subcode is not None and isinstance(error, dict) and 2207000 <= subcode < 2208000:
         message = f"{error.get('message') or 'Instagram error'} (subcode {subcode})"
+        if subcode == QUOTA_SUBCODE:
+            return TransientPlatformError(
+                "QUOTA_EXCEEDED", message, retry_after_s=QUOTA_WAIT_S, http_status=status
+            )
         if subcode in TRANSIENT_SUBCODES:
             return TransientPlatformError("MEDIA_PROCESSING", message, http_status=status)
         if subcode in NEW_CONTAINER_SUBCODES:

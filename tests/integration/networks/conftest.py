@@ -1,5 +1,5 @@
 """Connector tests of the multi-step networks: an in-process sandbox (reset per test) over real
-HTTP, and media bytes in the stack's storage emulator (:class:`tests.support.media.EmulatorMedia`)."""
+HTTP, and media bytes in the stack's storage emulator (``tests.support.media.EmulatorMedia``)."""
 
 from __future__ import annotations
 

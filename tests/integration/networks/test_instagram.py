@@ -39,14 +39,12 @@ def req(*items, media_type=None, text="Sunset #sharecast"):
 
 def run(connector, request, steps, limit=10):
     """Call publish until it returns a result, counting the Pending answers."""
-    pendings = 0
-    for _ in range(limit):
+    for pendings in range(limit):
         outcome = connector.publish(request, access_token=TOKEN, steps=steps)
         if isinstance(outcome, PublishResult):
             return outcome, pendings
         assert isinstance(outcome, Pending)
         assert outcome.wait_s == 0.5
-        pendings += 1
     raise AssertionError("never finished")
 
 

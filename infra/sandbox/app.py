@@ -39,8 +39,8 @@ log = logging.getLogger(LOGGER_NAME)
 
 #: Each network: its name, the fault kinds it renders, and its routes.
 NETWORKS: dict[str, tuple[frozenset[str], Callable[[SandboxState], list[BaseRoute]]]] = {
-    x.PLATFORM: (x.XDialect.supported_kinds, x.routes),
-    facebook.PLATFORM: (facebook.FacebookDialect.supported_kinds, facebook.routes),
+    # Mounted networks first: Graph's ``/{version}/{page_id}/videos`` would also match
+    # ``/linkedin/rest/videos``.
     meta_containers.INSTAGRAM: (
         meta_containers.ALL_KINDS - {"usage_capped"},
         meta_containers.instagram_routes,
@@ -51,6 +51,8 @@ NETWORKS: dict[str, tuple[frozenset[str], Callable[[SandboxState], list[BaseRout
     ),
     linkedin.PLATFORM: (linkedin.LinkedInDialect.supported_kinds, linkedin.routes),
     youtube.PLATFORM: (youtube.YouTubeDialect.supported_kinds, youtube.routes),
+    x.PLATFORM: (x.XDialect.supported_kinds, x.routes),
+    facebook.PLATFORM: (facebook.FacebookDialect.supported_kinds, facebook.routes),
 }
 
 

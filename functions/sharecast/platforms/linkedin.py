@@ -65,7 +65,7 @@ from sharecast.platforms.meta_container import is_video
 
 #: Characters LinkedIn's little text format reserves (each is escaped with a backslash).
 LITTLE_TEXT_RESERVED = frozenset("\\|{}@[]()<>#*_~")
-#: Bytes read from storage per request body chunk when streaming an upload part.
+#: Bytes read from storage per ranged read when assembling an upload part.
 STREAM_CHUNK = 1024 * 1024
 
 
@@ -340,28 +340,20 @@ class LinkedInConnector:
     def _put_part(
         self, url: str, item: MediaItem, first: int, last: int, token: str
     ) -> requests.Response:
-        """``PUT`` bytes ``first..last`` (inclusive) of ``item`` to a pre-signed upload URL,
-        streamed from the media source."""
+        """``PUT`` bytes ``first..last`` (inclusive) of ``item`` to a pre-signed upload URL.
+
+        One part is held in memory at a time: LinkedIn cuts videos into 4 MiB parts and images
+        are single files of a few MB, so memory stays bounded by the part size."""
         if self._media is None:
             raise PermanentPlatformError("MEDIA_UNAVAILABLE", "no media source configured")
-        media = self._media
         length = last - first + 1
-
-        def body() -> Any:
-            sent = 0
-            for chunk in media.chunks(item, chunk_size=min(STREAM_CHUNK, length), start=first):
-                chunk = chunk[: length - sent]
-                sent += len(chunk)
-                yield chunk
-                if sent >= length:
-                    return
-
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/octet-stream",
-            "Content-Length": str(length),
-        }
-        response = self._http.send("PUT", url, token=token, headers=headers, data=body())
+        body = bytearray()
+        for chunk in self._media.chunks(item, chunk_size=min(STREAM_CHUNK, length), start=first):
+            body += chunk[: length - len(body)]
+            if len(body) >= length:
+                break
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
+        response = self._http.send("PUT", url, token=token, headers=headers, data=bytes(body))
         if response.status_code >= 400:
             self._check(response, token)
         return response

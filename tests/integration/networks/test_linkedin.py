@@ -73,9 +73,7 @@ def test_images_are_uploaded_then_posted(li, sandbox, media):
     assert len(sandbox.ledger("linkedin")) == 1
 
 
-def test_video_upload_resumes_after_an_interruption_without_resending_parts(
-    sandbox, media, http
-):
+def test_video_upload_resumes_after_an_interruption_without_resending_parts(sandbox, media, http):
     sandbox.settings(linkedin_part_bytes=8192, processing_polls=1)
     video = media.put(MP4)
     steps = MemoryStepLog()
@@ -87,9 +85,7 @@ def test_video_upload_resumes_after_an_interruption_without_resending_parts(
     # A new process resumes from the saved steps: two parts left, then processing, then post.
     result, pendings = run(connector(sandbox, media, http), req(video), steps)
     assert pendings == 1
-    assert get(sandbox, "/_sandbox/linkedin/uploads")["bytes"] == {
-        steps.state["video"]: len(MP4)
-    }
+    assert get(sandbox, "/_sandbox/linkedin/uploads")["bytes"] == {steps.state["video"]: len(MP4)}
     assert [p["id"] for p in sandbox.ledger("linkedin")] == [result.external_id]
 
 

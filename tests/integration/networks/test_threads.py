@@ -46,7 +46,10 @@ def test_text_post_with_link(th, sandbox):
     result, pendings = run(th, req(link="https://example.com/x"), MemoryStepLog())
     assert pendings == 0
     [post] = sandbox.ledger("threads", ACCOUNT)
-    assert (post["id"], post["text"]) == (result.external_id, "Hello Threads\nhttps://example.com/x")
+    assert (post["id"], post["text"]) == (
+        result.external_id,
+        "Hello Threads\nhttps://example.com/x",
+    )
     assert result.external_url
     assert result.external_id in result.external_url
     [container] = get(sandbox, "/_sandbox/containers?platform=threads")["containers"]

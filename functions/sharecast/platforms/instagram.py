@@ -31,8 +31,10 @@ from sharecast.platforms.http import as_int
 from sharecast.platforms.meta_container import ContainerConnector, is_video
 
 #: Subcodes worth another attempt: 2207001 server error, 2207003 media download timed out,
-#: 2207032 container creation failed. 2207027 "media not ready" (UNVERIFIED) likewise.
-TRANSIENT_SUBCODES = frozenset({2207001, 2207003, 2207032, 2207027})
+#: 2207032 container creation failed.
+TRANSIENT_SUBCODES = frozenset({2207001, 2207003, 2207032})
+#: "Media not ready" on ``media_publish`` (publishing too early; UNVERIFIED): poll again.
+NOT_READY_SUBCODE = 2207027
 #: Subcodes after which the container is dead but a new one may work: 2207020 expired,
 #: 2207053 unknown upload error.
 NEW_CONTAINER_SUBCODES = frozenset({2207020, 2207053})
@@ -52,7 +54,9 @@ def classify_instagram_error(
     """A Graph error answer of the Instagram API as a classified :class:`PlatformError`.
 
     Instagram subcodes first: 2207042 (publishing quota reached) → transient ``QUOTA_EXCEEDED``
-    waiting :data:`QUOTA_WAIT_S`; :data:`TRANSIENT_SUBCODES` → transient ``MEDIA_PROCESSING``;
+    waiting :data:`QUOTA_WAIT_S`; 2207027 → transient ``MEDIA_NOT_READY`` (the connector polls
+    again instead of failing the attempt); :data:`TRANSIENT_SUBCODES` → transient
+    ``MEDIA_PROCESSING``;
     :data:`NEW_CONTAINER_SUBCODES` → transient ``CONTAINER_FAILED``; any other 2207xxx subcode
     (2207004 image too large, 2207057 bad thumbnail offset...) → permanent ``MEDIA_REJECTED``.
     Everything else as :func:`~sharecast.platforms.facebook.classify_graph_error` (``is_transient``,
@@ -66,6 +70,8 @@ def classify_instagram_error(
             return TransientPlatformError(
                 "QUOTA_EXCEEDED", message, retry_after_s=QUOTA_WAIT_S, http_status=status
             )
+        if subcode == NOT_READY_SUBCODE:
+            return TransientPlatformError("MEDIA_NOT_READY", message, http_status=status)
         if subcode in TRANSIENT_SUBCODES:
             return TransientPlatformError("MEDIA_PROCESSING", message, http_status=status)
         if subcode in NEW_CONTAINER_SUBCODES:

@@ -163,7 +163,12 @@ class ContainerConnector:
         status, detail = self.container_status(container, access_token)
         if status == FINISHED:
             steps.save(publishing=True)
-            return self._publish(request, container, access_token)
+            try:
+                return self._publish(request, container, access_token)
+            except TransientPlatformError as exc:
+                if exc.code != "MEDIA_NOT_READY":
+                    raise
+                return Pending(self._poll_s, f"{self.platform} container {container} not ready")
         if status == IN_PROGRESS:
             polls = int(steps.state.get("polls") or 0) + 1
             if polls > self._max_polls:

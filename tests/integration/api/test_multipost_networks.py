@@ -4,11 +4,14 @@ settings as production, including the default ``PUBLISH_PLATFORMS``)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.conftest import PORTS
 from tests.integration.api.test_multipost import assert_problem, count_posts
 from tests.support.api import ApiClient
+from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
@@ -54,7 +57,8 @@ def test_threads_over_500_with_emoji_is_refused(api: ApiClient):
     assert problem["errors"][0]["message"] == "threads allows 500 characters; this text counts 501"
 
 
-def test_text_posts_to_threads_and_linkedin_are_accepted(api: ApiClient):
+def test_text_posts_to_threads_and_linkedin_are_published_once(api: ApiClient):
+    """Through the running stack: API, queue, publisher, the sandbox's Threads and LinkedIn."""
     response = api.post(
         "/posts/multipost",
         json={
@@ -63,3 +67,17 @@ def test_text_posts_to_threads_and_linkedin_are_accepted(api: ApiClient):
         },
     )
     assert response.status_code == 202, response.text
+    post_id = response.json()["postId"]
+    deadline = time.monotonic() + 60
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = api.get(f"/posts/{post_id}").json()
+        if body.get("status") == "PUBLISHED":
+            break
+        time.sleep(0.5)
+    assert body.get("status") == "PUBLISHED", body
+    sandbox = Sandbox.of_stack(PORTS)
+    [threads] = sandbox.ledger("threads")
+    [linkedin] = sandbox.ledger("linkedin")
+    assert threads["text"] == linkedin["text"] == "Hello (world) #launch"
+    assert linkedin["id"].startswith("urn:li:share:")

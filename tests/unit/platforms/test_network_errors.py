@@ -57,6 +57,11 @@ def test_instagram(body, headers, cls, code, wait):
     assert (type(error), error.code, error.retry_after_s) == (cls, code, wait)
 
 
+def test_instagram_media_not_ready_is_its_own_code():
+    error = classify_instagram_error(400, graph(9007, 2207027), {})
+    assert (type(error), error.code) == (TransientPlatformError, "MEDIA_NOT_READY")
+
+
 def test_instagram_quota_subcode_is_transient():
     error = classify_instagram_error(400, graph(9, 2207042), {})
     assert (type(error), error.code) == (TransientPlatformError, "QUOTA_EXCEEDED")

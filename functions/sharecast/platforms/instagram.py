@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from sharecast.platforms.base import MediaItem, PublishRequest
 from sharecast.platforms.errors import PermanentPlatformError, PlatformError, TransientPlatformError
@@ -155,7 +156,7 @@ class InstagramConnector(ContainerConnector):
     def check_quota(self, request: PublishRequest, token: str) -> None:
         """Raise transient ``QUOTA_EXCEEDED`` (wait :data:`QUOTA_WAIT_S`) when ``quota_usage``
         has reached ``quota_total``; carousels count as one post."""
-        url = f"{self._base}/{request.account_id}/content_publishing_limit"
+        url = f"{self._base}/{quote(request.account_id, safe='')}/content_publishing_limit"
         body = self._get(url, token, "quota_usage,config")
         data = body.get("data") if isinstance(body, dict) else None
         entry: dict[str, Any] = {}

@@ -29,7 +29,8 @@ locals {
   # TTL policies: documents of `collection` (a collection group) are deleted after `field`.
   # Must equal sharecast.store.queries.ALL_TTL_POLICIES.
   ttl_policies = {
-    events_expire_at = { collection = "events", field = "expire_at" } # users/{uid}/events
+    events_expire_at       = { collection = "events", field = "expire_at" }       # users/{uid}/events
+    oauth_states_expire_at = { collection = "oauth_states", field = "expire_at" } # OAuth state
   }
 
   # Fields never queried whose automatic single-field indexes are switched off: a large map

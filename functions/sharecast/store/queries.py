@@ -126,6 +126,13 @@ ACTIVE_CONNECTION = QuerySpec(
     equality=("user_id", "platform", "status"),
 )
 
+#: ``store.connections.list_connections``: every connection of one user (``GET /connections``).
+USER_CONNECTIONS = QuerySpec(
+    name="user_connections",
+    collection_group="connections",
+    equality=("user_id",),
+)
+
 #: ``store.events.list_events_after``: one user's events from an id on (replay), oldest first.
 EVENTS_FROM_ID = QuerySpec(
     name="events_from_id",
@@ -135,13 +142,16 @@ EVENTS_FROM_ID = QuerySpec(
 )
 
 #: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
-ALL_QUERIES: tuple[QuerySpec, ...] = (ACTIVE_CONNECTION, EVENTS_FROM_ID)
+ALL_QUERIES: tuple[QuerySpec, ...] = (ACTIVE_CONNECTION, EVENTS_FROM_ID, USER_CONNECTIONS)
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).
 EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
 
+#: ``oauth_states/{state}.expire_at`` (written by ``store.oauth_states.create_state``).
+OAUTH_STATES_TTL = TtlPolicy(collection_group="oauth_states", field="expire_at")
+
 #: Every TTL field the code writes (compared with the ``google_firestore_field`` TTL configs).
-ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL,)
+ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL, OAUTH_STATES_TTL)
 
 
 # --- Building a query from its declaration -----------------------------------------------

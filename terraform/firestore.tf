@@ -8,7 +8,7 @@
 # enforces indexes (SPEC §9), so that test is what catches a missing one.
 
 locals {
-  # Composite indexes, key => index. Today none is needed: find_connection filters on three
+  # Composite indexes, key => index. Only media cleanup needs any: find_connection filters on three
   # equalities (served by merging single-field indexes) and list_events_after filters and sorts
   # on the same field (id) of one user's events collection (its single-field index).
   # Shape of an entry:
@@ -20,7 +20,26 @@ locals {
   #       { field_path = "created_at", order = "DESCENDING" },
   #     ]
   #   }
-  composite_indexes = {}
+  composite_indexes = {
+    # media cleanup (sharecast.store.media.expired): uploaded/failed files past expires_at.
+    media_status_expires_at = {
+      collection  = "media"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "expires_at", order = "ASCENDING" },
+      ]
+    }
+    # media cleanup (sharecast.store.media.stale_uploads): UPLOADING past the PUT URL's expiry.
+    media_status_upload_expires_at = {
+      collection  = "media"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "upload_expires_at", order = "ASCENDING" },
+      ]
+    }
+  }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
   #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }. None today.

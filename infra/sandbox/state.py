@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from infra.sandbox.faults import FaultBook, InBandTriggers
 from infra.sandbox.ledger import IdMinter, Ledger
+from infra.sandbox.media_state import MediaState
 from infra.sandbox.oauth import OAuthBook
 
 
@@ -48,6 +49,7 @@ class SandboxState:
         self.usage = UsageWindows()
         #: Per-network stores of multi-step state (containers, upload sessions), by name.
         self.networks: dict[str, Any] = {}
+        self.media = MediaState()
         self.oauth = OAuthBook()
 
     def reset(self, seed: int | None = None, **settings: Any) -> None:
@@ -58,6 +60,7 @@ class SandboxState:
         self.triggers.clear()
         self.usage.clear()
         self.networks.clear()
+        self.media.clear()
         self.oauth.clear()
         self.settings = SandboxSettings.model_validate(settings)
 

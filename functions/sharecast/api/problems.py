@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json
+from google.api_core.exceptions import GoogleAPICallError, RetryError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sharecast.errors import (
     PROBLEM_JSON,
+    DependencyUnavailable,
     FieldProblem,
     SharecastError,
     ValidationFailed,
@@ -61,6 +63,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         return problem_response(error_for_status(error.code or 500, error.description or ""))
+
+    @app.errorhandler(GoogleAPICallError)
+    @app.errorhandler(RetryError)
+    def _google(error: Exception) -> Response:
+        # Firestore, Storage, Tasks... failed or timed out: nothing half-done is reported as
+        # success, and the client may retry (503, not 500).
+        log.error("google service call failed: %s", type(error).__name__)
+        return problem_response(DependencyUnavailable("a backing service is unavailable; retry"))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

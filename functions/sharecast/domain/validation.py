@@ -128,6 +128,12 @@ def hashtag_count(text: str) -> int:
     return len(HASHTAG.findall(text))
 
 
+def has_network_rules(platform: Platform) -> bool:
+    """Whether :data:`MEDIA_RULES` covers ``platform`` (the others use
+    :mod:`sharecast.domain.media_rules`)."""
+    return any(rule.platform is platform for rule in MEDIA_RULES)
+
+
 def media_rule(platform: Platform, media_type: str | None) -> MediaRule | None:
     """The rule row of ``platform`` and ``media_type`` (case-insensitive), or ``None``."""
     wanted = media_type.upper() if media_type else None

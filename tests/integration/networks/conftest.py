@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from infra.sandbox.server import SandboxServer
-from tests.support.media import EmulatorMedia
+from tests.support.emulator_media import EmulatorMedia
 from tests.support.sandbox import Sandbox
 
 #: A sandbox token belongs to the account after ``sandbox:`` (infra/sandbox/accounts.py).

@@ -16,7 +16,7 @@ from sharecast.platforms.errors import (
 )
 from sharecast.platforms.linkedin import LinkedInConnector
 from tests.integration.networks.conftest import ACCOUNT, TOKEN, get
-from tests.support.media import FlakyMedia
+from tests.support.emulator_media import FlakyMedia
 
 JPEG = b"\xff\xd8\xff\xe0" + b"j" * 5000
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"v" * 20000  # 3 parts of 8 KiB

@@ -15,7 +15,7 @@ from sharecast.platforms.errors import (
 )
 from sharecast.platforms.youtube import YouTubeConnector
 from tests.integration.networks.conftest import ACCOUNT, TOKEN, get
-from tests.support.media import FlakyMedia
+from tests.support.emulator_media import FlakyMedia
 
 CHUNK = 256 * 1024
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"v" * (2 * CHUNK + 5000)  # three chunks

@@ -26,7 +26,7 @@ from sharecast.store import posts as posts_store
 from sharecast.tasks import PublishTask
 from sharecast.timeutil import utcnow
 from tests.integration.publisher.test_attempt import load, task_exists
-from tests.support.media import EmulatorMedia
+from tests.support.emulator_media import EmulatorMedia
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 

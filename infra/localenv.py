@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 DEV_JWT_SECRET = "sharecast-local-dev-jwt-secret-not-for-production"
 DEV_INTERNAL_SECRET = "sharecast-local-internal-secret"
 DEV_TOKEN_KEY = "local:-jXX2FWS0oLm67wIrVhWAsT7xhr37_i7nDGM2OH0kVU"
+#: Any key works with the sandbox's videos.list; it only has to be present, as with Google.
+DEV_YOUTUBE_API_KEY = "sandbox-youtube-data-api-key"
 #: Key of a fake service account that signs media URLs locally (the Storage emulator ignores
 #: signatures; tests verify them with this key's public half).
 DEV_MEDIA_SIGNER_EMAIL = "media-signer@sharecast-local.iam.gserviceaccount.com"
@@ -92,6 +94,7 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         "LINKEDIN_API_BASE_URL": f"http://{HOST}:{ports.sandbox}/linkedin",
         "YOUTUBE_API_BASE_URL": f"http://{HOST}:{ports.sandbox}",
         "CONTAINER_POLL_S": "2",
+        "YOUTUBE_API_KEY": DEV_YOUTUBE_API_KEY,
         "SANDBOX_CONNECTIONS": "true",
         **oauth_env(ports),
         "PLATFORM_HTTP_TIMEOUT_S": "10",

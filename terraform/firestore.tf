@@ -21,6 +21,25 @@ locals {
   #     ]
   #   }
   composite_indexes = {
+    # store.shares.list_audit: a user's share audit entries of one video, newest first.
+    share_audit_by_user = {
+      collection  = "share_audit"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "video_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
+    # store.shares.list_audit for admins: every user's entries of one video, newest first.
+    share_audit_by_video = {
+      collection  = "share_audit"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "video_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
     # media cleanup (sharecast.store.media.expired): uploaded/failed files past expires_at.
     media_status_expires_at = {
       collection  = "media"

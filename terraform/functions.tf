@@ -81,8 +81,10 @@ locals {
       max_instances = var.api_max_instances
       env_groups    = ["auth", "tasks", "oauth", "media"]
       env = {
-        EVENT_TTL_DAYS    = var.event_ttl_days
-        PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        EVENT_TTL_DAYS       = var.event_ttl_days
+        PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
+        SHARE_PLATFORMS      = join(",", var.share_platforms)
+        YOUTUBE_API_BASE_URL = var.youtube_api_base_url
         # Signs upload/read URLs as itself through IAM signBlob (iam.tf: TokenCreator on itself).
         MEDIA_SIGNER_EMAIL = "sharecast-api@${var.project_id}.iam.gserviceaccount.com"
       }

@@ -79,6 +79,23 @@ variable "publish_platforms" {
   }
 }
 
+variable "share_platforms" {
+  type        = list(string)
+  description = "SHARE_PLATFORMS: networks a video may be shared to (POST /videos/{id}/share)."
+  default     = ["facebook", "instagram", "threads", "linkedin", "x", "youtube", "whatsapp"]
+
+  validation {
+    condition     = length(var.share_platforms) > 0 && alltrue([for p in var.share_platforms : contains(["facebook", "instagram", "threads", "linkedin", "x", "youtube", "whatsapp"], p)])
+    error_message = "share_platforms must be a non-empty subset of facebook, instagram, threads, linkedin, x, youtube, whatsapp."
+  }
+}
+
+variable "youtube_api_base_url" {
+  type        = string
+  description = "YOUTUBE_API_BASE_URL: YouTube Data API host for video title/description enrichment of shares."
+  default     = "https://www.googleapis.com"
+}
+
 variable "jwt_jwks_url" {
   type        = string
   description = "JWT_JWKS_URL: JWKS of your identity provider for RS256/ES256 user tokens. Null: user tokens are HS256 with the generated jwt-secret."

@@ -68,15 +68,14 @@ class Settings(BaseSettings):
     facebook_graph_version: str = "v24.0"
     x_api_base_url: str = "https://api.x.com"
     # Instagram Login host (graph.facebook.com for Facebook-Login apps), Threads, LinkedIn
-    # versioned REST (``LinkedIn-Version: YYYYMM``; versions retire after about a year) and
-    # Google's API host (YouTube uploads go to ``/upload/youtube/v3/videos``).
+    # versioned REST (``LinkedIn-Version: YYYYMM``; versions retire after about a year).
+    # YouTube uploads use ``youtube_api_base_url`` (below) + ``/upload/youtube/v3/videos``.
     instagram_api_base_url: str = "https://graph.instagram.com"
     instagram_api_version: str = "v24.0"
     threads_api_base_url: str = "https://graph.threads.net"
     threads_api_version: str = "v1.0"
     linkedin_api_base_url: str = "https://api.linkedin.com"
     linkedin_api_version: str = Field(default="202510", pattern=r"^\d{6}$")
-    youtube_api_base_url: str = "https://www.googleapis.com"
     # Seconds between status polls of an Instagram/Threads container or a LinkedIn video, and
     # how many polls an attempt makes before it gives up (Meta: poll once a minute, at most 5).
     container_poll_s: float = Field(default=60.0, gt=0, le=3600)
@@ -150,6 +149,23 @@ class Settings(BaseSettings):
     youtube_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     youtube_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     youtube_oauth_api_base_url: str = "https://www.googleapis.com"
+
+    # Video shares (SPEC §4.1): the platforms a video may be shared to, and the optional
+    # YouTube Data API enrichment (videos.list; skipped without a key or after the budget).
+    share_platforms: CsvList = Field(
+        default_factory=lambda: [
+            "facebook",
+            "instagram",
+            "threads",
+            "linkedin",
+            "x",
+            "youtube",
+            "whatsapp",
+        ]
+    )
+    youtube_api_base_url: str = "https://www.googleapis.com"
+    youtube_api_key: SecretStr | None = None
+    youtube_enrich_budget_s: float = Field(default=2.0, gt=0, le=10)
 
     # Publishing semantics (SPEC §3, §5).
     lease_s: int = Field(default=90, ge=5, le=3600)

@@ -56,6 +56,7 @@ class MultipostInput:
     media_ids: list[str]
     schedule_at: datetime | None
     draft: bool
+    origin: dict[str, str] | None = None
 
 
 def create_multipost(
@@ -161,6 +162,7 @@ def create_multipost(
         status=status,
         target_ids=[t.id for t in targets],
         enqueue_pending=not request.draft,
+        origin=request.origin,
         created_at=now,
         updated_at=now,
     )

@@ -29,7 +29,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from infra.sandbox import facebook, linkedin, media, meta_containers, oauth, x, youtube
+from infra.sandbox import (
+    facebook,
+    linkedin,
+    media,
+    meta_containers,
+    oauth,
+    x,
+    youtube,
+    youtube_data,
+)
 from infra.sandbox.faults import FaultRuleSpec
 from infra.sandbox.logs import LOGGER_NAME, fields
 from infra.sandbox.state import SandboxSettings, SandboxState
@@ -39,6 +48,8 @@ log = logging.getLogger(LOGGER_NAME)
 
 #: Each network: its name, the fault kinds it renders, and its routes.
 NETWORKS: dict[str, tuple[frozenset[str], Callable[[SandboxState], list[BaseRoute]]]] = {
+    # first: its fixed path must win over the networks' wildcard routes
+    youtube_data.PLATFORM: (youtube_data.YouTubeDataDialect.supported_kinds, youtube_data.routes),
     # Mounted networks first: Graph's ``/{version}/{page_id}/videos`` would also match
     # ``/linkedin/rest/videos``.
     meta_containers.INSTAGRAM: (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
-from sharecast.api import connections, media, posts, problems, session
+from sharecast.api import connections, media, posts, problems, session, shares
 from sharecast.api.context import Deps, install
 
 #: Request bodies above this many bytes are refused with 413.
@@ -22,6 +22,7 @@ def create_app(dependencies: Deps) -> Flask:
     app.register_blueprint(session.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(connections.bp)
+    app.register_blueprint(shares.bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

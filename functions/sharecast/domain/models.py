@@ -68,6 +68,9 @@ class PostRecord(Record):
     target_ids: list[str]
     enqueue_pending: bool = True
     published_at: datetime | None = None
+    #: Who asked for this post when it was not the user directly, e.g. a video share:
+    #: ``{"kind": "share", "record_id", "round_id"}`` (see ``sharecast.shares.outcome``).
+    origin: dict[str, str] | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime

@@ -51,6 +51,7 @@ from sharecast.platforms.base import (
 from sharecast.platforms.errors import AuthExpiredError, DuplicateContentError, PlatformError
 from sharecast.platforms.registry import build_connectors
 from sharecast.publisher.steps import LeaseLost, TargetSteps
+from sharecast.shares.outcome import sync_share_target
 from sharecast.store import connections as connections_store
 from sharecast.store.posts import change_target, rollup_post
 from sharecast.tasks import PublishTask, enqueue_publish
@@ -189,6 +190,8 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
         return _schedule_next(pub, target, decision)
     if decision.action is ClaimAction.ENSURE_CONTINUATION:
         return _schedule_continuation(pub, target, decision)
+    if decision.action is ClaimAction.NOOP_TERMINAL:  # a share may have missed the outcome
+        _sync_share(pub, target)
     if decision.action not in CLAIMING:
         return AttemptReport(
             decision.action.value,
@@ -272,6 +275,10 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
             change.target.status.value,
             "post rollup pending",
             redeliver=True,
+        )
+    if change.changed and not _sync_share(pub, change.target):
+        return AttemptReport(
+            decision.action.value, change.target.status.value, "share sync pending", True
         )
     final = change.target
     log.info(
@@ -431,6 +438,10 @@ def _rollup(pub: Publisher, post_id: str) -> list[Event]:
         now=utcnow(),
         event_ttl=timedelta(days=pub.settings.event_ttl_days),
     )
+
+
+def _sync_share(pub: Publisher, target: TargetRecord) -> bool:
+    return sync_share_target(db=pub.db, pubsub=pub.pubsub, settings=pub.settings, target=target)
 
 
 def _emit(pub: Publisher, events: list[Event]) -> None:

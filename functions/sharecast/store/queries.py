@@ -141,6 +141,22 @@ EVENTS_FROM_ID = QuerySpec(
     order_by=(("id", Direction.ASCENDING),),
 )
 
+#: ``store.shares.list_audit``: one user's audit entries of a video, newest first.
+SHARE_AUDIT_OF_USER = QuerySpec(
+    name="share_audit_of_user",
+    collection_group="share_audit",
+    equality=("video_id", "user_id"),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
+#: ``store.shares.list_audit`` for admins: everyone's audit entries of a video, newest first.
+SHARE_AUDIT_OF_VIDEO = QuerySpec(
+    name="share_audit_of_video",
+    collection_group="share_audit",
+    equality=("video_id",),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
 #: ``store.media.expired``: uploaded or failed media whose ``expires_at`` has passed (cleanup).
 MEDIA_EXPIRED = QuerySpec(
     name="media_expired",
@@ -162,6 +178,8 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     ACTIVE_CONNECTION,
     EVENTS_FROM_ID,
     USER_CONNECTIONS,
+    SHARE_AUDIT_OF_USER,
+    SHARE_AUDIT_OF_VIDEO,
     MEDIA_EXPIRED,
     MEDIA_STALE_UPLOADS,
 )

@@ -126,8 +126,10 @@ def test_contradictory_specs_are_refused(kwargs):
         spec(**kwargs)
 
 
-def test_todays_queries_need_only_the_media_cleanup_indexes():
+def test_todays_queries_need_only_the_share_audit_and_media_cleanup_indexes():
     assert required_composite_indexes(queries.ALL_QUERIES) == {
+        composite(("user_id", ASC), ("video_id", ASC), ("created_at", DESC), group="share_audit"),
+        composite(("video_id", ASC), ("created_at", DESC), group="share_audit"),
         composite(("status", ASC), ("expires_at", ASC), group="media"),
         composite(("status", ASC), ("upload_expires_at", ASC), group="media"),
     }

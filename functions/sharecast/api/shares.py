@@ -1,0 +1,158 @@
+"""Routes of video shares (SPEC §4.1).
+
+- ``POST /videos/{videoId}/share`` → 200 :class:`ShareOut`
+- ``GET /videos/{videoId}/share-status`` → 200 :class:`ShareStatusOut`
+- ``POST /videos/{videoId}/share/{platform}/retry`` → 202 :class:`ShareOut`, 409 otherwise
+- ``GET /videos/{videoId}/share-audit?limit=`` → 200 :class:`ShareAuditOut` (admins: everyone's)
+"""
+
+from __future__ import annotations
+
+import functools
+
+import requests
+from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel
+
+from sharecast.api.context import deps, json_body, principal
+from sharecast.api.schemas import (
+    ShareAuditEntryOut,
+    ShareAuditOut,
+    ShareAuditQuery,
+    ShareErrorOut,
+    ShareIn,
+    ShareOut,
+    ShareResultOut,
+    ShareStatusEntryOut,
+    ShareStatusOut,
+)
+from sharecast.domain.shares import ShareMode
+from sharecast.shares import service
+from sharecast.shares.service import ShareContext, ShareResult
+from sharecast.store import shares as shares_store
+from sharecast.timeutil import isoformat, utcnow
+
+bp = Blueprint("shares", __name__)
+
+
+@functools.cache
+def _http() -> requests.Session:
+    """One HTTP session per process for the YouTube Data API."""
+    return requests.Session()
+
+
+def _context() -> ShareContext:
+    d = deps()
+    return ShareContext(
+        settings=d.settings,
+        db=d.clients.firestore,
+        tasks=d.clients.tasks,
+        pubsub=d.clients.publisher,
+        vault=d.vault,
+        http=_http(),
+    )
+
+
+def _json(model: BaseModel, status: int = 200) -> tuple[Response, int]:
+    return jsonify(model.model_dump(mode="json")), status
+
+
+def _result(result: ShareResult) -> ShareResultOut:
+    return ShareResultOut(
+        platform=result.platform.value,
+        status=result.status.value if result.status else None,
+        alreadyShared=result.already_shared,
+        record_id=result.record_id,
+        attempt_count=result.attempt_count,
+        intent_url=result.intent_url,
+        error=ShareErrorOut(code=result.error.code, message=result.error.message)
+        if result.error
+        else None,
+    )
+
+
+@bp.post("/videos/<video_id>/share")
+def share(video_id: str) -> tuple[Response, int]:
+    """Track a share (``track_only``) or post it for the caller (``server_post``)."""
+    user = principal()
+    service.check_video_id(video_id)
+    body = json_body(ShareIn)
+    d = deps()
+    platforms = service.resolve_platforms(body.platforms, d.settings)
+    results = service.share_video(
+        _context(),
+        user_id=user.user_id,
+        video_id=video_id,
+        platforms=platforms,
+        mode=ShareMode(body.mode),
+        force=body.force,
+        message=body.message,
+        tags=body.hashtags,
+        now=utcnow(),
+    )
+    return _json(ShareOut(video_id=video_id, results=[_result(r) for r in results]))
+
+
+@bp.get("/videos/<video_id>/share-status")
+def share_status(video_id: str) -> tuple[Response, int]:
+    """The caller's share state of the video on every allowlisted platform."""
+    user = principal()
+    service.check_video_id(video_id)
+    d = deps()
+    rows = service.share_status(
+        d.clients.firestore, d.settings, user_id=user.user_id, video_id=video_id
+    )
+    entries = [
+        ShareStatusEntryOut(
+            platform=platform.value,
+            shared=record is not None and record.shared_at is not None,
+            status=record.status.value if record else None,
+            mode=record.mode.value if record else None,
+            lastSharedAt=isoformat(record.shared_at) if record else None,
+            attempt_count=record.attempt_count if record else 0,
+            external_ref=record.external_ref if record else None,
+            error_message=record.error_message if record else None,
+        )
+        for platform, record in rows
+    ]
+    return _json(ShareStatusOut(video_id=video_id, platforms=entries))
+
+
+@bp.post("/videos/<video_id>/share/<platform>/retry")
+def retry(video_id: str, platform: str) -> tuple[Response, int]:
+    """Publish a failed server post again: 202, or 409 when the last attempt did not fail."""
+    user = principal()
+    service.check_video_id(video_id)
+    [canonical] = service.resolve_platforms([platform], deps().settings)
+    result = service.retry_share(
+        _context(), user_id=user.user_id, video_id=video_id, platform=canonical, now=utcnow()
+    )
+    return _json(ShareOut(video_id=video_id, results=[_result(result)]), 202)
+
+
+@bp.get("/videos/<video_id>/share-audit")
+def share_audit(video_id: str) -> tuple[Response, int]:
+    """The audit trail of the video's shares: the caller's entries; an admin's: everyone's."""
+    user = principal()
+    service.check_video_id(video_id)
+    query = ShareAuditQuery.model_validate(request.args.to_dict())
+    entries = shares_store.list_audit(
+        deps().clients.firestore,
+        video_id=video_id,
+        user_id=None if user.role == "admin" else user.user_id,
+        limit=query.limit,
+    )
+    return _json(
+        ShareAuditOut(
+            video_id=video_id,
+            entries=[
+                ShareAuditEntryOut(
+                    **{
+                        **e.model_dump(mode="json"),
+                        "created_at": isoformat(e.created_at),
+                    }
+                )
+                for e in entries
+            ],
+        )
+    )

@@ -25,6 +25,8 @@ from sharecast.media.source import GcsMediaSource
 from sharecast.media.uploads import object_finalized
 from sharecast.publisher.attempt import Publisher, run_attempt
 from sharecast.publisher.envelope import check_internal_auth, parse_task
+from sharecast.sweeper.envelope import parse_sweep
+from sharecast.sweeper.run import Sweeper, run_sweep
 from sharecast.timeutil import utcnow
 from sharecast.vault import TokenVault
 
@@ -50,6 +52,11 @@ def _publisher() -> Publisher:
     media = _media()
     source = GcsMediaSource(bucket=media.bucket, signer=media.signer)
     return Publisher.build(get_settings(), get_clients(), media=source)
+
+
+@functools.cache
+def _sweeper() -> Sweeper:
+    return Sweeper.build(get_settings(), get_clients())
 
 
 @functions_framework.http
@@ -124,3 +131,24 @@ def media_finalized(event: CloudEvent) -> None:
             verdict=verdict.value if verdict is not None else "IGNORED",
         ),
     )
+
+
+@functions_framework.http
+def sweeper(request: flask.Request) -> flask.typing.ResponseReturnValue:
+    """Cloud Scheduler target (SPEC §6): body ``{"sweep": "minutely"|"daily"}``.
+
+    Authenticated like the publisher (production: Cloud Run IAM checks the job's OIDC token;
+    locally the shared secret). Answers 200 with the report, or 503 when a step failed (the
+    next run repeats it; every step is idempotent).
+    """
+    try:
+        sw = _sweeper()
+        check_internal_auth(request, sw.settings)
+        kind = parse_sweep(request)
+        report = run_sweep(sw, kind=kind, now=utcnow())
+    except SharecastError as exc:
+        return problem_response(exc)
+    except Exception:
+        log.exception("sweep could not run")
+        return problem_response(DependencyUnavailable("sweep failed; the next run retries"))
+    return flask.jsonify(report.to_json()), (503 if report.errors else 200)

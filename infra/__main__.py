@@ -9,7 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
-from infra.localenv import HOST, Ports
+from infra.localenv import DEV_INTERNAL_SECRET, HOST, Ports
+from infra.scheduler import LocalScheduler
 from infra.stack import ROOT, Stack, StackError
 
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         ("api", p.api),
         ("publisher", p.publisher),
         ("media_finalized (CloudEvents)", p.media_finalized),
+        ("sweeper", p.sweeper),
         ("relay (SSE)", p.relay),
         ("sandbox", p.sandbox),
         ("firestore", p.firestore),
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         ("storage", p.storage),
     ]:
         log.info("  %-30s http://%s:%d", name, HOST, port)
+    # Cloud Scheduler's stand-in: the jobs of terraform/scheduler.tf, same cadence and bodies.
+    scheduler = LocalScheduler(f"http://{HOST}:{p.sweeper}/", DEV_INTERNAL_SECRET)
+    scheduler.start()
+    for job in scheduler.jobs:
+        log.info("  scheduler job %-14s %-12s POST %s", job.name, job.schedule, job.body)
     log.info("Press Ctrl-C to stop.")
     code = 0
     while not stop.wait(1.0):
@@ -53,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             code = 1
             break
     log.info("stopping...")
+    scheduler.stop()
     stack.stop()
     return code
 

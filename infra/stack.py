@@ -104,6 +104,7 @@ class Stack:
         "api",
         "publisher",
         "media_finalized",
+        "sweeper",
         "relay",
     )
 
@@ -114,12 +115,15 @@ class Stack:
         workdir: Path,
         project: str = PROJECT,
         only: tuple[str, ...] | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.ports = ports
         self.project = project
         self.workdir = workdir
         self.logs = workdir / "logs"
-        self.env = service_env(ports, project)
+        # ``extra_env`` overrides settings for every process (the tests shorten the sweeper's
+        # windows); one service's own overrides go in ``services[name].env``.
+        self.env = {**service_env(ports, project), **(extra_env or {})}
         self.services = {s.name: s for s in self._services() if only is None or s.name in only}
 
     def _services(self) -> list[Service]:
@@ -199,6 +203,12 @@ class Stack:
                 _http_ok(f"http://{HOST}:{p.media_finalized}/"),
             ),
             Service(
+                "sweeper",
+                [*fn, "--target", "sweeper", "--port", str(p.sweeper)],
+                p.sweeper,
+                _http_ok(f"http://{HOST}:{p.sweeper}/"),
+            ),
+            Service(
                 "relay",
                 [
                     py,
@@ -230,10 +240,6 @@ class Stack:
                 if name not in self.services:
                     continue
                 self.start_service(name)
-                if name == "tasks":
-                    self._create_queue()
-                if name == "pubsub":
-                    self._create_topic()
         except BaseException:
             self.stop()
             raise
@@ -241,6 +247,9 @@ class Stack:
     def start_service(self, name: str) -> None:
         """Start one service and wait until its readiness probe passes."""
         service = self.services[name]
+        freed = time.monotonic() + 10.0  # a just-killed group may hold the port a moment
+        while not _port_free(service.port) and time.monotonic() < freed:
+            time.sleep(0.1)
         if not _port_free(service.port):
             raise StackError(f"{name}: port {service.port} on {HOST} is already in use")
         env = {
@@ -270,6 +279,10 @@ class Stack:
                 )
             if service.ready():
                 log.info("%s ready on %s", name, service.url)
+                if name == "tasks":  # in-memory emulators start empty, also on a restart
+                    self._create_queue()
+                if name == "pubsub":
+                    self._create_topic()
                 return
             time.sleep(0.1)
         raise StackError(f"{name} not ready after {service.timeout_s:.0f} s")
@@ -296,6 +309,12 @@ class Stack:
         for name in reversed(self.ALL):
             if name in self.services:
                 self.stop_service(name)
+
+    def restart_service(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one service by process group (``sig``, e.g. SIGKILL to simulate a crash) and
+        start it again, waiting until it is ready."""
+        self.stop_service(name, sig=sig)
+        self.start_service(name)
 
     def dead(self) -> list[str]:
         """Services whose process has exited."""

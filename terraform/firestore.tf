@@ -8,7 +8,7 @@
 # enforces indexes (SPEC §9), so that test is what catches a missing one.
 
 locals {
-  # Composite indexes, key => index. Only media cleanup needs any: find_connection filters on three
+  # Composite indexes, key => index. find_connection filters on three
   # equalities (served by merging single-field indexes) and list_events_after filters and sorts
   # on the same field (id) of one user's events collection (its single-field index).
   # Shape of an entry:
@@ -56,6 +56,51 @@ locals {
       fields = [
         { field_path = "status", order = "ASCENDING" },
         { field_path = "upload_expires_at", order = "ASCENDING" },
+      ]
+    }
+    # store.sweeps.enqueue_pending_posts: enqueue_pending == true, oldest first.
+    posts_enqueue_pending = {
+      collection  = "posts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "enqueue_pending", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
+      ]
+    }
+    # store.sweeps.due_targets: status in (PENDING, RETRYING), next_attempt_at < t, every post.
+    targets_due = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "next_attempt_at", order = "ASCENDING" },
+      ]
+    }
+    # store.sweeps.expired_leases: status == PUBLISHING, lease_until < t, every post.
+    targets_lease_expired = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "lease_until", order = "ASCENDING" },
+      ]
+    }
+    # store.sweeps.due_continuations: status == PUBLISHING, continue_at < t, every post.
+    targets_continuation_due = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "continue_at", order = "ASCENDING" },
+      ]
+    }
+    # store.events.list_unpublished: published_at == null, created_at < t, every user.
+    events_unpublished = {
+      collection  = "events"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "published_at", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
       ]
     }
   }

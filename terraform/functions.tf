@@ -127,24 +127,26 @@ locals {
       }
     }
 
-    # enable when functions/main.py defines it (Cloud Scheduler target, SPEC §6); the env is a
-    # first guess to review against the Settings fields the sweeper reads.
-    # sweeper = {
-    #   description   = "Sharecast sweeper (SPEC §6): missed schedules, lost retries, leases, outbox, media"
-    #   trigger       = "http"
-    #   public        = false
-    #   memory        = "512Mi"
-    #   cpu           = "1"
-    #   timeout_s     = 300
-    #   concurrency   = 1
-    #   min_instances = 0
-    #   max_instances = 2
-    #   env_groups    = ["tasks"]
-    #   env = {
-    #     EVENT_TTL_DAYS = var.event_ttl_days
-    #   }
-    #   secrets = {}
-    # }
+    sweeper = {
+      description   = "Sharecast sweeper (SPEC §6): missed schedules, lost retries, leases, outbox, media"
+      trigger       = "http"
+      public        = false
+      memory        = "512Mi"
+      cpu           = "1"
+      timeout_s     = 300 # scheduler.tf's attempt_deadline is this plus slack
+      concurrency   = 1   # one sweep per instance; two at once are still safe (idempotent)
+      min_instances = 0
+      max_instances = 2
+      env_groups    = ["tasks", "media"]
+      env = {
+        EVENT_TTL_DAYS    = var.event_ttl_days
+        SWEEP_GRACE_S     = var.sweep_grace_s
+        MISSED_AFTER_S    = var.missed_after_s
+        OUTBOX_GRACE_S    = var.outbox_grace_s
+        SWEEP_BATCH_LIMIT = var.sweep_batch_limit
+      }
+      secrets = {}
+    }
 
     # GCS finalize CloudEvent (SPEC §4.3): the same check as POST /media/confirm.
     media_finalized = {

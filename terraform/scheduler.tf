@@ -2,21 +2,24 @@
 # scheduler-invoker account. They exist only while local.functions has "sweeper".
 
 locals {
-  # Job name => schedule and request body. The body names the sweep; keep it in step with the
-  # sweeper's envelope when functions/main.py defines it.
+  # Job name => schedule (cron, in var.scheduler_time_zone) and request body. The body names the
+  # sweep (functions/sharecast/sweeper/envelope.py). `make run` reads this map too
+  # (infra/scheduler.py), so the local stand-in sweeps on the same cadence with the same bodies.
+  sweeper_schedule = {
+    "sweep-minutely" = {
+      description = "Missed schedules, lost retries, expired leases, unpublished events"
+      schedule    = "* * * * *"
+      body        = { sweep = "minutely" }
+    }
+    "sweep-daily" = {
+      description = "Media past expires_at, uploads stuck in UPLOADING"
+      schedule    = "17 3 * * *"
+      body        = { sweep = "daily" }
+    }
+  }
+
   sweeper_jobs = {
-    for name, job in {
-      "sweep-minutely" = {
-        description = "Missed schedules, lost retries, expired leases, unpublished events"
-        schedule    = "* * * * *"
-        body        = { sweep = "minutely" }
-      }
-      "sweep-daily" = {
-        description = "Media past expires_at, uploads stuck in UPLOADING"
-        schedule    = "17 3 * * *"
-        body        = { sweep = "daily" }
-      }
-    } : name => job if contains(keys(local.functions), "sweeper")
+    for name, job in local.sweeper_schedule : name => job if contains(keys(local.functions), "sweeper")
   }
 }
 

@@ -141,6 +141,50 @@ variable "event_ttl_days" {
   }
 }
 
+variable "sweep_grace_s" {
+  type        = number
+  description = "SWEEP_GRACE_S: seconds a PENDING/RETRYING target may stay due without its task before the sweeper creates a fresh one."
+  default     = 120
+
+  validation {
+    condition     = var.sweep_grace_s >= 0 && var.sweep_grace_s <= 3600
+    error_message = "sweep_grace_s must be between 0 and 3600."
+  }
+}
+
+variable "missed_after_s" {
+  type        = number
+  description = "MISSED_AFTER_S: seconds past its time after which a target that never ran fails as MISSED (unless its post has allowLate)."
+  default     = 3600
+
+  validation {
+    condition     = var.missed_after_s >= 60 && floor(var.missed_after_s) == var.missed_after_s
+    error_message = "missed_after_s must be a whole number of seconds, at least 60."
+  }
+}
+
+variable "outbox_grace_s" {
+  type        = number
+  description = "OUTBOX_GRACE_S: seconds after which an event never marked published is republished by the sweeper."
+  default     = 10
+
+  validation {
+    condition     = var.outbox_grace_s >= 0 && var.outbox_grace_s <= 600
+    error_message = "outbox_grace_s must be between 0 and 600."
+  }
+}
+
+variable "sweep_batch_limit" {
+  type        = number
+  description = "SWEEP_BATCH_LIMIT: most items each sweep step handles per run (the next run takes the rest)."
+  default     = 200
+
+  validation {
+    condition     = var.sweep_batch_limit >= 1 && var.sweep_batch_limit <= 1000 && floor(var.sweep_batch_limit) == var.sweep_batch_limit
+    error_message = "sweep_batch_limit must be a whole number between 1 and 1000."
+  }
+}
+
 variable "task_dispatch_deadline_s" {
   type        = number
   description = "TASK_DISPATCH_DEADLINE_S: seconds Cloud Tasks waits for the publisher to answer one delivery."

@@ -20,6 +20,16 @@ PORTS = Ports.from_env(offset=_OFFSET)
 # Clients built by tests talk to the emulators of the test stack.
 os.environ.update(service_env(PORTS))
 
+# Windows shortened so tests need not wait minutes: the sweeper's (tests call the sweeper
+# themselves: the test stack runs no scheduler loop) and the publisher's lease, which must stay
+# well above the platform timeout (an attempt may not outlive its lease while it is sending).
+STACK_ENV = {
+    "SWEEP_GRACE_S": "2",
+    "OUTBOX_GRACE_S": "1",
+    "LEASE_S": "10",
+    "PLATFORM_HTTP_TIMEOUT_S": "4",
+}
+
 _stack: Stack | None = None
 
 
@@ -27,7 +37,7 @@ _stack: Stack | None = None
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The running local stack (emulators, Cloud Tasks emulator, sandbox, functions, relay)."""
     global _stack
-    instance = Stack(PORTS, workdir=Path(tmp_path_factory.mktemp("stack")))
+    instance = Stack(PORTS, workdir=Path(tmp_path_factory.mktemp("stack")), extra_env=STACK_ENV)
     instance.start()
     _stack = instance
     try:

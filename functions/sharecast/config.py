@@ -178,6 +178,15 @@ class Settings(BaseSettings):
     # Event log (outbox) retention.
     event_ttl_days: int = Field(default=7, ge=1)
 
+    # Sweeper (SPEC §6). A PENDING/RETRYING target due for longer than ``sweep_grace_s`` is
+    # given a fresh task; one overdue by more than ``missed_after_s`` fails as ``MISSED``
+    # unless its post allows late publishing; an event still unpublished ``outbox_grace_s``
+    # after it was written is republished; each step handles at most ``sweep_batch_limit``.
+    sweep_grace_s: float = Field(default=120.0, ge=0)
+    missed_after_s: int = Field(default=3600, ge=1)
+    outbox_grace_s: float = Field(default=10.0, ge=0)
+    sweep_batch_limit: int = Field(default=200, ge=1, le=1000)
+
     # Browser origins allowed to call the relay (and, with the security work, the API).
     cors_allowed_origins: CsvList = Field(default_factory=list)
 

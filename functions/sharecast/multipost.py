@@ -57,6 +57,7 @@ class MultipostInput:
     schedule_at: datetime | None
     draft: bool
     origin: dict[str, str] | None = None
+    allow_late: bool = False
 
 
 def create_multipost(
@@ -163,6 +164,7 @@ def create_multipost(
         target_ids=[t.id for t in targets],
         enqueue_pending=not request.draft,
         origin=request.origin,
+        allow_late=request.allow_late,
         created_at=now,
         updated_at=now,
     )

@@ -57,8 +57,13 @@ def enqueue_publish(
     task: PublishTask,
     *,
     schedule_at: datetime | None,
+    task_id: str | None = None,
 ) -> bool:
     """Create the named task for ``task``, delivered at ``schedule_at`` (UTC; None = now).
+
+    ``task_id`` replaces the default name ``task.task_id`` (the sweeper names the tasks it
+    re-creates after the target's version, because Cloud Tasks keeps a used name reserved for
+    about an hour after the task ran).
 
     Returns ``True`` when created, ``False`` when it already existed (a duplicate enqueue).
     Raises ``google.api_core.exceptions.GoogleAPICallError`` when Cloud Tasks is unavailable.
@@ -79,7 +84,7 @@ def enqueue_publish(
         headers[INTERNAL_AUTH_HEADER] = settings.internal_auth_secret.get_secret_value()
         http_request.headers = headers
     proto = tasks_v2.Task(
-        name=f"{settings.queue_path}/tasks/{task.task_id}",
+        name=f"{settings.queue_path}/tasks/{task_id or task.task_id}",
         http_request=http_request,
         dispatch_deadline=duration_pb2.Duration(seconds=settings.task_dispatch_deadline_s),
     )

@@ -101,6 +101,11 @@ class SSEClient:
                 self._cond.wait(min(remaining, 0.5))
             return list(self.frames)
 
+    @property
+    def alive(self) -> bool:
+        """True while the stream is being read (false once the server closed it or failed)."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         """Stop reading (the connection closes when the thread exits)."""
         self._stop.set()

@@ -29,6 +29,7 @@ def post_json(post: PostRecord, targets: list[TargetRecord]) -> dict[str, Any]:
         "createdAt": isoformat(post.created_at),
         "updatedAt": isoformat(post.updated_at),
         "enqueuePending": post.enqueue_pending,
+        "allowLate": post.allow_late,
         "version": post.version,
         "targets": [t.snapshot() for t in targets],
     }
@@ -63,6 +64,7 @@ def multipost() -> tuple[Response, int]:
             media_ids=[m.mediaId for m in body.media],
             schedule_at=body.schedule_utc(),
             draft=body.draft,
+            allow_late=body.allowLate,
         ),
         now=utcnow(),
     )

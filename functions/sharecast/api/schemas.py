@@ -43,6 +43,7 @@ class MultipostIn(ApiModel):
     platforms: list[TargetIn] = Field(min_length=1, max_length=20)
     scheduleAt: AwareDatetime | None = None
     draft: bool = False
+    allowLate: bool = False
 
     def schedule_utc(self) -> datetime | None:
         """``scheduleAt`` converted to UTC."""

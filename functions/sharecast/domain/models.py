@@ -57,7 +57,8 @@ class TargetError(BaseModel):
 
 
 class PostRecord(Record):
-    """``posts/{postId}``. ``enqueue_pending`` is true until every target's first task exists."""
+    """``posts/{postId}``. ``enqueue_pending`` is true until every target's first task exists;
+    ``allow_late`` lets the sweeper publish a post whose time passed long ago (else ``MISSED``)."""
 
     id: str
     user_id: str
@@ -67,6 +68,8 @@ class PostRecord(Record):
     status: PostStatus
     target_ids: list[str]
     enqueue_pending: bool = True
+    #: Publish even when the sweeper finds the post overdue beyond ``missed_after_s``.
+    allow_late: bool = False
     published_at: datetime | None = None
     #: Who asked for this post when it was not the user directly, e.g. a video share:
     #: ``{"kind": "share", "record_id", "round_id"}`` (see ``sharecast.shares.outcome``).

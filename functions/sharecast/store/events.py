@@ -99,3 +99,16 @@ def mark_published(db: firestore.Client, events: list[Event], at: datetime) -> N
     for event in events:
         batch.update(event_ref(db, event.user_id, event.id), {"published_at": at})
     batch.commit()
+
+
+def list_unpublished(db: firestore.Client, *, before: datetime, limit: int) -> list[Event]:
+    """Events of every user written before ``before`` (UTC) and never marked published (the
+    outbox backlog the sweeper republishes), oldest first, at most ``limit``."""
+    query = queries.build(
+        db,
+        queries.EVENTS_UNPUBLISHED,
+        equal={"published_at": None},
+        ranges=[("created_at", "<", before)],
+        limit=limit,
+    )
+    return [_from_doc(snap.to_dict() or {}) for snap in query.stream()]

@@ -173,6 +173,55 @@ MEDIA_STALE_UPLOADS = QuerySpec(
     range_fields=("upload_expires_at",),
 )
 
+#: ``store.sweeps.enqueue_pending_posts``: posts whose first tasks may not exist, oldest first.
+POSTS_ENQUEUE_PENDING = QuerySpec(
+    name="posts_enqueue_pending",
+    collection_group="posts",
+    equality=("enqueue_pending",),
+    order_by=(("created_at", Direction.ASCENDING),),
+)
+
+#: ``store.sweeps.due_targets``: PENDING/RETRYING targets of every post due before a time.
+TARGETS_DUE = QuerySpec(
+    name="targets_due",
+    collection_group="targets",
+    equality=("status",),
+    range_fields=("next_attempt_at",),
+    order_by=(("next_attempt_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``store.sweeps.expired_leases``: PUBLISHING targets whose lease ended before a time.
+TARGETS_LEASE_EXPIRED = QuerySpec(
+    name="targets_lease_expired",
+    collection_group="targets",
+    equality=("status",),
+    range_fields=("lease_until",),
+    order_by=(("lease_until", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``store.sweeps.due_continuations``: multi-step targets waiting (no lease) whose next step
+#: was due before a time.
+TARGETS_CONTINUATION_DUE = QuerySpec(
+    name="targets_continuation_due",
+    collection_group="targets",
+    equality=("status",),
+    range_fields=("continue_at",),
+    order_by=(("continue_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``store.events.list_unpublished``: events of every user never published, oldest first.
+EVENTS_UNPUBLISHED = QuerySpec(
+    name="events_unpublished",
+    collection_group="events",
+    equality=("published_at",),
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
 #: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
 ALL_QUERIES: tuple[QuerySpec, ...] = (
     ACTIVE_CONNECTION,
@@ -182,6 +231,11 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     SHARE_AUDIT_OF_VIDEO,
     MEDIA_EXPIRED,
     MEDIA_STALE_UPLOADS,
+    POSTS_ENQUEUE_PENDING,
+    TARGETS_DUE,
+    TARGETS_LEASE_EXPIRED,
+    TARGETS_CONTINUATION_DUE,
+    EVENTS_UNPUBLISHED,
 )
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).

@@ -126,13 +126,31 @@ def test_contradictory_specs_are_refused(kwargs):
         spec(**kwargs)
 
 
-def test_todays_queries_need_only_the_share_audit_and_media_cleanup_indexes():
-    assert required_composite_indexes(queries.ALL_QUERIES) == {
+def test_the_share_audit_and_media_cleanup_queries_need_their_indexes():
+    assert required_composite_indexes(queries.ALL_QUERIES) >= {
         composite(("user_id", ASC), ("video_id", ASC), ("created_at", DESC), group="share_audit"),
         composite(("video_id", ASC), ("created_at", DESC), group="share_audit"),
         composite(("status", ASC), ("expires_at", ASC), group="media"),
         composite(("status", ASC), ("upload_expires_at", ASC), group="media"),
     }
+
+
+def test_the_sweeper_queries_need_their_composite_indexes():
+    needed = required_composite_indexes(queries.ALL_QUERIES)
+    assert (
+        CompositeIndex("targets", Scope.COLLECTION_GROUP, (("status", ASC), ("lease_until", ASC)))
+        in needed
+    )
+    assert (
+        CompositeIndex(
+            "events", Scope.COLLECTION_GROUP, (("published_at", ASC), ("created_at", ASC))
+        )
+        in needed
+    )
+    assert (
+        CompositeIndex("posts", Scope.COLLECTION, (("enqueue_pending", ASC), ("created_at", ASC)))
+        in needed
+    )
     assert required_field_indexes(queries.ALL_QUERIES) == set()
 
 

@@ -51,7 +51,7 @@ AREAS = (
 )
 
 #: Functions that arrive with later issues; their Terraform is written and gated on the map.
-FUTURE_FUNCTIONS = {"sweeper", "media_finalized"}
+FUTURE_FUNCTIONS = {"media_finalized"}
 
 #: Variables read from the environment outside Settings, documented in README "Configuration".
 PLATFORM_VARIABLES = {"LOG_LEVEL"}

@@ -1,0 +1,24 @@
+"""Parsing a Cloud Scheduler call of the sweeper: body ``{"sweep": "minutely"|"daily"}``."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Request
+
+from sharecast.errors import BadRequest
+from sharecast.sweeper.run import SweepKind
+
+
+def parse_sweep(request: Request) -> SweepKind:
+    """The sweep named by the JSON body. Raises :class:`BadRequest` for anything else."""
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except ValueError as exc:
+        raise BadRequest('the body must be JSON: {"sweep": "minutely"|"daily"}') from exc
+    if not isinstance(body, dict) or set(body) != {"sweep"}:
+        raise BadRequest('the body must be {"sweep": "minutely"|"daily"}')
+    try:
+        return SweepKind(body["sweep"])
+    except (ValueError, TypeError):
+        raise BadRequest('sweep must be "minutely" or "daily"') from None

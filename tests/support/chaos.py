@@ -1,0 +1,332 @@
+"""The chaos run (issue 6): many posts, 3 targets each, through the whole running stack while the
+sandbox injects faults, the publisher is SIGKILLed mid-attempt and restarted, and the relay is
+restarted; then every invariant is checked. Used by ``tests/e2e/test_chaos.py`` (make test) and,
+bigger, by ``tests/bench/bench_chaos.py`` (make bench).
+
+Invariants checked by :meth:`ChaosResult.problems`: every target terminal; no (platform,
+account, text) posted twice in the sandbox ledger; every SUCCESS has an external id that is the
+ledger's; every SSE client (reconnecting with ``Last-Event-ID`` after each relay restart)
+received the final status (status and version) of each of its targets.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from google.cloud import firestore
+
+from infra.localenv import DEV_INTERNAL_SECRET, HOST, Ports
+from infra.stack import Stack
+from sharecast.config import Settings
+from sharecast.domain.models import ConnectionRecord
+from sharecast.domain.statuses import Platform
+from sharecast.store.connections import (
+    CONNECTIONS,
+    connection_id,
+    ensure_sandbox_connection,
+    sandbox_account_id,
+)
+from sharecast.tasks import INTERNAL_AUTH_HEADER
+from sharecast.timeutil import utcnow
+from sharecast.vault import TokenVault
+from tests.support.api import ApiClient
+from tests.support.sandbox import Sandbox
+from tests.support.sse import Frame, SSEClient
+
+TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
+FINAL_POST = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    """Size and violence of a run. Probabilities are per publish request to the sandbox."""
+
+    posts: int = 200
+    users: int = 4
+    publisher_kills: int = 3
+    relay_restarts: int = 1
+    transient_p: float = 0.20
+    permanent_p: float = 0.05
+    rate_limit_p: float = 0.05
+    latency_p: float = 0.30
+    latency_ms: int = 150
+    create_threads: int = 4
+    sweep_every_s: float = 2.0
+    timeout_s: float = 300.0
+    seed: int = 6
+
+
+def fault_rules(cfg: ChaosConfig) -> list[dict[str, Any]]:
+    """The sandbox fault rules of a run. 429s only on X: its wait hint is seconds, while
+    Facebook's is whole minutes (estimated_time_to_regain_access), too long for a test."""
+    return [
+        {"kind": "latency", "probability": cfg.latency_p, "latency_ms": cfg.latency_ms},
+        {
+            "kind": "rate_limit",
+            "platform": "x",
+            "probability": cfg.rate_limit_p,
+            "retry_after_s": 1,
+        },
+        {"kind": "server_error", "probability": cfg.transient_p},
+        {"kind": "permanent", "probability": cfg.permanent_p},
+    ]
+
+
+class ResumingStream:
+    """A user's SSE stream that reconnects with ``Last-Event-ID`` whenever it drops."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
+        self.frames: list[Frame] = []
+        self.reconnects = 0
+        self._stop = threading.Event()
+        self._client = self._connect(None)
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _connect(self, last_id: str | None) -> SSEClient:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if last_id:
+            headers["Last-Event-ID"] = last_id
+        client = SSEClient(self.url, headers=headers)
+        client.wait_connected(timeout=10)
+        return client
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            if self._client.alive and self._client.status_code == 200:
+                continue
+            self.frames.extend(self._client.frames)
+            last = next((f.id for f in reversed(self.frames) if f.id), None)
+            time.sleep(0.5)  # the relay is restarting
+            self._client = self._connect(last)
+            self.reconnects += 1
+
+    def all_frames(self) -> list[Frame]:
+        return [*self.frames, *self._client.frames]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._client.close()
+
+
+@dataclass
+class ChaosResult:
+    """What happened, and what must hold."""
+
+    elapsed_s: float = 0.0
+    posts: int = 0
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # target key => snapshot
+    owners: dict[str, str] = field(default_factory=dict)  # target key => user
+    texts: dict[str, str] = field(default_factory=dict)  # target key => text
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    frames: dict[str, list[Frame]] = field(default_factory=dict)  # user => frames
+    kills: int = 0
+    relay_restarts: int = 0
+    reconnects: int = 0
+    sweeps: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, Any]:
+        statuses = Counter(t["status"] for t in self.targets.values())
+        errors = Counter(
+            t["error"]["code"] for t in self.targets.values() if t["status"] == "FAILED"
+        )
+        return {
+            "elapsed_s": round(self.elapsed_s, 1),
+            "posts": self.posts,
+            "targets": len(self.targets),
+            "statuses": dict(statuses),
+            "failed_by_code": dict(errors),
+            "attempts": sum(t["attempts"] for t in self.targets.values()),
+            "ledger_posts": len(self.ledger),
+            "publisher_kills": self.kills,
+            "relay_restarts": self.relay_restarts,
+            "sse_reconnects": self.reconnects,
+            "sweeps": dict(self.sweeps),
+        }
+
+    def problems(self) -> list[str]:
+        """Every broken invariant, as sentences (empty: the run is clean)."""
+        found: list[str] = []
+        for key, t in self.targets.items():
+            if t["status"] not in TERMINAL:
+                found.append(f"{key} not terminal: {t['status']}")
+        posted = Counter((p["platform"], p["account_id"], p["text"]) for p in self.ledger)
+        found += [f"posted {n} times: {k}" for k, n in posted.items() if n > 1]
+        by_key = {(p["platform"], p["account_id"], p["text"]): p for p in self.ledger}
+        for key, t in self.targets.items():
+            if t["status"] != "SUCCESS":
+                continue
+            entry = by_key.get((t["platform"], t["account_id"], self.texts[key]))
+            if not t["external_id"]:
+                found.append(f"{key} SUCCESS without external id")
+            elif entry is None or entry["id"] != t["external_id"]:
+                found.append(f"{key} external id {t['external_id']} not in the ledger")
+        for key, t in self.targets.items():
+            frames = self.frames[self.owners[key]]
+            if not any(
+                f.event == "target_status"
+                and f.data["post_id"] == t["post_id"]
+                and f.data["target_id"] == t["target_id"]
+                and f.data["version"] >= t["version"]
+                and f.data["status"] == t["status"]
+                for f in frames
+            ):
+                found.append(f"{key}: its SSE client never got {t['status']} v{t['version']}")
+        return found
+
+
+def second_facebook_page(db: firestore.Client, vault: TokenVault, user_id: str) -> str:
+    """Give ``user_id`` a second (sandbox) Facebook page, stored like a real connection."""
+    account = str(int(sandbox_account_id(user_id, Platform.FACEBOOK)) + 1)
+    conn_id = connection_id(user_id, Platform.FACEBOOK, account)
+    now = utcnow()
+    record = ConnectionRecord(
+        id=conn_id,
+        user_id=user_id,
+        platform=Platform.FACEBOOK,
+        account_id=account,
+        account_name=f"Second sandbox page of {user_id}",
+        access_token_enc=vault.encrypt(f"sandbox:{account}:second", context=conn_id),
+        sandbox=True,
+        created_at=now,
+        updated_at=now,
+    )
+    db.collection(CONNECTIONS).document(conn_id).set(record.to_doc())
+    return account
+
+
+def run_chaos(
+    stack: Stack, ports: Ports, cfg: ChaosConfig, log: Callable[[str], None] = print
+) -> ChaosResult:
+    """Run the scenario on a running ``stack`` (state already clean) and collect the result."""
+    rng = random.Random(cfg.seed)
+    settings = Settings()
+    db = firestore.Client(project=settings.google_cloud_project)
+    vault = TokenVault.from_settings(settings)
+    sandbox = Sandbox.of_stack(ports)
+    sandbox.reset(seed=cfg.seed, duplicate_detection=False)  # the ledger must show any double
+    for rule in fault_rules(cfg):
+        sandbox.fault(**rule)
+    result = ChaosResult()
+    run_id = f"{cfg.seed}-{time.time_ns() % 10**9}"
+
+    users: dict[str, tuple[ApiClient, list[dict[str, str]]]] = {}
+    for n in range(cfg.users):
+        user_id = f"chaos-{run_id}-{n}"
+        for platform in (Platform.FACEBOOK, Platform.X):
+            ensure_sandbox_connection(
+                db, vault=vault, user_id=user_id, platform=platform, now=utcnow()
+            )
+        platforms = [
+            {"platform": "facebook", "accountId": sandbox_account_id(user_id, Platform.FACEBOOK)},
+            {"platform": "facebook", "accountId": second_facebook_page(db, vault, user_id)},
+            {"platform": "x", "accountId": sandbox_account_id(user_id, Platform.X)},
+        ]
+        users[user_id] = (ApiClient(ports, user_id), platforms)
+    relay = f"http://{HOST}:{ports.relay}/events"
+    streams = {u: ResumingStream(relay, api.token) for u, (api, _) in users.items()}
+
+    stop = threading.Event()
+    sweeper_url = f"http://{HOST}:{ports.sweeper}/"
+
+    def sweeping() -> None:  # the scheduler's stand-in, faster than once a minute
+        while not stop.wait(cfg.sweep_every_s):
+            try:
+                report = requests.post(
+                    sweeper_url,
+                    json={"sweep": "minutely"},
+                    headers={INTERNAL_AUTH_HEADER: DEV_INTERNAL_SECRET},
+                    timeout=60,
+                ).json()
+                result.sweeps.update(
+                    {k: v for k, v in report.get("counts", {}).items() if not k.endswith("_found")}
+                )
+                result.sweeps["runs"] += 1
+            except (requests.RequestException, ValueError):
+                result.sweeps["unreachable"] += 1
+
+    sweeper = threading.Thread(target=sweeping, daemon=True)
+    sweeper.start()
+    started = time.monotonic()
+
+    post_ids: dict[str, str] = {}  # post id => user
+
+    def create(n: int) -> None:
+        user_id = list(users)[n % len(users)]
+        platforms = users[user_id][1]
+        api = ApiClient(ports, user_id)  # one HTTP session per thread
+        text = f"chaos {run_id} post {n}"
+        response = api.post("/posts/multipost", json={"content": text, "platforms": platforms})
+        assert response.status_code == 202, response.text
+        body = response.json()
+        post_ids[body["postId"]] = user_id
+        for r in body["results"]:
+            key = f"{body['postId']}/{r['targetId']}"
+            result.texts[key] = text
+            result.owners[key] = user_id
+
+    # Kills and relay restarts spread over the creation phase, where attempts are in flight.
+    disruptions = ["publisher"] * cfg.publisher_kills + ["relay"] * cfg.relay_restarts
+    rng.shuffle(disruptions)
+    marks = sorted(rng.sample(range(cfg.posts // 10, cfg.posts), len(disruptions)))
+    with ThreadPoolExecutor(cfg.create_threads) as pool:
+        futures = []
+        for n in range(cfg.posts):
+            if marks and n == marks[0]:
+                marks.pop(0)
+                for f in futures:
+                    f.result()
+                futures = []
+                which = disruptions.pop()
+                if which == "publisher":
+                    stack.restart_service("publisher", sig=signal.SIGKILL)
+                    result.kills += 1
+                else:
+                    stack.restart_service("relay")
+                    result.relay_restarts += 1
+                log(f"  {which} restarted after {n} posts ({time.monotonic() - started:.0f} s)")
+            futures.append(pool.submit(create, n))
+        for f in futures:
+            f.result()
+    result.posts = len(post_ids)
+    log(f"  {result.posts} posts created in {time.monotonic() - started:.0f} s")
+
+    pending = dict(post_ids)
+    deadline = started + cfg.timeout_s
+    while pending and time.monotonic() < deadline:
+        for post_id, user_id in list(pending.items()):
+            try:
+                body = users[user_id][0].get(f"/posts/{post_id}").json()
+            except requests.RequestException:  # an overloaded machine drops a keep-alive
+                continue  # connection now and then: ask again next round
+            for t in body["targets"]:
+                result.targets[f"{post_id}/{t['target_id']}"] = t
+            if body["status"] in FINAL_POST and all(
+                t["status"] in TERMINAL for t in body["targets"]
+            ):
+                del pending[post_id]
+        if pending:
+            time.sleep(1.0)
+    stop.set()
+    sweeper.join(timeout=60)
+    result.elapsed_s = time.monotonic() - started
+    time.sleep(2.0)  # the last events reach the streams
+    for user_id, stream in streams.items():
+        stream.close()
+        result.frames[user_id] = stream.all_frames()
+        result.reconnects += stream.reconnects
+    result.ledger = [p for p in sandbox.ledger() if p["text"].startswith(f"chaos {run_id} ")]
+    sandbox.reset()
+    return result

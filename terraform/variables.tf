@@ -71,7 +71,7 @@ variable "log_level" {
 variable "publish_platforms" {
   type        = list(string)
   description = "PUBLISH_PLATFORMS: networks that publish on this deployment."
-  default     = ["facebook", "x"]
+  default     = ["facebook", "x", "instagram", "threads", "linkedin", "youtube"]
 
   validation {
     condition     = length(var.publish_platforms) > 0 && alltrue([for p in var.publish_platforms : contains(["facebook", "instagram", "threads", "linkedin", "x", "youtube"], p)])

@@ -85,8 +85,26 @@ class Settings(BaseSettings):
     facebook_graph_base_url: str = "https://graph.facebook.com"
     facebook_graph_version: str = "v24.0"
     x_api_base_url: str = "https://api.x.com"
+    # Instagram Login host (graph.facebook.com for Facebook-Login apps), Threads, LinkedIn
+    # versioned REST (``LinkedIn-Version: YYYYMM``; versions retire after about a year).
+    # YouTube uploads use ``youtube_api_base_url`` (below) + ``/upload/youtube/v3/videos``.
+    instagram_api_base_url: str = "https://graph.instagram.com"
+    instagram_api_version: str = "v24.0"
+    threads_api_base_url: str = "https://graph.threads.net"
+    threads_api_version: str = "v1.0"
+    linkedin_api_base_url: str = "https://api.linkedin.com"
+    linkedin_api_version: str = Field(default="202510", pattern=r"^\d{6}$")
+    # Seconds between status polls of an Instagram/Threads container or a LinkedIn video, and
+    # how many polls an attempt makes before it gives up (Meta: poll once a minute, at most 5).
+    container_poll_s: float = Field(default=60.0, gt=0, le=3600)
+    container_max_polls: int = Field(default=10, ge=1, le=100)
+    # Instagram caption hashtag cap: 30 in older sources, 5 in several 2025-26 ones; Meta's
+    # reference does not state it, so it is a setting.
+    instagram_hashtag_limit: int = Field(default=30, ge=0, le=100)
     platform_http_timeout_s: float = Field(default=30.0, gt=0, le=300)
-    publish_platforms: CsvList = Field(default_factory=lambda: ["facebook", "x"])
+    publish_platforms: CsvList = Field(
+        default_factory=lambda: ["facebook", "x", "instagram", "threads", "linkedin", "youtube"]
+    )
     # Local stack only: every user gets a sandbox connection per platform on first use.
     sandbox_connections: bool = False
 

@@ -17,7 +17,12 @@ from sharecast.domain.media import MediaStatus
 from sharecast.domain.media_rules import validate_target_media
 from sharecast.domain.models import ConnectionRecord, PostRecord, TargetMedia, TargetRecord
 from sharecast.domain.statuses import EventType, Platform, PostStatus
-from sharecast.domain.validation import TargetSpec, validate_schedule, validate_targets
+from sharecast.domain.validation import (
+    TargetSpec,
+    has_network_rules,
+    validate_schedule,
+    validate_targets,
+)
 from sharecast.errors import FieldProblem, ValidationFailed
 from sharecast.events import publish_events
 from sharecast.logs import fields
@@ -144,21 +149,33 @@ def plan_targets(
     schedule rules (an edit that keeps a schedule now passing). Raises
     :class:`ValidationFailed` (422) listing every problem found.
     """
+    media, media_problems = resolve_media(db, user_id=user_id, media_ids=request.media_ids)
     specs = [
         TargetSpec(
-            t.platform, t.account_id, t.content if t.content is not None else request.content
+            t.platform,
+            t.account_id,
+            t.content if t.content is not None else request.content,
+            media_type=t.media_type,
+            title=t.title,
+            description=t.description,
+            media_kinds=tuple(m.kind for m in media),
         )
         for t in request.targets
     ]
-    platforms, problems = validate_targets(specs, enabled=settings.publish_platforms)
+    platforms, problems = validate_targets(
+        specs,
+        enabled=settings.publish_platforms,
+        hashtag_limits={Platform.INSTAGRAM: settings.instagram_hashtag_limit},
+    )
     if check_schedule:
         problems += validate_schedule(
             request.schedule_at, now=now, max_ahead_days=settings.max_schedule_ahead_days
         )
-    media, media_problems = resolve_media(db, user_id=user_id, media_ids=request.media_ids)
     problems += media_problems
     if not media_problems and len(platforms) == len(request.targets):
         for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
+            if has_network_rules(platform):  # Instagram, Threads, LinkedIn, YouTube
+                continue
             problems += validate_target_media(platform, target.media_type, media, index=index)
     connections = []
     if not problems:

@@ -29,7 +29,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from infra.sandbox import facebook, media, oauth, x, youtube_data
+from infra.sandbox import (
+    facebook,
+    linkedin,
+    media,
+    meta_containers,
+    oauth,
+    x,
+    youtube,
+    youtube_data,
+)
 from infra.sandbox.faults import FaultRuleSpec
 from infra.sandbox.logs import LOGGER_NAME, fields
 from infra.sandbox.state import SandboxSettings, SandboxState
@@ -41,6 +50,18 @@ log = logging.getLogger(LOGGER_NAME)
 NETWORKS: dict[str, tuple[frozenset[str], Callable[[SandboxState], list[BaseRoute]]]] = {
     # first: its fixed path must win over the networks' wildcard routes
     youtube_data.PLATFORM: (youtube_data.YouTubeDataDialect.supported_kinds, youtube_data.routes),
+    # Mounted networks first: Graph's ``/{version}/{page_id}/videos`` would also match
+    # ``/linkedin/rest/videos``.
+    meta_containers.INSTAGRAM: (
+        meta_containers.ALL_KINDS - {"usage_capped"},
+        meta_containers.instagram_routes,
+    ),
+    meta_containers.THREADS: (
+        meta_containers.ALL_KINDS - {"usage_capped"},
+        meta_containers.threads_routes,
+    ),
+    linkedin.PLATFORM: (linkedin.LinkedInDialect.supported_kinds, linkedin.routes),
+    youtube.PLATFORM: (youtube.YouTubeDialect.supported_kinds, youtube.routes),
     x.PLATFORM: (x.XDialect.supported_kinds, x.routes),
     facebook.PLATFORM: (facebook.FacebookDialect.supported_kinds, facebook.routes),
 }

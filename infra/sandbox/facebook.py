@@ -85,7 +85,7 @@ class FacebookDialect:
     """Graph's error spellings for each fault kind (codes per the error-handling page)."""
 
     platform = PLATFORM
-    supported_kinds = ALL_KINDS - {"usage_capped"}
+    supported_kinds = ALL_KINDS - {"usage_capped", "container_error"}
     created_status = 200
 
     def __init__(self, state: SandboxState) -> None:
@@ -348,7 +348,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
         return await read(state, dialect, request, Ctx(page_id, headers), answer)
 
+    from infra.sandbox import facebook_video  # imports this module: bound late
+
     return [
+        *facebook_video.routes(state),
         Route("/{version}/{page_id}/feed", create_post, methods=["POST"]),
         Route("/{version}/{page_id}/feed", read_feed, methods=["GET"]),
         Route("/{page_id}/feed", create_post, methods=["POST"]),

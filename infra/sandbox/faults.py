@@ -28,6 +28,7 @@ FaultKind = Literal[
     "accept_then_drop",
     "accept_then_hang",
     "accept_then_garble",
+    "container_error",
 ]
 Operation = Literal["publish", "read", "any"]
 

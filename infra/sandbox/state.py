@@ -24,6 +24,13 @@ class SandboxSettings(BaseModel):
 
     duplicate_detection: bool = True
     duplicate_window_s: int = Field(default=86_400, ge=0)
+    # Multi-step networks (infra/sandbox/meta_containers.py, linkedin.py, youtube.py):
+    # status polls a video container / LinkedIn video answers "processing" before it is ready,
+    # Instagram's publishing quota per 24 h, LinkedIn's oldest active version and video part size.
+    processing_polls: int = Field(default=1, ge=0, le=100)
+    instagram_quota_total: int = Field(default=100, ge=0)
+    linkedin_min_version: str = "202411"
+    linkedin_part_bytes: int = Field(default=4_194_304, ge=1)
 
 
 class SandboxState:
@@ -40,6 +47,8 @@ class SandboxState:
         self.triggers = InBandTriggers()
         self.settings = SandboxSettings()
         self.usage = UsageWindows()
+        #: Per-network stores of multi-step state (containers, upload sessions), by name.
+        self.networks: dict[str, Any] = {}
         self.media = MediaState()
         self.oauth = OAuthBook()
 
@@ -50,6 +59,7 @@ class SandboxState:
         self.faults.reseed(seed)
         self.triggers.clear()
         self.usage.clear()
+        self.networks.clear()
         self.media.clear()
         self.oauth.clear()
         self.settings = SandboxSettings.model_validate(settings)

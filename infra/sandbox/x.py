@@ -131,7 +131,7 @@ class XDialect:
     """X's error spellings (docs.x.com ``fundamentals/response-codes-and-errors.mdx``)."""
 
     platform = PLATFORM
-    supported_kinds = ALL_KINDS - {"policy_blocked"}
+    supported_kinds = ALL_KINDS - {"policy_blocked", "container_error"}
     created_status = 201
 
     def __init__(self, state: SandboxState) -> None:

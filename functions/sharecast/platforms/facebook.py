@@ -41,7 +41,9 @@ from sharecast.platforms.errors import (
     PlatformError,
     TransientPlatformError,
 )
+from sharecast.platforms.facebook_video import publish_video
 from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
+from sharecast.platforms.meta_container import is_video
 
 DEFAULT_GRAPH_VERSION = "v24.0"
 #: Wait announced for code 368 ("temporarily blocked for policy violations"), seconds.
@@ -216,6 +218,15 @@ class FacebookConnector:
         A 2xx answer without an ``id`` raises transient ``UNKNOWN_OUTCOME``: the post may exist,
         so the caller reconciles with :meth:`find_existing` before retrying.
         """
+        if len(request.media) == 1 and is_video(request.media[0]):
+            return publish_video(
+                request,
+                base=self._base,
+                access_token=access_token,
+                media=self._media,
+                send=self._call,
+                check=self._check,
+            )
         if request.media:
             return self._publish_photos(request, access_token, steps or MemoryStepLog())
         data = {"message": request.text, "access_token": access_token}

@@ -1,0 +1,271 @@
+"""YouTube stand-in: resumable ``videos.insert`` (``/upload/youtube/v3/videos``).
+
+Protocol (https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol):
+``POST ?uploadType=resumable&part=snippet,status`` with ``X-Upload-Content-Length`` and the video
+resource answers 200 with the session URI in ``Location``; ``PUT <session>`` with
+``Content-Range: bytes a-b/total`` answers 308 + ``Range: bytes=0-N`` until the last byte, then
+200 with the ``video`` resource; ``PUT`` with ``Content-Range: bytes */total`` and no body
+reports progress the same way (no ``Range`` when nothing arrived). Bytes are counted, never
+kept. A chunk that does not start where the session stands is refused with a 308 giving the
+current range, so clients resynchronise.
+
+Faults: error kinds fire when the session is created (``usage_capped`` renders as 403
+``quotaExceeded``, ``rate_limit`` as 403 ``userRateLimitExceeded``); the final chunk runs through
+the shared publish flow, so ``accept_then_drop``/``hang``/``garble`` and ``server_error`` apply
+there (a refused final chunk is not counted). Errors are Google's envelope
+(https://developers.google.com/youtube/v3/docs/errors). ``GET /_sandbox/youtube/uploads`` lists
+sessions.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from infra.sandbox.accounts import bearer_token, user_id_for_token
+from infra.sandbox.faults import ALL_KINDS, RESPONSE_LOSS_KINDS
+from infra.sandbox.ledger import Post, rfc3339
+from infra.sandbox.publishing import Attempt, Ctx, publish
+from infra.sandbox.state import SandboxState
+from infra.sandbox.wire import json_response, read_json
+
+PLATFORM = "youtube"
+_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+_STATUS = re.compile(r"^bytes \*/(\d+)$")
+#: Kinds that may fire on the final chunk (the rest fire when the session is created).
+FINAL_CHUNK_KINDS = RESPONSE_LOSS_KINDS | {"latency", "server_error"}
+
+
+def google_error(status: int, reason: str, message: str, domain: str = "youtube.api") -> Response:
+    """``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}``."""
+    return json_response(
+        {
+            "error": {
+                "code": status,
+                "message": message,
+                "errors": [{"domain": domain, "reason": reason, "message": message}],
+            }
+        },
+        status,
+    )
+
+
+@dataclass
+class Session:
+    """One resumable upload session."""
+
+    id: str
+    channel: str
+    token: str
+    total: int
+    snippet: dict[str, Any]
+    status: dict[str, Any]
+    received: int = 0
+    video_id: str | None = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        """The control-API shape."""
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "total": self.total,
+            "received": self.received,
+            "video_id": self.video_id,
+        }
+
+
+def _sessions(state: SandboxState) -> dict[str, Session]:
+    store = state.networks.setdefault("youtube", {})
+    assert isinstance(store, dict)
+    return store
+
+
+class YouTubeDialect:
+    """Google's error spellings per fault kind."""
+
+    platform = PLATFORM
+    supported_kinds = ALL_KINDS - {"duplicate", "policy_blocked", "container_error"}
+    created_status = 200
+
+    def __init__(self, state: SandboxState) -> None:
+        self._state = state
+
+    def mint_id(self, account_id: str) -> str:
+        """An 11-character video id."""
+        return secrets.token_urlsafe(9)[:11]
+
+    def is_duplicate(self, earlier: Post, attempt: Attempt) -> bool:
+        """YouTube accepts the same video twice."""
+        return False
+
+    def fault_response(self, kind: str, *, ctx: Ctx, retry_after_s: int) -> Response:
+        """The wire form of each fault kind."""
+        if kind == "server_error":
+            return google_error(503, "backendError", "Backend Error", "global")
+        if kind == "rate_limit":
+            return google_error(
+                403, "userRateLimitExceeded", "User Rate Limit Exceeded", "usageLimits"
+            )
+        if kind == "usage_capped":
+            return google_error(
+                403,
+                "quotaExceeded",
+                "The request cannot be completed because you have exceeded your quota.",
+                "youtube.quota",
+            )
+        if kind == "token_expired":
+            return google_error(401, "authError", "Invalid Credentials", "global")
+        if kind == "permission_denied":
+            return google_error(403, "forbidden", "Forbidden", "youtube.video")
+        return google_error(400, "badRequest", "Bad Request", "global")
+
+
+def routes(state: SandboxState) -> list[BaseRoute]:
+    """The upload routes and ``GET /_sandbox/youtube/uploads``."""
+    dialect = YouTubeDialect(state)
+
+    def video_resource(session: Session) -> Response:
+        assert session.video_id is not None
+        return json_response(
+            {
+                "kind": "youtube#video",
+                "id": session.video_id,
+                "snippet": {
+                    **session.snippet,
+                    "channelId": session.channel,
+                    "publishedAt": rfc3339(session.created_at),
+                },
+                "status": {**session.status, "uploadStatus": "uploaded"},
+            }
+        )
+
+    def progress(session: Session) -> Response:
+        headers = {}
+        if session.received:
+            headers["range"] = f"bytes=0-{session.received - 1}"
+        return Response(status_code=308, headers=headers)
+
+    async def start(request: Request) -> Response:
+        token = bearer_token(request.headers.get("authorization"))
+        if not token:
+            return google_error(401, "required", "Login Required", "global")
+        if request.query_params.get("uploadType") != "resumable":
+            return google_error(400, "badRequest", "only uploadType=resumable is supported")
+        try:
+            total = int(request.headers.get("x-upload-content-length", ""))
+        except ValueError:
+            return google_error(400, "badRequest", "X-Upload-Content-Length is required")
+        body, bad = await read_json(request)
+        snippet = (body or {}).get("snippet") if isinstance(body, dict) else None
+        if bad is not None or not isinstance(snippet, dict):
+            return google_error(400, "badRequest", "the body must be a video resource")
+        title = snippet.get("title")
+        if not isinstance(title, str) or not title.strip():
+            return google_error(
+                400, "invalidTitle", "The request metadata specifies an invalid video title."
+            )
+        if len(title) > 100 or "<" in title or ">" in title:
+            return google_error(
+                400, "invalidTitle", "The request metadata specifies an invalid video title."
+            )
+        channel = user_id_for_token(token)
+        plan = state.faults.plan(
+            platform=PLATFORM,
+            account_id=channel,
+            text=title,
+            operation="publish",
+            supported=dialect.supported_kinds - FINAL_CHUNK_KINDS | {"server_error"},
+        )
+        if plan.error is not None:
+            return dialect.fault_response(
+                plan.error.spec.kind, ctx=Ctx(channel), retry_after_s=plan.error.spec.retry_after_s
+            )
+        session = Session(
+            id=secrets.token_urlsafe(12),
+            channel=channel,
+            token=token,
+            total=total,
+            snippet=snippet,
+            status=(body or {}).get("status") or {},
+        )
+        _sessions(state)[session.id] = session
+        location = (
+            f"{request.base_url}upload/youtube/v3/videos?uploadType=resumable"
+            f"&upload_id={session.id}"
+        )
+        return Response(status_code=200, headers={"location": location})
+
+    async def upload(request: Request) -> Response:
+        session = _sessions(state).get(request.query_params.get("upload_id", ""))
+        if session is None:
+            return google_error(404, "notFound", "upload session not found", "global")
+        content_range = request.headers.get("content-range", "")
+        if _STATUS.match(content_range):
+            if session.video_id is not None:
+                return video_resource(session)
+            return progress(session)
+        match = _RANGE.match(content_range)
+        if match is None or int(match.group(3)) != session.total:
+            return google_error(400, "badRequest", f"invalid Content-Range {content_range!r}")
+        first, last = int(match.group(1)), int(match.group(2))
+        if session.video_id is not None:
+            return video_resource(session)
+        if first != session.received:
+            async for _chunk in request.stream():
+                pass
+            return progress(session)
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+        if size != last - first + 1 or last >= session.total:
+            return google_error(400, "badRequest", "the body does not match Content-Range")
+        session.received += size
+        if session.received < session.total:
+            return progress(session)
+        before = {p.id for p in state.ledger.posts(PLATFORM, session.channel)}
+        title = str(session.snippet.get("title"))
+        response = await publish(
+            state,
+            _FinalChunk(dialect),
+            Attempt(PLATFORM, session.channel, title, None, session.token),
+            request,
+            Ctx(session.channel),
+            lambda post: _accepted(session, post, video_resource),
+        )
+        new = [p for p in state.ledger.posts(PLATFORM, session.channel) if p.id not in before]
+        if new:
+            session.video_id = new[-1].id
+        else:  # refused: the last chunk must be sent again
+            session.received -= size
+        return response
+
+    async def uploads(request: Request) -> Response:
+        return json_response({"sessions": [s.to_json() for s in _sessions(state).values()]})
+
+    return [
+        Route("/upload/youtube/v3/videos", start, methods=["POST"]),
+        Route("/upload/youtube/v3/videos", upload, methods=["PUT"]),
+        Route("/_sandbox/youtube/uploads", uploads, methods=["GET"]),
+    ]
+
+
+def _accepted(session: Session, post: Post, render: Any) -> Response:
+    session.video_id = post.id
+    response: Response = render(session)
+    return response
+
+
+class _FinalChunk(YouTubeDialect):
+    """The dialect as seen by the final chunk: only :data:`FINAL_CHUNK_KINDS` fire there."""
+
+    def __init__(self, inner: YouTubeDialect) -> None:
+        super().__init__(inner._state)
+        self.supported_kinds = FINAL_CHUNK_KINDS & YouTubeDialect.supported_kinds

@@ -29,7 +29,7 @@ from sharecast.logs import fields
 from sharecast.store import connections as connections_store
 from sharecast.store import media as media_store
 from sharecast.store import posts as posts_store
-from sharecast.tasks import PublishTask, enqueue_publish
+from sharecast.tasks import PublishTask, enqueue_publish, within_horizon
 from sharecast.vault import TokenVault
 
 log = logging.getLogger(__name__)
@@ -232,13 +232,16 @@ def enqueue_targets(
     now: datetime,
 ) -> bool:
     """Create the next task of every target (in its generation); clear ``enqueue_pending``
-    when all exist.
+    when all exist. A target due beyond Cloud Tasks' horizon (``tasks.SCHEDULE_HORIZON``)
+    gets its task later, from the sweeper, when it comes within it.
 
     Idempotent (named tasks). Returns ``False`` and leaves the post marked when Cloud Tasks
     fails, so the sweeper retries.
     """
     try:
         for target in targets:
+            if not within_horizon(target.next_attempt_at, now=now):
+                continue
             enqueue_publish(
                 tasks,
                 settings,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import tasks_v2
@@ -22,6 +22,17 @@ from sharecast.config import Settings
 from sharecast.domain.models import TargetRecord
 
 INTERNAL_AUTH_HEADER = "X-Sharecast-Internal-Auth"
+
+#: Cloud Tasks refuses a ``schedule_time`` more than 30 days ahead ("Maximum schedule time for a
+#: task: 30 days", https://cloud.google.com/tasks/docs/quotas). Targets due later than this
+#: horizon (a day of margin) get no task when saved; the sweeper creates it once they come
+#: within the horizon (``sweeper.steps.enqueue_upcoming_targets``).
+SCHEDULE_HORIZON = timedelta(days=29)
+
+
+def within_horizon(schedule_at: datetime | None, *, now: datetime) -> bool:
+    """True when a task may be created now for ``schedule_at`` (UTC; None = now)."""
+    return schedule_at is None or schedule_at <= now + SCHEDULE_HORIZON
 
 
 @dataclass(frozen=True)

@@ -121,8 +121,10 @@ class Publisher:
 @dataclass(frozen=True)
 class AttemptReport:
     """What the delivery did: ``action`` (a :class:`ClaimAction` value), the target status
-    after it, and whether the caller must answer 5xx so Cloud Tasks redelivers (a live lease,
-    an early task, or a next task that could not be queued)."""
+    after it, and whether the caller must answer 5xx so Cloud Tasks redelivers: only when
+    nothing was recorded (a live lease, an early task), or when the outcome is recorded but the
+    post's status could not be rolled up (the redelivery changes nothing on the target and
+    repairs the rollup)."""
 
     action: str
     status: str | None
@@ -398,8 +400,10 @@ def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision
             exc_info=True,
             extra=fields(post_id=target.post_id, target_id=target.id),
         )
+        # The outcome is recorded, so the answer is 2xx (SPEC §5): the sweeper creates the
+        # missing task once the target is overdue (sweeper.steps.resume_due_targets).
         return AttemptReport(
-            decision.action.value, target.status.value, "next task not queued", redeliver=True
+            decision.action.value, target.status.value, "next task not queued; left to the sweeper"
         )
     return AttemptReport(decision.action.value, target.status.value, "next attempt scheduled")
 
@@ -423,8 +427,11 @@ def _schedule_continuation(
             exc_info=True,
             extra=fields(post_id=target.post_id, target_id=target.id, step=target.step),
         )
+        # Recorded: 2xx; the sweeper re-creates it (sweeper.steps.resume_due_continuations).
         return AttemptReport(
-            decision.action.value, target.status.value, "continuation not queued", redeliver=True
+            decision.action.value,
+            target.status.value,
+            "continuation not queued; left to the sweeper",
         )
     return AttemptReport(decision.action.value, target.status.value, "continuation scheduled")
 

@@ -41,6 +41,21 @@ def due_targets(db: firestore.Client, *, before: datetime, limit: int) -> list[T
     return [TargetRecord.from_doc(s.id, s.to_dict() or {}) for s in query.stream()]
 
 
+def upcoming_targets(
+    db: firestore.Client, *, after: datetime, before: datetime, limit: int
+) -> list[TargetRecord]:
+    """PENDING targets of any post due in ``[after, before)`` (UTC), soonest first: the ones
+    coming within Cloud Tasks' scheduling horizon (same index as :func:`due_targets`)."""
+    query = queries.build(
+        db,
+        queries.TARGETS_DUE,
+        equal={"status": [TargetStatus.PENDING.value]},
+        ranges=[("next_attempt_at", ">=", after), ("next_attempt_at", "<", before)],
+        limit=limit,
+    )
+    return [TargetRecord.from_doc(s.id, s.to_dict() or {}) for s in query.stream()]
+
+
 def expired_leases(db: firestore.Client, *, before: datetime, limit: int) -> list[TargetRecord]:
     """PUBLISHING targets of any post whose lease ended before ``before`` (UTC), oldest first."""
     query = queries.build(

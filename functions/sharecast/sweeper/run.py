@@ -97,6 +97,7 @@ def steps_of(kind: SweepKind) -> tuple[Step, ...]:
     if kind is SweepKind.MINUTELY:
         return (
             steps.enqueue_pending_posts,  # first: due targets skip the posts it handled
+            steps.enqueue_upcoming_targets,
             steps.resume_due_targets,
             steps.resume_expired_leases,
             steps.resume_due_continuations,

@@ -19,7 +19,7 @@ from sharecast.store import sweeps
 from sharecast.store.events import list_unpublished
 from sharecast.sweeper.rules import DueAction, decide_due, missed, sweep_task_id
 from sharecast.sweeper.run import Sweeper, SweepReport
-from sharecast.tasks import PublishTask, enqueue_publish
+from sharecast.tasks import SCHEDULE_HORIZON, PublishTask, enqueue_publish
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,35 @@ def enqueue_pending_posts(sw: Sweeper, now: datetime, report: SweepReport) -> No
             report.add("tasks_created", len(waiting))
         else:
             raise TasksUnavailable(f"post {post.id}: Cloud Tasks unavailable")
+
+
+#: How far behind the horizon the upcoming-targets window reaches: a target that crossed it
+#: during a sweeper outage shorter than this still gets its task ahead of time (named tasks
+#: make the overlap harmless); after a longer outage ``resume_due_targets`` catches it when due.
+UPCOMING_LOOKBACK = timedelta(minutes=15)
+
+
+def enqueue_upcoming_targets(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+    """Targets scheduled further ahead than Cloud Tasks allows got no task when saved
+    (``tasks.SCHEDULE_HORIZON``): create it as they come within the horizon, under the name
+    creation would have used, so a task that exists is not doubled."""
+    limit = sw.settings.sweep_batch_limit
+    edge = now + SCHEDULE_HORIZON
+    targets = sweeps.upcoming_targets(
+        sw.db, after=edge - UPCOMING_LOOKBACK, before=edge, limit=limit
+    )
+    report.batch("upcoming", len(targets), limit)
+    for target in targets:
+        try:
+            created = enqueue_publish(
+                sw.tasks,
+                sw.settings,
+                PublishTask.next_for(target),
+                schedule_at=target.next_attempt_at,
+            )
+        except (GoogleAPICallError, RetryError) as exc:
+            raise TasksUnavailable(f"Cloud Tasks unavailable: {type(exc).__name__}") from exc
+        report.add("upcoming_enqueued" if created else "tasks_already_there")
 
 
 def resume_due_targets(sw: Sweeper, now: datetime, report: SweepReport) -> None:

@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 import requests
 from google.api_core.exceptions import NotFound as TaskNotFound
+from google.cloud import tasks_v2
 
+from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
 from sharecast.multipost import MultipostInput, TargetInput, create_multipost
@@ -333,3 +335,34 @@ def test_publisher_crash_mid_attempt_is_resumed_by_the_queue(pub, sandbox, user_
     assert current.status.value == "SUCCESS"
     assert current.attempts == 1
     assert len(sandbox.ledger(platform="x", account_id=current.account_id)) == 1
+
+
+def test_recorded_retry_whose_next_task_cannot_be_queued_answers_2xx_and_the_sweeper_repairs(
+    pub, sandbox, user_id
+):
+    """SPEC §5: 5xx only when nothing was recorded. Cloud Tasks unreachable (a real client on a
+    closed port) after the failure is recorded: 2xx, and the minutely sweep creates the task."""
+    import dataclasses
+
+    import grpc
+    from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+    from sharecast.sweeper import steps
+    from sharecast.sweeper.run import Sweeper, SweepReport
+
+    post, target = new_post(pub, user_id)
+    sandbox.fault(platform="x", account_id=target.account_id, kind="server_error", times=1)
+    dead = tasks_v2.CloudTasksClient(
+        transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel("127.0.0.1:9"))
+    )
+    report = attempt(dataclasses.replace(pub, tasks=dead), post.id, target.id, 1)
+    assert (report.status, report.redeliver) == ("RETRYING", False)
+    assert "sweeper" in report.detail
+    _, stored = load(pub, post.id)
+    assert stored.status.value == "RETRYING"
+
+    sweeper = Sweeper.build(pub.settings, Clients(pub.settings))
+    later = utcnow() + timedelta(seconds=pub.settings.sweep_grace_s + 30)
+    swept = SweepReport(sweep="minutely")
+    steps.resume_due_targets(sweeper, later, swept)
+    assert swept.counts.get("retries_requeued") == 1, swept.counts

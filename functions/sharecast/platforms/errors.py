@@ -55,3 +55,18 @@ class DuplicateContentError(PermanentPlatformError):
 
 class AuthExpiredError(TransientPlatformError):
     """The access token expired or was revoked; a refresh may fix it."""
+
+
+def by_http_status(status: int, message: str) -> PlatformError:
+    """The error family of a failed HTTP answer once a platform's own codes said nothing more
+    specific (SPEC §3): 401 → :class:`AuthExpiredError` (a refresh may fix it), 403/404 and
+    other 4xx → permanent, 5xx → transient ``PLATFORM_5XX``. ``http_status`` is kept."""
+    if status == 401:
+        return AuthExpiredError("TOKEN_EXPIRED", message, http_status=status)
+    if status == 403:
+        return PermanentPlatformError("PERMISSION_DENIED", message, http_status=status)
+    if status == 404:
+        return PermanentPlatformError("NOT_FOUND", message, http_status=status)
+    if status >= 500:
+        return TransientPlatformError("PLATFORM_5XX", message, http_status=status)
+    return PermanentPlatformError("INVALID_REQUEST", message, http_status=status)

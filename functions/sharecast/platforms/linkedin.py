@@ -54,11 +54,11 @@ from sharecast.platforms.base import (
     StepLog,
 )
 from sharecast.platforms.errors import (
-    AuthExpiredError,
     DuplicateContentError,
     PermanentPlatformError,
     PlatformError,
     TransientPlatformError,
+    by_http_status,
 )
 from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
 from sharecast.platforms.meta_container import is_video
@@ -116,15 +116,7 @@ def classify_linkedin_error(
         return TransientPlatformError(
             "RATE_LIMITED", message, retry_after_s=_retry_after(headers), **kwargs
         )
-    if status == 401:
-        return AuthExpiredError("TOKEN_EXPIRED", message, **kwargs)
-    if status == 403:
-        return PermanentPlatformError("PERMISSION_DENIED", message, **kwargs)
-    if status == 404:
-        return PermanentPlatformError("NOT_FOUND", message, **kwargs)
-    if status >= 500:
-        return TransientPlatformError("PLATFORM_5XX", message, **kwargs)
-    return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
+    return by_http_status(status, message)
 
 
 def author_urn(account_id: str) -> str:

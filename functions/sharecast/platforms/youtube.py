@@ -36,10 +36,10 @@ import requests
 
 from sharecast.platforms.base import MediaSource, Pending, PublishRequest, PublishResult, StepLog
 from sharecast.platforms.errors import (
-    AuthExpiredError,
     PermanentPlatformError,
     PlatformError,
     TransientPlatformError,
+    by_http_status,
 )
 from sharecast.platforms.http import PlatformHttp, created_id, header
 
@@ -88,15 +88,7 @@ def classify_google_error(
         return PermanentPlatformError("QUOTA_EXCEEDED", message, retry_after_s=wait, **kwargs)
     if "uploadLimitExceeded" in reasons:
         return PermanentPlatformError("UPLOAD_LIMIT", message, retry_after_s=86400.0, **kwargs)
-    if status == 401:
-        return AuthExpiredError("TOKEN_EXPIRED", message, **kwargs)
-    if status == 403:
-        return PermanentPlatformError("PERMISSION_DENIED", message, **kwargs)
-    if status == 404:
-        return PermanentPlatformError("NOT_FOUND", message, **kwargs)
-    if status >= 500:
-        return TransientPlatformError("PLATFORM_5XX", message, **kwargs)
-    return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
+    return by_http_status(status, message)
 
 
 def video_url(video_id: str) -> str:

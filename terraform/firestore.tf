@@ -8,9 +8,9 @@
 # enforces indexes (SPEC §9), so that test is what catches a missing one.
 
 locals {
-  # Composite indexes, key => index. Today none is needed: find_connection filters on three
-  # equalities (served by merging single-field indexes) and list_events_after filters and sorts
-  # on the same field (id) of one user's events collection (its single-field index).
+  # Composite indexes, key => index. find_connection filters on three equalities (served by
+  # merging single-field indexes) and list_events_after filters and sorts on the same field (id)
+  # of one user's events collection (its single-field index): neither needs one.
   # Shape of an entry:
   #   users_by_status = {
   #     collection  = "users"
@@ -20,16 +20,40 @@ locals {
   #       { field_path = "created_at", order = "DESCENDING" },
   #     ]
   #   }
-  composite_indexes = {}
+  composite_indexes = {
+    # analytics_user_targets: a user's targets created in a time range (GET /analytics/summary).
+    targets_user_created = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
+      ]
+    }
+    # analytics_user_attempts: a user's attempts started in a time range.
+    attempts_user_started = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "started_at", order = "ASCENDING" },
+      ]
+    }
+  }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
-  #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }. None today.
-  field_indexes = {}
+  #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }.
+  field_indexes = {
+    # analytics_targets: every target created in a time range (viewers and up).
+    targets_created_at = { collection = "targets", field = "created_at", order = "ASCENDING" }
+  }
 
   # TTL policies: documents of `collection` (a collection group) are deleted after `field`.
   # Must equal sharecast.store.queries.ALL_TTL_POLICIES.
   ttl_policies = {
-    events_expire_at = { collection = "events", field = "expire_at" } # users/{uid}/events
+    events_expire_at     = { collection = "events", field = "expire_at" }           # users/{uid}/events
+    rate_limits_expire   = { collection = "rate_limits", field = "expire_at" }      # sharecast.ratelimit
+    idempotency_expire   = { collection = "idempotency_keys", field = "expire_at" } # sharecast.idempotency
   }
 
   # Fields never queried whose automatic single-field indexes are switched off: a large map

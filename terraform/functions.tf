@@ -20,7 +20,7 @@ locals {
   # Environment variables shared by several workloads, by group. Names are Settings fields
   # (functions/sharecast/config.py) upper-cased; a null value means "not set" (the default of
   # Settings applies). Never set here: *_EMULATOR_HOST, INTERNAL_AUTH_SECRET (production uses
-  # OIDC: the publisher is private and Cloud Run IAM checks each task's token),
+  # OIDC: Cloud Run IAM and sharecast.internal_auth check each task's token),
   # SANDBOX_CONNECTIONS, RELAY_INSTANCE_ID (each relay instance needs its own subscription).
   env_groups = {
     # Every workload.
@@ -67,8 +67,9 @@ locals {
       max_instances = var.api_max_instances
       env_groups    = ["auth", "tasks"]
       env = {
-        EVENT_TTL_DAYS    = var.event_ttl_days
-        PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        EVENT_TTL_DAYS       = var.event_ttl_days
+        PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
+        CORS_ALLOWED_ORIGINS = join(",", var.cors_origins)
       }
       secrets = {
         JWT_SECRET            = "jwt-secret"
@@ -91,6 +92,9 @@ locals {
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        # Every task's OIDC token is verified again in the code (sharecast.internal_auth).
+        INTERNAL_OIDC_SERVICE_ACCOUNTS = local.tasks_invoker_email
+        INTERNAL_OIDC_AUDIENCE         = local.publisher_url
       }
       secrets = {
         TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"

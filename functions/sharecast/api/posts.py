@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint
 
-from sharecast.api.context import deps, json_body, principal
-from sharecast.api.schemas import MultipostIn
+from sharecast.api.context import deps, ensure_owner
+from sharecast.api.routes import AUTHORS, route
+from sharecast.api.schemas import MultipostIn, MultipostOut, PostOut
+from sharecast.auth import Principal
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.statuses import PostStatus
 from sharecast.errors import NotFound
@@ -34,11 +36,21 @@ def post_json(post: PostRecord, targets: list[TargetRecord]) -> dict[str, Any]:
     }
 
 
-@bp.post("/posts/multipost")
-def multipost() -> tuple[Response, int]:
-    """Create a post for several platforms, now, at ``scheduleAt``, or as a draft."""
-    user = principal()
-    body = json_body(MultipostIn)
+@route(
+    bp,
+    "POST",
+    "/posts/multipost",
+    summary="Create a post for several platforms: now, at scheduleAt, or as a draft",
+    roles=AUTHORS,
+    rate="write",
+    idempotent=True,
+    body=MultipostIn,
+    responses={202: MultipostOut, 201: MultipostOut},
+)
+def multipost(user: Principal, body: MultipostIn) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Every target is validated before anything is stored (422 with one entry per problem);
+    201 for a draft, 202 when queued or scheduled. With ``Idempotency-Key`` a retry gets the
+    first answer back instead of a second post."""
     d = deps()
     post, targets = create_multipost(
         db=d.clients.firestore,
@@ -85,21 +97,25 @@ def multipost() -> tuple[Response, int]:
         "enqueuePending": post.enqueue_pending,
     }
     status = 201 if post.status is PostStatus.DRAFT else 202
-    response = jsonify(payload)
-    response.headers["Location"] = f"/posts/{post.id}"
-    return response, status
+    return payload, status, {"Location": f"/posts/{post.id}"}
 
 
-@bp.get("/posts/<post_id>")
-def get_post(post_id: str) -> Response:
-    """One of the caller's posts with its targets; 404 for anyone else's."""
-    user = principal()
+@route(
+    bp,
+    "GET",
+    "/posts/{post_id}",
+    summary="One of the caller's posts with its targets",
+    roles=AUTHORS,
+    rate="read",
+    responses={200: PostOut},
+)
+def get_post(user: Principal, post_id: str) -> dict[str, Any]:
+    """Someone else's post is answered like a missing one: 404."""
     if len(post_id) > 64:
         raise NotFound("post not found")
     try:
         post, targets = posts_store.get_post(deps().clients.firestore, post_id)
     except NotFound:
         raise NotFound("post not found") from None
-    if post.user_id != user.user_id:
-        raise NotFound("post not found")
-    return jsonify(post_json(post, targets))
+    ensure_owner(post.user_id, user, "post")
+    return post_json(post, targets)

@@ -19,6 +19,8 @@ from sharecast.errors import (
 
 log = logging.getLogger(__name__)
 
+_KEPT_HTTP_HEADERS = frozenset({"allow", "retry-after", "www-authenticate"})
+
 
 def problem_response(error: SharecastError) -> Response:
     """Render ``error`` as ``application/problem+json`` with its status and headers."""
@@ -60,7 +62,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
-        return problem_response(error_for_status(error.code or 500, error.description or ""))
+        problem = error_for_status(error.code or 500, error.description or "")
+        for name, value in error.get_headers():
+            if name.lower() in _KEPT_HTTP_HEADERS:  # Allow (405), Retry-After...
+                problem.headers[name] = value
+        return problem_response(problem)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

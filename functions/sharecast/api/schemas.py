@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
 from sharecast.timeutil import to_utc
 
 _TEXT_MAX = 100_000
@@ -46,3 +48,181 @@ class MultipostIn(ApiModel):
     def schedule_utc(self) -> datetime | None:
         """``scheduleAt`` converted to UTC."""
         return to_utc(self.scheduleAt) if self.scheduleAt else None
+
+
+# --- Responses (validated on the way out by ``api.routes``, documented in OpenAPI) -------------
+# Timestamps are RFC 3339 strings in UTC with milliseconds (``2030-01-01T09:00:00.000Z``).
+
+_ID_MAX = 128
+_TS_MAX = 40
+
+
+class ApiOut(BaseModel):
+    """Response model: exactly these fields (a handler answering more is a server bug)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class HealthOut(ApiOut):
+    """``GET /healthz``."""
+
+    status: str = Field(max_length=16)
+
+
+class TargetErrorOut(ApiOut):
+    """Why a target failed or is being retried (SPEC §2 ``error``)."""
+
+    code: str = Field(max_length=64)
+    message: str = Field(max_length=2000)
+    retryable: bool
+    retry_after_s: float | None = None
+    attempts: int
+    max_attempts: int
+
+
+class TargetOut(ApiOut):
+    """One target of a post (the same shape as ``target_status`` event data)."""
+
+    post_id: str = Field(max_length=_ID_MAX)
+    target_id: str = Field(max_length=_ID_MAX)
+    platform: Platform
+    account_id: str = Field(max_length=_ID_MAX)
+    status: TargetStatus
+    attempts: int
+    max_attempts: int
+    next_attempt_at: str | None = Field(max_length=_TS_MAX)
+    external_id: str | None = Field(max_length=512)
+    external_url: str | None = Field(max_length=2048)
+    error: TargetErrorOut | None
+    published_at: str | None = Field(max_length=_TS_MAX)
+    version: int
+    updated_at: str | None = Field(max_length=_TS_MAX)
+
+
+class PostOut(ApiOut):
+    """``GET /posts/{post_id}``: a post with its targets."""
+
+    postId: str = Field(max_length=_ID_MAX)
+    status: PostStatus
+    content: str = Field(max_length=_TEXT_MAX)
+    scheduledAt: str | None = Field(max_length=_TS_MAX)
+    publishedAt: str | None = Field(max_length=_TS_MAX)
+    createdAt: str | None = Field(max_length=_TS_MAX)
+    updatedAt: str | None = Field(max_length=_TS_MAX)
+    enqueuePending: bool
+    version: int
+    targets: list[TargetOut]
+
+
+class TargetResultOut(ApiOut):
+    """One entry of ``results`` of a new post."""
+
+    platform: Platform
+    targetId: str = Field(max_length=_ID_MAX)
+    accountId: str = Field(max_length=_ID_MAX)
+    status: TargetStatus
+    postId: str | None = Field(max_length=512, description="the platform's post id, once known")
+    error: TargetErrorOut | None
+
+
+class MultipostOut(ApiOut):
+    """``POST /posts/multipost``: 202 (queued or scheduled) or 201 (draft)."""
+
+    postId: str = Field(max_length=_ID_MAX)
+    status: PostStatus
+    results: list[TargetResultOut]
+    scheduledAt: str | None = Field(max_length=_TS_MAX)
+    createdAt: str | None = Field(max_length=_TS_MAX)
+    enqueuePending: bool
+
+
+class SseTokenOut(ApiOut):
+    """``POST /auth/sse-token``: a relay token for ``GET /events?token=``."""
+
+    token: str = Field(max_length=4096)
+    expiresAt: str = Field(max_length=_TS_MAX)
+
+
+class FieldProblemOut(ApiOut):
+    """One entry of ``errors[]`` of a problem."""
+
+    field: str
+    code: str
+    message: str
+    target: int | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``); may carry extension members."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblemOut] | None = None
+
+
+class OpenApiDocument(BaseModel):
+    """``GET /openapi.json``: an OpenAPI 3.1 document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+
+
+class AnalyticsQuery(ApiModel):
+    """``GET /analytics/summary`` query: ``[from, to)``, RFC 3339 with an offset (``Z``).
+
+    Defaults: ``to`` is now, ``from`` seven days before ``to``; at most
+    ``ANALYTICS_MAX_RANGE_DAYS`` apart.
+    """
+
+    from_: AwareDatetime | None = Field(default=None, alias="from", description="range start")
+    to: AwareDatetime | None = Field(default=None, description="range end (exclusive)")
+
+
+class PercentilesOut(ApiOut):
+    """Latency percentiles (nearest rank) of ``count`` values."""
+
+    count: int
+    p50: float
+    p90: float
+    p99: float
+    max: float
+
+
+class PlatformSummaryOut(ApiOut):
+    """Figures of one platform."""
+
+    platform: str = Field(max_length=32)
+    targets: int
+    byStatus: dict[str, int]
+    successRate: float | None
+    publishLatencyS: PercentilesOut | None
+    attemptLatencyMs: PercentilesOut | None
+
+
+class AnalyticsSummaryOut(ApiOut):
+    """``GET /analytics/summary``: targets created and attempts started in ``[since, until)``.
+
+    ``scope`` is ``own`` for the ``user`` role, ``all`` for viewers, monitors and admins;
+    ``successRate`` is SUCCESS / (SUCCESS + FAILED); ``publishLatencyS`` is published_at -
+    created_at of successful targets; ``attemptLatencyMs`` the attempt log's durations;
+    ``truncated`` is true when ``ANALYTICS_MAX_RECORDS`` cut the data.
+    """
+
+    since: datetime
+    until: datetime
+    scope: Literal["own", "all"]
+    truncated: bool
+    targets: int
+    byStatus: dict[str, int]
+    successRate: float | None
+    publishLatencyS: PercentilesOut | None
+    attemptLatencyMs: PercentilesOut | None
+    platforms: list[PlatformSummaryOut]

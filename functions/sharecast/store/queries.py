@@ -134,14 +134,63 @@ EVENTS_FROM_ID = QuerySpec(
     order_by=(("id", Direction.ASCENDING),),
 )
 
+#: ``analytics.summarize`` (viewer, monitor, admin): every target created in a time range.
+ANALYTICS_TARGETS = QuerySpec(
+    name="analytics_targets",
+    collection_group="targets",
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``analytics.summarize`` (user): the caller's targets created in a time range.
+ANALYTICS_USER_TARGETS = QuerySpec(
+    name="analytics_user_targets",
+    collection_group="targets",
+    equality=("user_id",),
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``analytics.summarize`` (viewer, monitor, admin): every attempt started in a time range.
+ANALYTICS_ATTEMPTS = QuerySpec(
+    name="analytics_attempts",
+    collection_group="attempts",
+    range_fields=("started_at",),
+    order_by=(("started_at", Direction.ASCENDING),),
+)
+
+#: ``analytics.summarize`` (user): the caller's attempts started in a time range.
+ANALYTICS_USER_ATTEMPTS = QuerySpec(
+    name="analytics_user_attempts",
+    collection_group="attempts",
+    equality=("user_id",),
+    range_fields=("started_at",),
+    order_by=(("started_at", Direction.ASCENDING),),
+)
+
 #: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
-ALL_QUERIES: tuple[QuerySpec, ...] = (ACTIVE_CONNECTION, EVENTS_FROM_ID)
+ALL_QUERIES: tuple[QuerySpec, ...] = (
+    ACTIVE_CONNECTION,
+    EVENTS_FROM_ID,
+    ANALYTICS_TARGETS,
+    ANALYTICS_USER_TARGETS,
+    ANALYTICS_ATTEMPTS,
+    ANALYTICS_USER_ATTEMPTS,
+)
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).
 EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
 
+#: ``rate_limits/{user}:{class}:{window}.expire_at`` (``sharecast.ratelimit``).
+RATE_LIMITS_TTL = TtlPolicy(collection_group="rate_limits", field="expire_at")
+
+#: ``idempotency_keys/{hash}.expire_at`` (``sharecast.idempotency``).
+IDEMPOTENCY_TTL = TtlPolicy(collection_group="idempotency_keys", field="expire_at")
+
 #: Every TTL field the code writes (compared with the ``google_firestore_field`` TTL configs).
-ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL,)
+ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL, RATE_LIMITS_TTL, IDEMPOTENCY_TTL)
 
 
 # --- Building a query from its declaration -----------------------------------------------

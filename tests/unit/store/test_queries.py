@@ -126,9 +126,24 @@ def test_contradictory_specs_are_refused(kwargs):
         spec(**kwargs)
 
 
-def test_todays_queries_need_no_composite_index():
-    assert required_composite_indexes(queries.ALL_QUERIES) == set()
-    assert required_field_indexes(queries.ALL_QUERIES) == set()
+def test_the_base_queries_need_no_composite_index():
+    base = (queries.ACTIVE_CONNECTION, queries.EVENTS_FROM_ID)
+    assert required_composite_indexes(base) == set()
+    assert required_field_indexes(base) == set()
+
+
+def test_analytics_queries_need_their_indexes():
+    by_user = required_composite_indexes(
+        (queries.ANALYTICS_USER_TARGETS, queries.ANALYTICS_USER_ATTEMPTS)
+    )
+    assert {(i.collection_group, i.scope, tuple(f for f, _ in i.fields)) for i in by_user} == {
+        ("targets", queries.Scope.COLLECTION_GROUP, ("user_id", "created_at")),
+        ("attempts", queries.Scope.COLLECTION, ("user_id", "started_at")),
+    }
+    assert required_field_indexes((queries.ANALYTICS_TARGETS,)) == {
+        queries.FieldIndex("targets", "created_at", ASC)
+    }
+    assert required_composite_indexes((queries.ANALYTICS_ATTEMPTS,)) == set()
 
 
 # --- building queries -------------------------------------------------------------------------

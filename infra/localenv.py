@@ -10,6 +10,9 @@ DEV_JWT_SECRET = "sharecast-local-dev-jwt-secret-not-for-production"
 DEV_INTERNAL_SECRET = "sharecast-local-internal-secret"
 DEV_TOKEN_KEY = "local:-jXX2FWS0oLm67wIrVhWAsT7xhr37_i7nDGM2OH0kVU"
 PROJECT = "sharecast-local"
+#: Issuer and audience of local user tokens (checked like a real identity provider's).
+DEV_JWT_ISSUER = "https://sharecast.local/dev-issuer"
+DEV_JWT_AUDIENCE = "sharecast-api"
 HOST = "127.0.0.1"
 
 
@@ -49,6 +52,8 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         "CLOUD_TASKS_EMULATOR_HOST": f"{HOST}:{ports.tasks}",
         "PUBLISHER_URL": f"http://{HOST}:{ports.publisher}",
         "JWT_SECRET": DEV_JWT_SECRET,
+        "JWT_ISSUER": DEV_JWT_ISSUER,
+        "JWT_AUDIENCE": DEV_JWT_AUDIENCE,
         "INTERNAL_AUTH_SECRET": DEV_INTERNAL_SECRET,
         "TOKEN_ENCRYPTION_KEYS": DEV_TOKEN_KEY,
         "FACEBOOK_GRAPH_BASE_URL": f"http://{HOST}:{ports.sandbox}",

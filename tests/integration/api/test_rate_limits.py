@@ -1,0 +1,109 @@
+"""Per-user rate limits (``sharecast.ratelimit``) against the real Firestore emulator, through an
+api app served over real HTTP with small limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from pydantic import SecretStr
+from werkzeug.serving import make_server
+
+from sharecast import ratelimit
+from sharecast.api import create_app
+from sharecast.api.context import Deps
+from sharecast.auth import issue_dev_token
+from sharecast.clients import Clients
+from sharecast.config import Settings
+from sharecast.errors import RateLimited
+from sharecast.vault import TokenVault
+
+pytestmark = pytest.mark.usefixtures("clean_stack")
+
+LIMIT = 5
+
+
+def settings() -> Settings:
+    base = Settings()
+    return base.model_copy(
+        update={
+            "rate_limits": [
+                f"read={LIMIT}/3600",
+                "write=100/3600",
+                "session=3/3600",
+                "analytics=5/3600",
+            ],
+            "jwt_secret": base.jwt_secret or SecretStr("x" * 40),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, Settings]]:
+    s = settings()
+    app = create_app(Deps(settings=s, clients=Clients(s), vault=TokenVault.from_settings(s)))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}", s
+    httpd.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def not_at_a_window_edge() -> None:
+    """Windows are fixed hours: do not start a burst in the last seconds of one."""
+    left = 3600 - time.time() % 3600
+    if left < 20:
+        time.sleep(left + 0.5)
+
+
+def get(base: str, s: Settings, user: str, path: str = "/posts/nothing-here") -> requests.Response:
+    token = issue_dev_token(s, user_id=user)
+    return requests.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=20)
+
+
+def test_burst_gets_429_with_headers(server, user_id):
+    base, s = server
+    answers = [get(base, s, user_id) for _ in range(LIMIT + 2)]
+    assert [r.status_code for r in answers] == [404] * LIMIT + [429, 429]
+    first, refused = answers[0], answers[LIMIT]
+    assert first.headers["RateLimit-Limit"] == str(LIMIT)
+    assert first.headers["RateLimit-Remaining"] == str(LIMIT - 1)
+    assert 0 < int(first.headers["RateLimit-Reset"]) <= 3600
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "RATE_LIMITED"
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    # Other users and other route classes have their own windows.
+    assert get(base, s, user_id + "-other").status_code == 404
+    assert get(base, s, user_id, "/analytics/summary").status_code == 200
+
+
+def test_concurrent_requests_never_exceed_the_limit(server, user_id):
+    base, s = server
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(lambda _: get(base, s, user_id).status_code, range(24)))
+    assert codes.count(404) == LIMIT, codes
+    assert codes.count(429) == 24 - LIMIT
+
+
+def test_counter_is_one_document_per_user_class_and_window(user_id):
+    s = settings()
+    db = Clients(s).firestore
+    now = datetime.now(UTC)
+    states = [
+        ratelimit.check(db, s, user_id=user_id, route_class="session", now=now) for _ in range(3)
+    ]
+    assert [w.remaining for w in states] == [2, 1, 0]
+    with pytest.raises(RateLimited) as refused:
+        ratelimit.check(db, s, user_id=user_id, route_class="session", now=now)
+    assert refused.value.headers["Retry-After"] == str(states[0].reset_s)
+    docs = list(db.collection(ratelimit.COLLECTION).stream())
+    mine = [d for d in docs if d.id.endswith(":session:" + str(int(now.timestamp()) // 3600))]
+    assert len(mine) == 1
+    assert mine[0].to_dict()["count"] == 4
+    assert mine[0].to_dict()["expire_at"] > now

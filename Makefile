@@ -34,10 +34,11 @@ lint: $(STAMP) tfcheck
 	$(BIN)/ruff format --check functions infra tests
 	$(BIN)/mypy
 
-## Benchmarks (not part of `make test`): relay fan-out and end-to-end latency.
+## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, a large fuzz round.
 bench: $(STAMP) check-emulators
 	$(BIN)/python tests/bench/bench_relay.py
 	$(BIN)/python tests/bench/bench_e2e.py
+	$(BIN)/python tests/bench/bench_fuzz.py
 
 ## Print a dev JWT for USER (and ROLE) as the last line: make token USER=alice [ROLE=admin]
 token: $(STAMP)

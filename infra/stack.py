@@ -343,4 +343,4 @@ class Stack:
             f"http://{self.env['FIRESTORE_EMULATOR_HOST']}/emulator/v1/projects/"
             f"{self.project}/databases/(default)/documents"
         )
-        requests.delete(url, timeout=10).raise_for_status()
+        requests.delete(url, timeout=60).raise_for_status()  # slow while the JVM warms up

@@ -52,7 +52,7 @@ locals {
   # Must equal sharecast.store.queries.ALL_TTL_POLICIES.
   ttl_policies = {
     events_expire_at     = { collection = "events", field = "expire_at" }           # users/{uid}/events
-    rate_limits_expire   = { collection = "rate_limits", field = "expire_at" }      # sharecast.ratelimit
+    rate_limit_hits      = { collection = "hits", field = "expire_at" }             # rate_limits/{w}/hits
     idempotency_expire   = { collection = "idempotency_keys", field = "expire_at" } # sharecast.idempotency
   }
 

@@ -1,12 +1,13 @@
 """Per-user rate limits by route class, in fixed windows stored in Firestore (SPEC §4.4).
 
 A request of ``user`` on a route of class ``c`` (``Settings.rate_limits``: ``c=limit/period_s``)
-increments the counter document ``rate_limits/{user}:{c}:{window}``, where ``window`` is the
-number of the ``period_s`` window since the epoch. The increment is one atomic write whose
-result carries the new count (a Firestore field transform), so there is no transaction, no read
-and no contention between users: each document only ever takes the requests of one user in
-one window, and expires by TTL (``expire_at``) afterwards. Requests over the limit still count
-(they are cheap to refuse and the window ends anyway).
+adds one document to ``rate_limits/{user}:{c}:{window}/hits`` (``window`` is the number of the
+``period_s`` window since the epoch), then counts that collection up to ``limit + 1`` with an
+aggregation query. Writing before counting means every request counts itself and all requests
+committed before it, so concurrent requests can never let more than ``limit`` through (at the
+edge they may refuse one too many), and there is no shared document to contend on: no hot
+document, no transaction, and nothing any other user touches. Hits expire by TTL
+(``expire_at``). Requests over the limit count too (the window ends anyway).
 
 Answers carry the IETF draft headers ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 ``RateLimit-Reset`` (seconds until the window ends), and a 429 also ``Retry-After`` (seconds):
@@ -18,17 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1 import _helpers
 
 from sharecast.config import Settings
 from sharecast.errors import RateLimited
 
 COLLECTION = "rate_limits"
+HITS = "hits"
 
 
 @dataclass(frozen=True)
@@ -73,16 +75,16 @@ def check(
     window = int(epoch // period)
     ends = (window + 1) * period
     reset_s = max(1, math.ceil(ends - epoch))
-    ref = db.collection(COLLECTION).document(window_doc_id(user_id, route_class, window))
-    result = ref.set(
-        {
-            "count": firestore.Increment(1),
-            "expire_at": now + timedelta(seconds=reset_s + settings.rate_limit_ttl_s),
-        },
-        merge=True,
+    hits = (
+        db.collection(COLLECTION)
+        .document(window_doc_id(user_id, route_class, window))
+        .collection(HITS)
     )
-    value: Any = _helpers.decode_value(result.transform_results[0], db)
-    count = int(value)
+    hits.document(uuid.uuid4().hex).create(
+        {"at": now, "expire_at": now + timedelta(seconds=reset_s + settings.rate_limit_ttl_s)}
+    )
+    result: Any = hits.limit(limit + 1).count(alias="n").get()
+    count = int(result[0][0].value)
     state = Window(limit=limit, remaining=max(0, limit - count), reset_s=reset_s)
     if count > limit:
         raise RateLimited(

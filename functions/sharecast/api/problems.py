@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json
+from google.api_core.exceptions import GoogleAPICallError, RetryError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sharecast.errors import (
     PROBLEM_JSON,
+    DependencyUnavailable,
     FieldProblem,
     SharecastError,
     ValidationFailed,
@@ -67,6 +69,16 @@ def register(app: Flask) -> None:
             if name.lower() in _KEPT_HTTP_HEADERS:  # Allow (405), Retry-After...
                 problem.headers[name] = value
         return problem_response(problem)
+
+    @app.errorhandler(GoogleAPICallError)
+    @app.errorhandler(RetryError)
+    def _dependency(error: Exception) -> Response:
+        log.warning("a Google service failed: %s", type(error).__name__, exc_info=True)
+        return problem_response(
+            DependencyUnavailable(
+                "a backing service is unavailable; retry", headers={"Retry-After": "1"}
+            )
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

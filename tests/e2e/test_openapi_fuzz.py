@@ -15,6 +15,7 @@ from tests.support.fuzz import fuzz
 CASES = int(os.environ.get("SHARECAST_FUZZ_CASES", "2000"))
 
 
+@pytest.mark.timeout(1200)  # about a minute on a quiet machine; generous for a loaded one
 @pytest.mark.usefixtures("stack")
 def test_generated_requests_never_break_the_contract():
     report = fuzz(f"http://127.0.0.1:{PORTS.api}", cases=CASES)

@@ -23,7 +23,10 @@ class ApiClient:
         headers = kw.pop("headers", {})
         if token != "":
             headers.setdefault("Authorization", f"Bearer {token or self.token}")
-        return self.session.request(method, self.base + path, headers=headers, timeout=15, **kw)
+        timeout = kw.pop("timeout", 15)
+        return self.session.request(
+            method, self.base + path, headers=headers, timeout=timeout, **kw
+        )
 
     def post(self, path: str, **kw: Any):
         return self.request("POST", path, **kw)

@@ -80,7 +80,7 @@ def test_user_sees_own_figures_and_viewer_sees_everyone(user_id):
     )
     seed("someone-else", [(Platform.FACEBOOK, TargetStatus.FAILED, 0)])
     since = (NOW - timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    mine = ApiClient(PORTS, user_id).get("/analytics/summary", params={"from": since})
+    mine = ApiClient(PORTS, user_id).get("/analytics/summary", params={"from": since}, timeout=90)
     assert mine.status_code == 200, mine.text
     body = mine.json()
     assert body["scope"] == "own"
@@ -95,7 +95,7 @@ def test_user_sees_own_figures_and_viewer_sees_everyone(user_id):
     assert body["truncated"] is False
 
     everyone = ApiClient(PORTS, "a-viewer", role="viewer").get(
-        "/analytics/summary", params={"from": since}
+        "/analytics/summary", params={"from": since}, timeout=90
     )
     assert everyone.status_code == 200
     assert everyone.json()["scope"] == "all"

@@ -1,7 +1,9 @@
 """Cloud Tasks: one named task per target attempt on the ``publish`` queue (SPEC §5).
 
-Task ids are deterministic (``{post_id}-{target_id}-{attempt}``), so enqueueing the same
-attempt twice is refused by Cloud Tasks with ``ALREADY_EXISTS`` and never delivers twice.
+Task ids are deterministic (``{post_id}-{target_id}-{attempt}``, and
+``{post_id}-{target_id}-{attempt}-s{step}`` for the continuation tasks of multi-step platforms),
+so enqueueing the same attempt or step twice is refused by Cloud Tasks with
+``ALREADY_EXISTS`` and never delivers twice.
 Production tasks carry an OIDC token for the publisher; locally a shared secret header.
 See https://cloud.google.com/tasks/docs/creating-http-target-tasks.
 """
@@ -23,22 +25,30 @@ INTERNAL_AUTH_HEADER = "X-Sharecast-Internal-Auth"
 
 @dataclass(frozen=True)
 class PublishTask:
-    """The body of a publish task: which attempt of which target to run."""
+    """The body of a publish task: which attempt (1-based) of which target to run, and which
+    continuation ``step`` of that attempt (0 = its first task; see ``platforms.base.Pending``)."""
 
     post_id: str
     target_id: str
     attempt: int
+    step: int = 0
 
     @property
     def task_id(self) -> str:
         """Deterministic Cloud Tasks task id (letters, digits, hyphens, underscores)."""
-        return f"{self.post_id}-{self.target_id}-{self.attempt}"
+        base = f"{self.post_id}-{self.target_id}-{self.attempt}"
+        return base if self.step == 0 else f"{base}-s{self.step}"
 
     def body(self) -> bytes:
         """JSON body sent to the publisher."""
-        return json.dumps(
-            {"post_id": self.post_id, "target_id": self.target_id, "attempt": self.attempt}
-        ).encode()
+        body: dict[str, object] = {
+            "post_id": self.post_id,
+            "target_id": self.target_id,
+            "attempt": self.attempt,
+        }
+        if self.step:
+            body["step"] = self.step
+        return json.dumps(body).encode()
 
 
 def enqueue_publish(

@@ -33,6 +33,18 @@ class Record(BaseModel):
         return cls.model_validate({**doc, "id": doc_id})
 
 
+class TargetMedia(BaseModel):
+    """A media file attached to a target, copied from its ``media/{id}`` record when the post is
+    created (so publishing needs no extra read). ``size`` in bytes; ``object_path`` in the media
+    bucket; ``kind`` ``IMAGE``/``VIDEO``/``REEL``."""
+
+    media_id: str
+    kind: str
+    mime_type: str
+    size: int
+    object_path: str
+
+
 class TargetError(BaseModel):
     """Why a target failed or is being retried (SPEC §2 ``error``)."""
 
@@ -80,6 +92,11 @@ class TargetRecord(Record):
     ``uncertain_since`` is set once an attempt may have reached the platform without Sharecast
     learning the outcome (a crash, a timeout, a lost response): every later attempt first looks
     for the post on the platform instead of sending it again (SPEC §3).
+
+    Multi-step platforms: ``step_state`` keeps each step's result (container id, upload session,
+    byte offset) across continuations and retries; while the platform processes, the target
+    stays ``PUBLISHING`` without a lease and ``continue_at`` says when continuation task number
+    ``step`` of the current attempt is due.
     """
 
     id: str
@@ -101,6 +118,10 @@ class TargetRecord(Record):
     lease_until: datetime | None = None
     attempt_started_at: datetime | None = None
     uncertain_since: datetime | None = None
+    media: list[TargetMedia] = []
+    step: int = 0
+    step_state: dict[str, Any] = {}
+    continue_at: datetime | None = None
     external_id: str | None = None
     external_url: str | None = None
     error: TargetError | None = None

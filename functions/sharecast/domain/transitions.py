@@ -20,6 +20,8 @@ class ClaimAction(StrEnum):
 
     START = "START"  # a fresh attempt: take the lease and publish
     RESUME = "RESUME"  # attempt n was in flight and its lease expired: outcome unknown
+    CONTINUE = "CONTINUE"  # attempt n waits on the platform (multi-step): take the next step
+    ENSURE_CONTINUATION = "ENSURE_CONTINUATION"  # step recorded: make sure its task is queued
     ENSURE_NEXT = "ENSURE_NEXT"  # attempt n already failed transiently: make sure n+1 is queued
     NOOP_TERMINAL = "NOOP_TERMINAL"
     NOOP_LEASED = "NOOP_LEASED"
@@ -35,22 +37,38 @@ class ClaimDecision:
     reason: str
 
 
-def decide_claim(target: TargetRecord, *, attempt: int, now: datetime) -> ClaimDecision:
-    """Decide what the delivery of the task for ``attempt`` (1-based) may do at ``now`` (UTC).
+def decide_claim(
+    target: TargetRecord, *, attempt: int, now: datetime, step: int = 0
+) -> ClaimDecision:
+    """Decide what the delivery of the task for ``attempt`` (1-based), continuation ``step``
+    (0 for the attempt's first task), may do at ``now`` (UTC).
 
     Redelivery of any task is a no-op or a safe continuation: terminal targets, live leases,
-    earlier attempts and tasks that fire before ``next_attempt_at`` change nothing.
+    earlier attempts or steps, and tasks that fire before ``next_attempt_at``/``continue_at``
+    change nothing.
     """
     if target.status.terminal:
         return ClaimDecision(ClaimAction.NOOP_TERMINAL, f"target is {target.status.value}")
     if target.status is TargetStatus.PUBLISHING:
         if target.lease_until is not None and target.lease_until > now:
             return ClaimDecision(ClaimAction.NOOP_LEASED, "another attempt holds the lease")
-        if attempt == target.attempts:
+        if attempt != target.attempts:
+            return ClaimDecision(ClaimAction.NOOP_STALE, "task is not for the attempt in flight")
+        if target.continue_at is not None:
+            if step == target.step - 1:
+                return ClaimDecision(
+                    ClaimAction.ENSURE_CONTINUATION, "step recorded; its continuation is due"
+                )
+            if step != target.step:
+                return ClaimDecision(ClaimAction.NOOP_STALE, "task is for another step")
+            if target.continue_at > now + timedelta(seconds=1):
+                return ClaimDecision(ClaimAction.NOOP_EARLY, "task fired before continue_at")
+            return ClaimDecision(ClaimAction.CONTINUE, "the platform step is due")
+        if step == target.step:
             return ClaimDecision(ClaimAction.RESUME, "lease expired with the outcome unknown")
-        return ClaimDecision(ClaimAction.NOOP_STALE, "task is not for the attempt in flight")
+        return ClaimDecision(ClaimAction.NOOP_STALE, "task is not for the step in flight")
     # PENDING or RETRYING
-    if attempt == target.attempts + 1:
+    if attempt == target.attempts + 1 and step == 0:
         if target.next_attempt_at is not None and target.next_attempt_at > now + timedelta(
             seconds=1
         ):
@@ -68,9 +86,10 @@ def _bump(target: TargetRecord, now: datetime, **changes: object) -> TargetRecor
 def claimed(
     target: TargetRecord, *, action: ClaimAction, lease_id: str, lease_s: float, now: datetime
 ) -> TargetRecord:
-    """The target leased to a new (START) or resumed (RESUME) attempt until now + lease_s."""
-    attempts = target.attempts + 1 if action is ClaimAction.START else target.attempts
-    started = now if action is ClaimAction.START else target.attempt_started_at
+    """The target leased until now + lease_s to a new attempt (START: attempts + 1, step 0), a
+    resumed one (RESUME: the outcome of the interrupted step is unknown, so ``uncertain_since``
+    is set) or the next step of a waiting one (CONTINUE). ``step_state`` is kept throughout."""
+    start = action is ClaimAction.START
     uncertain = target.uncertain_since
     if action is ClaimAction.RESUME and uncertain is None:
         uncertain = target.attempt_started_at or now
@@ -78,12 +97,27 @@ def claimed(
         target,
         now,
         status=TargetStatus.PUBLISHING,
-        attempts=attempts,
+        attempts=target.attempts + 1 if start else target.attempts,
+        step=0 if start else target.step,
         lease_id=lease_id,
         lease_until=now + timedelta(seconds=lease_s),
-        attempt_started_at=started,
+        attempt_started_at=now if start else target.attempt_started_at,
         uncertain_since=uncertain,
         next_attempt_at=None,
+        continue_at=None,
+    )
+
+
+def waiting(target: TargetRecord, *, wait_s: float, now: datetime) -> TargetRecord:
+    """The target after a step answered "still processing": still ``PUBLISHING`` (the attempt
+    continues), lease released, continuation ``step + 1`` due at ``now + wait_s`` (seconds)."""
+    return _bump(
+        target,
+        now,
+        lease_id=None,
+        lease_until=None,
+        continue_at=now + timedelta(seconds=max(wait_s, 0.0)),
+        step=target.step + 1,
     )
 
 
@@ -100,6 +134,7 @@ def succeeded(
         published_at=now,
         lease_id=None,
         lease_until=None,
+        continue_at=None,
         error=None,
     )
 
@@ -147,6 +182,7 @@ def failed(
             next_attempt_at=now + timedelta(seconds=delay),
             lease_id=None,
             lease_until=None,
+            continue_at=None,
             error=error,
         )
     return _bump(
@@ -157,5 +193,6 @@ def failed(
         next_attempt_at=None,
         lease_id=None,
         lease_until=None,
+        continue_at=None,
         error=error,
     )

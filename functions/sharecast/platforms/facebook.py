@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
-from sharecast.platforms.base import PublishRequest, PublishResult
+from sharecast.platforms.base import PublishRequest, PublishResult, StepLog
 from sharecast.platforms.errors import (
     AuthExpiredError,
     DuplicateContentError,
@@ -196,13 +196,15 @@ class FacebookConnector:
         self._base = f"{base_url.rstrip('/')}/{graph_version.strip('/')}"
         self._http = PlatformHttp(timeout_s=timeout_s, session=session)
 
-    def publish(self, request: PublishRequest, *, access_token: str) -> PublishResult:
+    def publish(
+        self, request: PublishRequest, *, access_token: str, steps: StepLog | None = None
+    ) -> PublishResult:
         """``POST /{page_id}/feed``; returns the ``{page}_{post}`` id and its facebook.com URL.
 
         A 2xx answer without an ``id`` raises transient ``UNKNOWN_OUTCOME``: the post may exist,
         so the caller reconciles with :meth:`find_existing` before retrying.
         """
-        if request.media_urls:
+        if request.media:
             raise PermanentPlatformError(
                 "INVALID_REQUEST", "media attachments are not supported by the Facebook connector"
             )
@@ -223,7 +225,12 @@ class FacebookConnector:
         )
 
     def find_existing(
-        self, request: PublishRequest, *, access_token: str, since: datetime
+        self,
+        request: PublishRequest,
+        *,
+        access_token: str,
+        since: datetime,
+        steps: StepLog | None = None,
     ) -> PublishResult | None:
         """The oldest feed post of the Page created at or after ``since`` whose ``message``
         equals ``request.text`` (both NFC-normalized and trimmed), or ``None``.

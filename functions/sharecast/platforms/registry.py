@@ -6,13 +6,18 @@ import requests
 
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
-from sharecast.platforms.base import Connector
+from sharecast.platforms.base import Connector, MediaSource
 from sharecast.platforms.facebook import FacebookConnector
 from sharecast.platforms.x import XConnector
 
 
-def build_connectors(settings: Settings, session: requests.Session) -> dict[Platform, Connector]:
-    """One connector per platform that publishes for real, sharing one HTTP session."""
+def build_connectors(
+    settings: Settings, session: requests.Session, *, media: MediaSource | None = None
+) -> dict[Platform, Connector]:
+    """One connector per platform that publishes for real, sharing one HTTP session.
+
+    ``media`` (signed URLs and chunked reads of media objects) goes to the connectors that
+    publish media; without it they refuse media targets as permanent errors."""
     timeout = settings.platform_http_timeout_s
     return {
         Platform.FACEBOOK: FacebookConnector(

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import requests
 
-from sharecast.platforms.base import PublishRequest, PublishResult
+from sharecast.platforms.base import PublishRequest, PublishResult, StepLog
 from sharecast.platforms.errors import (
     AuthExpiredError,
     DuplicateContentError,
@@ -184,13 +184,15 @@ class XConnector:
         self._base = base_url.rstrip("/")
         self._http = PlatformHttp(timeout_s=timeout_s, session=session)
 
-    def publish(self, request: PublishRequest, *, access_token: str) -> PublishResult:
+    def publish(
+        self, request: PublishRequest, *, access_token: str, steps: StepLog | None = None
+    ) -> PublishResult:
         """``POST /2/tweets``; returns the post id and ``https://x.com/i/web/status/{id}``.
 
         A 2xx answer without ``data.id`` raises transient ``UNKNOWN_OUTCOME``: the post may exist,
         so the caller reconciles with :meth:`find_existing` before retrying.
         """
-        if request.media_urls:
+        if request.media:
             raise PermanentPlatformError(
                 "INVALID_REQUEST", "media attachments are not supported by the X connector"
             )
@@ -206,7 +208,12 @@ class XConnector:
         )
 
     def find_existing(
-        self, request: PublishRequest, *, access_token: str, since: datetime
+        self,
+        request: PublishRequest,
+        *,
+        access_token: str,
+        since: datetime,
+        steps: StepLog | None = None,
     ) -> PublishResult | None:
         """The oldest post of ``request.account_id`` created at or after ``since`` (second
         precision) whose text matches :func:`compose_text` under :func:`normalize_text`, or

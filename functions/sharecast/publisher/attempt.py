@@ -25,15 +25,29 @@ from sharecast.domain.backoff import RetryPolicy
 from sharecast.domain.events import Event
 from sharecast.domain.models import AttemptRecord, TargetRecord
 from sharecast.domain.statuses import Platform, TargetStatus
-from sharecast.domain.transitions import ClaimAction, ClaimDecision, claimed, decide_claim
+from sharecast.domain.transitions import (
+    ClaimAction,
+    ClaimDecision,
+    claimed,
+    decide_claim,
+    waiting,
+)
 from sharecast.domain.transitions import failed as failed_state
 from sharecast.domain.transitions import succeeded as succeeded_state
 from sharecast.errors import NotFound
 from sharecast.events import publish_events
 from sharecast.logs import fields
-from sharecast.platforms.base import Connector, PublishRequest, PublishResult
+from sharecast.platforms.base import (
+    Connector,
+    MediaItem,
+    MediaSource,
+    Pending,
+    PublishRequest,
+    PublishResult,
+)
 from sharecast.platforms.errors import AuthExpiredError, DuplicateContentError, PlatformError
 from sharecast.platforms.registry import build_connectors
+from sharecast.publisher.steps import LeaseLost, TargetSteps
 from sharecast.store import connections as connections_store
 from sharecast.store.posts import change_target, rollup_post
 from sharecast.tasks import PublishTask, enqueue_publish
@@ -48,6 +62,8 @@ MAYBE_POSTED_CODES = frozenset({"NETWORK", "TIMEOUT", "UNKNOWN_OUTCOME", "PLATFO
 #: expires, the redelivery resumes the attempt), and an early task must still run. Nothing was
 #: recorded, so answering 5xx keeps the queue retrying (SPEC §5).
 COME_BACK_LATER = frozenset({ClaimAction.NOOP_LEASED, ClaimAction.NOOP_EARLY})
+#: Actions that take the lease and call the connector.
+CLAIMING = frozenset({ClaimAction.START, ClaimAction.RESUME, ClaimAction.CONTINUE})
 #: How far before an uncertain attempt's start reconciliation looks (clock skew), seconds.
 RECONCILE_SLACK_S = 120
 
@@ -64,8 +80,11 @@ class Publisher:
     connectors: Mapping[Platform, Connector]
 
     @classmethod
-    def build(cls, settings: Settings, clients: Clients) -> Publisher:
+    def build(
+        cls, settings: Settings, clients: Clients, *, media: MediaSource | None = None
+    ) -> Publisher:
         """A publisher on ``clients`` with every platform's connector and its own HTTP session.
+        ``media`` gives connectors access to media objects (signed URLs, chunked reads).
         Raises ``ValueError`` when ``TOKEN_ENCRYPTION_KEYS`` is missing or malformed."""
         return cls(
             settings=settings,
@@ -73,7 +92,7 @@ class Publisher:
             tasks=clients.tasks,
             pubsub=clients.publisher,
             vault=TokenVault.from_settings(settings),
-            connectors=build_connectors(settings, requests.Session()),
+            connectors=build_connectors(settings, requests.Session(), media=media),
         )
 
     @property
@@ -104,6 +123,7 @@ class AttemptReport:
 class _Outcome:
     result: PublishResult | None = None
     error: PlatformError | None = None
+    pending: Pending | None = None
 
 
 def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
@@ -118,8 +138,8 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     ttl = timedelta(days=pub.settings.event_ttl_days)
 
     def claim(target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
-        decision = decide_claim(target, attempt=task.attempt, now=now)
-        if decision.action in (ClaimAction.START, ClaimAction.RESUME):
+        decision = decide_claim(target, attempt=task.attempt, step=task.step, now=now)
+        if decision.action in CLAIMING:
             return (
                 claimed(
                     target,
@@ -151,7 +171,9 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
     target = change.target
     if decision.action is ClaimAction.ENSURE_NEXT:
         return _schedule_next(pub, target, decision)
-    if decision.action not in (ClaimAction.START, ClaimAction.RESUME):
+    if decision.action is ClaimAction.ENSURE_CONTINUATION:
+        return _schedule_continuation(pub, target, decision)
+    if decision.action not in CLAIMING:
         return AttemptReport(
             decision.action.value,
             target.status.value,
@@ -160,13 +182,18 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
         )
 
     started = time.monotonic()
-    outcome = _publish(pub, target)
+    steps = TargetSteps(
+        pub.db, target=target, lease_id=lease_id, lease_s=pub.settings.lease_s, event_ttl=ttl
+    )
+    outcome = _publish(pub, target, steps)
     duration_ms = int((time.monotonic() - started) * 1000)
     finished = utcnow()
 
     def record(current: TargetRecord) -> tuple[TargetRecord | None, str]:
         if current.lease_id != lease_id or current.status is not TargetStatus.PUBLISHING:
             return None, "lease lost before recording"
+        if outcome.pending is not None:
+            return waiting(current, wait_s=outcome.pending.wait_s, now=finished), "PENDING"
         if outcome.result is not None:
             return (
                 succeeded_state(
@@ -193,7 +220,9 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
             error.code,
         )
 
-    def attempt_log(new: TargetRecord) -> AttemptRecord:
+    def attempt_log(new: TargetRecord) -> AttemptRecord | None:
+        if new.status is TargetStatus.PUBLISHING:  # a step of a continuing attempt
+            return None
         return AttemptRecord(
             id=f"{new.post_id}-{new.id}-{new.attempts}",
             post_id=new.post_id,
@@ -246,6 +275,8 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
         return AttemptReport("LEASE_LOST", final.status.value, str(change.detail))
     if final.status is TargetStatus.RETRYING:
         return _schedule_next(pub, final, decision)
+    if final.status is TargetStatus.PUBLISHING and final.continue_at is not None:
+        return _schedule_continuation(pub, final, decision)
     return AttemptReport(decision.action.value, final.status.value, str(change.detail))
 
 
@@ -254,7 +285,7 @@ def _retryable(error: PlatformError) -> bool:
     return error.retryable and not isinstance(error, AuthExpiredError)
 
 
-def _publish(pub: Publisher, target: TargetRecord) -> _Outcome:
+def _publish(pub: Publisher, target: TargetRecord, steps: TargetSteps) -> _Outcome:
     connector = pub.connectors.get(target.platform)
     if connector is None:
         return _Outcome(error=PlatformError("PLATFORM_NOT_SUPPORTED", target.platform.value))
@@ -266,13 +297,30 @@ def _publish(pub: Publisher, target: TargetRecord) -> _Outcome:
     except (NotFound, VaultError) as exc:
         return _Outcome(error=PlatformError("CONNECTION_INVALID", str(exc)))
     request = PublishRequest(
-        account_id=target.account_id, text=target.text, target_key=f"{target.post_id}/{target.id}"
+        account_id=target.account_id,
+        text=target.text,
+        target_key=f"{target.post_id}/{target.id}",
+        media=tuple(
+            MediaItem(
+                media_id=m.media_id,
+                kind=m.kind,
+                mime_type=m.mime_type,
+                size=m.size,
+                object_path=m.object_path,
+            )
+            for m in target.media
+        ),
+        media_type=target.media_type,
+        title=target.title,
+        description=target.description,
     )
     try:
         if target.uncertain_since is not None:
             since = target.uncertain_since - timedelta(seconds=RECONCILE_SLACK_S)
             try:
-                existing = connector.find_existing(request, access_token=token, since=since)
+                existing = connector.find_existing(
+                    request, access_token=token, since=since, steps=steps
+                )
             except NotImplementedError:
                 return _Outcome(
                     error=PlatformError(
@@ -283,7 +331,10 @@ def _publish(pub: Publisher, target: TargetRecord) -> _Outcome:
                 )
             if existing is not None:
                 return _Outcome(result=existing)
-        return _Outcome(result=connector.publish(request, access_token=token))
+        published = connector.publish(request, access_token=token, steps=steps)
+        if isinstance(published, Pending):
+            return _Outcome(pending=published)
+        return _Outcome(result=published)
     except DuplicateContentError as exc:
         if target.uncertain_since is not None:
             return _Outcome(
@@ -295,6 +346,8 @@ def _publish(pub: Publisher, target: TargetRecord) -> _Outcome:
         return _Outcome(error=exc)
     except PlatformError as exc:
         return _Outcome(error=exc)
+    except LeaseLost as exc:  # recording is refused too (the lease check in ``record``)
+        return _Outcome(error=PlatformError("LEASE_LOST", str(exc)))
     except Exception as exc:  # a connector bug must not lose the attempt's record
         log.exception("connector raised an unexpected error", extra=fields(target=target.id))
         return _Outcome(error=PlatformError("UNKNOWN_OUTCOME", type(exc).__name__))
@@ -316,6 +369,27 @@ def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision
             decision.action.value, target.status.value, "next task not queued", redeliver=True
         )
     return AttemptReport(decision.action.value, target.status.value, "next attempt scheduled")
+
+
+def _schedule_continuation(
+    pub: Publisher, target: TargetRecord, decision: ClaimDecision
+) -> AttemptReport:
+    """Queue the task of the step the target waits for (idempotent: the task name is fixed)."""
+    task = PublishTask(
+        post_id=target.post_id, target_id=target.id, attempt=target.attempts, step=target.step
+    )
+    try:
+        enqueue_publish(pub.tasks, pub.settings, task, schedule_at=target.continue_at)
+    except Exception:
+        log.warning(
+            "continuation not enqueued",
+            exc_info=True,
+            extra=fields(post_id=target.post_id, target_id=target.id, step=target.step),
+        )
+        return AttemptReport(
+            decision.action.value, target.status.value, "continuation not queued", redeliver=True
+        )
+    return AttemptReport(decision.action.value, target.status.value, "continuation scheduled")
 
 
 def _rollup(pub: Publisher, post_id: str) -> list[Event]:

@@ -37,10 +37,11 @@ def parse_task(request: Request) -> tuple[PublishTask, Delivery]:
             post_id=str(body["post_id"]),
             target_id=str(body["target_id"]),
             attempt=int(body["attempt"]),
+            step=int(body.get("step", 0)),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise BadRequest(f"malformed task body: {type(exc).__name__}") from exc
-    if task.attempt < 1 or not task.post_id or not task.target_id:
+    if task.attempt < 1 or task.step < 0 or not task.post_id or not task.target_id:
         raise BadRequest("malformed task body")
 
     def header_int(name: str) -> int:

@@ -99,17 +99,19 @@ def change_target(
     mutate: TargetMutation,
     event_ttl: timedelta,
     attempt_log: Callable[[TargetRecord], AttemptRecord | None] | None = None,
+    emit_event: bool = True,
 ) -> TargetChange:
     """Apply ``mutate`` to one target in a transaction that touches only that target.
 
     ``mutate(target)`` returns ``(new_target or None, detail)``; ``None`` means "no change" and
-    nothing is written. A change commits together with its ``target_status`` event and, when
-    ``attempt_log`` returns one, the attempt record. The post is rolled up afterwards by
-    :func:`rollup_post`: keeping sibling targets and the post out of this transaction is what
-    lets targets of one post finish at the same moment without lock contention (two
-    transactions that read and write one shared document deadlock until the emulator, or
-    production Firestore, aborts one). Raises :class:`NotFound`. ``mutate`` must be pure: the
-    client re-runs it when the transaction is retried.
+    nothing is written. A change commits together with its ``target_status`` event (unless
+    ``emit_event`` is false: internal bookkeeping such as a multi-step checkpoint that no client
+    needs to see) and, when ``attempt_log`` returns one, the attempt record. The post is
+    rolled up afterwards by :func:`rollup_post`: keeping sibling targets and the post out of
+    this transaction is what lets targets of one post finish at the same moment without lock
+    contention (two transactions that read and write one shared document deadlock until the
+    emulator, or production Firestore, aborts one). Raises :class:`NotFound`. ``mutate`` must
+    be pure: the client re-runs it when the transaction is retried.
     """
     ref = target_ref(db, post_id, target_id)
 
@@ -123,15 +125,20 @@ def change_target(
         if new_target is None:
             return TargetChange(target=current, detail=detail)
         txn.set(ref, new_target.to_doc())
-        event = Event.new(
-            user_id=new_target.user_id, type=EventType.TARGET_STATUS, data=new_target.snapshot()
-        )
-        add_event(txn, db, event, ttl=event_ttl)
+        events: list[Event] = []
+        if emit_event:
+            event = Event.new(
+                user_id=new_target.user_id,
+                type=EventType.TARGET_STATUS,
+                data=new_target.snapshot(),
+            )
+            add_event(txn, db, event, ttl=event_ttl)
+            events.append(event)
         if attempt_log is not None:
             record = attempt_log(new_target)
             if record is not None:
                 txn.set(db.collection(ATTEMPTS).document(record.id), record.to_doc())
-        return TargetChange(target=new_target, events=[event], changed=True, detail=detail)
+        return TargetChange(target=new_target, events=events, changed=True, detail=detail)
 
     result: TargetChange = run(db.transaction())
     return result

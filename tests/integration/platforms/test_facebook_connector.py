@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from sharecast.platforms.base import PublishRequest
+from sharecast.platforms.base import MediaItem, PublishRequest
 from sharecast.platforms.errors import (
     AuthExpiredError,
     DuplicateContentError,
@@ -55,7 +55,10 @@ def test_publish_link_only(fb, sandbox):
 
 def test_media_is_refused_before_calling(fb, sandbox):
     request = PublishRequest(
-        account_id=PAGE_ID, text="x", target_key="k", media_urls=("https://example.com/a.jpg",)
+        account_id=PAGE_ID,
+        text="x",
+        target_key="k",
+        media=(MediaItem("m1", "IMAGE", "image/jpeg", 10, "media/images/u/a.jpg"),),
     )
     with pytest.raises(PermanentPlatformError) as info:
         fb.publish(request, access_token=TOKEN)

@@ -9,9 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 from google.api_core.exceptions import NotFound as TaskNotFound
-from google.cloud import tasks_v2
 
-from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
 from sharecast.multipost import MultipostInput, TargetInput, create_multipost
@@ -22,34 +20,8 @@ from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.timeutil import utcnow
 from tests.conftest import PORTS
-from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
-
-QUEUE = "publish-direct"
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings(tasks_queue=QUEUE, backoff_base_s=0.2, backoff_jitter=0)
-
-
-@pytest.fixture
-def pub(settings: Settings) -> Publisher:
-    clients = Clients(settings)
-    parent = f"projects/{settings.google_cloud_project}/locations/{settings.tasks_location}"
-    try:
-        clients.tasks.get_queue(name=settings.queue_path)
-    except TaskNotFound:
-        clients.tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=settings.queue_path))
-    clients.tasks.pause_queue(name=settings.queue_path)
-    clients.tasks.purge_queue(name=settings.queue_path)
-    return Publisher.build(settings, clients)
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox.of_stack(PORTS)
 
 
 def new_post(pub: Publisher, user_id: str, platform: str = "x", text: str | None = None):

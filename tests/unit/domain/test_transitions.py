@@ -5,7 +5,14 @@ import pytest
 from sharecast.domain.backoff import RetryPolicy
 from sharecast.domain.models import TargetRecord
 from sharecast.domain.statuses import Platform, TargetStatus
-from sharecast.domain.transitions import ClaimAction, claimed, decide_claim, failed, succeeded
+from sharecast.domain.transitions import (
+    ClaimAction,
+    claimed,
+    decide_claim,
+    failed,
+    succeeded,
+    waiting,
+)
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -194,3 +201,67 @@ def test_success_records_external_ids():
     out = succeeded(t, external_id="123", external_url="https://x.com/i/web/status/123", now=NOW)
     assert (out.status, out.external_id, out.published_at) == (TargetStatus.SUCCESS, "123", NOW)
     assert out.lease_until is None
+
+
+# Multi-step platforms: a step answering "still processing" keeps the attempt and waits.
+
+WAITING = {
+    "status": TargetStatus.PUBLISHING,
+    "attempts": 1,
+    "step": 2,
+    "continue_at": NOW,
+    "step_state": {"container_id": "c1"},
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "attempt", "step", "action"),
+    [
+        (WAITING, 1, 2, ClaimAction.CONTINUE),
+        ({**WAITING, "continue_at": NOW + timedelta(seconds=30)}, 1, 2, ClaimAction.NOOP_EARLY),
+        (WAITING, 1, 1, ClaimAction.ENSURE_CONTINUATION),
+        (WAITING, 1, 0, ClaimAction.NOOP_STALE),
+        (WAITING, 2, 0, ClaimAction.NOOP_STALE),
+        (WAITING, 1, 3, ClaimAction.NOOP_STALE),
+        # a continuation step that crashed resumes with its own task, not an older one
+        ({**WAITING, "continue_at": None, "lease_until": NOW}, 1, 2, ClaimAction.RESUME),
+        ({**WAITING, "continue_at": None, "lease_until": NOW}, 1, 1, ClaimAction.NOOP_STALE),
+        ({**WAITING, "lease_until": NOW + timedelta(seconds=5)}, 1, 2, ClaimAction.NOOP_LEASED),
+        # a continuation task never starts a new attempt
+        ({"status": TargetStatus.RETRYING, "attempts": 1}, 2, 1, ClaimAction.NOOP_STALE),
+    ],
+)
+def test_decide_claim_for_steps(state, attempt, step, action):
+    assert decide_claim(target(**state), attempt=attempt, step=step, now=NOW).action is action
+
+
+def test_waiting_keeps_the_attempt_and_releases_the_lease():
+    leased = claimed(
+        target(**WAITING), action=ClaimAction.CONTINUE, lease_id="L", lease_s=60, now=NOW
+    )
+    assert (leased.attempts, leased.step, leased.continue_at) == (1, 2, None)
+    assert leased.uncertain_since is None  # a clean continuation is not an unknown outcome
+    after = waiting(leased, wait_s=5, now=NOW)
+    assert after.status is TargetStatus.PUBLISHING
+    assert (after.attempts, after.step, after.lease_id) == (1, 3, None)
+    assert after.continue_at == NOW + timedelta(seconds=5)
+    assert after.step_state == {"container_id": "c1"}
+    assert after.version == leased.version + 1
+
+
+def test_a_new_attempt_restarts_steps_but_keeps_their_state():
+    retrying = target(status=TargetStatus.RETRYING, attempts=1, step=3, step_state={"k": 1})
+    started = claimed(retrying, action=ClaimAction.START, lease_id="L", lease_s=60, now=NOW)
+    assert (started.attempts, started.step, started.step_state) == (2, 0, {"k": 1})
+
+
+def test_resume_of_a_step_marks_the_outcome_unknown():
+    crashed = target(**{**WAITING, "continue_at": None, "attempt_started_at": NOW})
+    resumed = claimed(crashed, action=ClaimAction.RESUME, lease_id="L", lease_s=60, now=NOW)
+    assert resumed.uncertain_since == NOW
+    assert resumed.step == 2
+
+
+def test_outcomes_clear_continue_at():
+    leased = target(**{**WAITING, "lease_id": "L"})
+    assert succeeded(leased, external_id="1", external_url=None, now=NOW).continue_at is None

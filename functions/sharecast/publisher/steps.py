@@ -1,0 +1,80 @@
+"""The publisher's :class:`~sharecast.platforms.base.StepLog`: a multi-step connector's saved
+state, stored on the target document under the attempt's lease (SPEC §3, multi-step)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from google.cloud import firestore
+
+from sharecast.domain.models import TargetRecord
+from sharecast.store.posts import change_target
+from sharecast.timeutil import utcnow
+
+
+class LeaseLost(Exception):
+    """The attempt no longer holds the target's lease: another delivery took over, so this one
+    must stop without writing anything else."""
+
+
+class TargetSteps:
+    """Step state of one target, saved through a transaction that checks the lease.
+
+    Each :meth:`save` also renews the lease for ``lease_s`` seconds, so a long multi-step upload
+    that keeps saving progress is never mistaken for a dead publisher.
+    """
+
+    def __init__(
+        self,
+        db: firestore.Client,
+        *,
+        target: TargetRecord,
+        lease_id: str,
+        lease_s: float,
+        event_ttl: timedelta,
+    ) -> None:
+        self._db = db
+        self._post_id = target.post_id
+        self._target_id = target.id
+        self._lease_id = lease_id
+        self._lease_s = lease_s
+        self._event_ttl = event_ttl
+        self._state: dict[str, Any] = dict(target.step_state)
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """What earlier steps saved (a copy)."""
+        return dict(self._state)
+
+    def save(self, **values: Any) -> None:
+        """Merge ``values`` into ``step_state`` and renew the lease. Raises :class:`LeaseLost`."""
+        now = utcnow()
+
+        def merge(current: TargetRecord) -> tuple[TargetRecord | None, str]:
+            if current.lease_id != self._lease_id:
+                return None, "lease lost"
+            return (
+                current.model_copy(
+                    update={
+                        "step_state": {**current.step_state, **values},
+                        "lease_until": now + timedelta(seconds=self._lease_s),
+                        "version": current.version + 1,
+                        "updated_at": now,
+                    }
+                ),
+                "saved",
+            )
+
+        change = change_target(
+            self._db,
+            post_id=self._post_id,
+            target_id=self._target_id,
+            mutate=merge,
+            event_ttl=self._event_ttl,
+            emit_event=False,
+        )
+        if not change.changed:
+            raise LeaseLost(f"target {self._post_id}/{self._target_id} leased by another attempt")
+        self._state = dict(change.target.step_state)

@@ -1,0 +1,120 @@
+"""Multi-step publishing through the real publisher path: a step that answers "still
+processing" keeps the attempt, saves its state on the target, and is continued by a named
+continuation task on the (paused) real queue; saves are refused once the lease is gone.
+
+The connector here wraps the real X connector (over HTTP to the sandbox) with one preparatory
+step, the shape of a container or an upload session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sharecast.domain.statuses import Platform
+from sharecast.platforms.base import Pending, PublishRequest, PublishResult, StepLog
+from sharecast.publisher.attempt import Publisher, run_attempt
+from sharecast.publisher.steps import LeaseLost, TargetSteps
+from sharecast.tasks import PublishTask
+from tests.integration.publisher.test_attempt import attempt, load, new_post, task_exists
+
+pytestmark = pytest.mark.usefixtures("clean_stack")
+
+
+@dataclasses.dataclass
+class PreparedX:
+    """X with a preparatory step: the first call saves a session and asks to come back."""
+
+    inner: object
+    platform: str = "x"
+    calls: int = 0
+
+    def publish(
+        self, request: PublishRequest, *, access_token: str, steps: StepLog
+    ) -> PublishResult | Pending:
+        self.calls += 1
+        if "session" not in steps.state:
+            steps.save(session=f"s-{request.target_key}")
+            return Pending(wait_s=0.2, reason="processing")
+        return self.inner.publish(request, access_token=access_token)  # type: ignore[attr-defined]
+
+    def find_existing(
+        self, request: PublishRequest, *, access_token: str, since: datetime, steps: StepLog
+    ) -> PublishResult | None:
+        return self.inner.find_existing(request, access_token=access_token, since=since)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def stepped(pub: Publisher) -> Publisher:
+    connector = PreparedX(inner=pub.connectors[Platform.X])
+    return dataclasses.replace(pub, connectors={Platform.X: connector})
+
+
+def test_pending_step_keeps_the_attempt_and_queues_its_continuation(stepped, sandbox, user_id):
+    post, target = new_post(stepped, user_id)
+    report = attempt(stepped, post.id, target.id, 1)
+    assert (report.action, report.status, report.redeliver) == (
+        "START",
+        "PUBLISHING",
+        False,
+    )
+    _, waiting = load(stepped, post.id)
+    assert (waiting.attempts, waiting.step, waiting.lease_id) == (1, 1, None)
+    assert waiting.step_state == {"session": f"s-{post.id}/{target.id}"}
+    assert waiting.continue_at is not None
+    assert task_exists(stepped, f"{post.id}-{target.id}-1-s1")
+    assert (
+        stepped.db.collection("attempts").document(f"{post.id}-{target.id}-1").get().exists is False
+    )
+
+    # The first task delivered again: the step is recorded, so it only re-ensures the
+    # continuation (idempotent on the task name) and calls nothing.
+    again = attempt(stepped, post.id, target.id, 1)
+    assert again.action == "ENSURE_CONTINUATION"
+    assert stepped.connectors[Platform.X].calls == 1
+
+    time.sleep(0.3)
+    done = run_attempt(
+        stepped, task=PublishTask(post_id=post.id, target_id=target.id, attempt=1, step=1)
+    )
+    assert (done.action, done.status) == ("CONTINUE", "SUCCESS")
+    post, final = load(stepped, post.id)
+    assert post.status.value == "PUBLISHED"
+    assert final.attempts == 1
+    assert [p["id"] for p in sandbox.ledger(platform="x")] == [final.external_id]
+    log = stepped.db.collection("attempts").document(f"{post.id}-{target.id}-1").get().to_dict()
+    assert log["outcome"] == "SUCCESS"
+
+    # Late duplicates of either task change nothing.
+    for step in (0, 1):
+        late = run_attempt(
+            stepped, task=PublishTask(post_id=post.id, target_id=target.id, attempt=1, step=step)
+        )
+        assert late.action == "NOOP_TERMINAL"
+    assert len(sandbox.ledger(platform="x")) == 1
+
+
+def test_early_continuation_comes_back_later(stepped, user_id):
+    post, target = new_post(stepped, user_id)
+    attempt(stepped, post.id, target.id, 1)
+    stepped.db.document(f"posts/{post.id}/targets/{target.id}").update(
+        {"continue_at": datetime(2100, 1, 1, tzinfo=UTC)}
+    )
+    early = run_attempt(
+        stepped, task=PublishTask(post_id=post.id, target_id=target.id, attempt=1, step=1)
+    )
+    assert (early.action, early.redeliver) == ("NOOP_EARLY", True)
+
+
+def test_a_save_without_the_lease_is_refused(stepped, user_id):
+    post, _ = new_post(stepped, user_id)
+    _, fresh = load(stepped, post.id)
+    steps = TargetSteps(
+        stepped.db, target=fresh, lease_id="not-the-holder", lease_s=30, event_ttl=timedelta(days=1)
+    )
+    with pytest.raises(LeaseLost):
+        steps.save(session="x")
+    assert load(stepped, post.id)[1].step_state == {}

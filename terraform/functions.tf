@@ -92,9 +92,6 @@ locals {
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
-        # Every task's OIDC token is verified again in the code (sharecast.internal_auth).
-        INTERNAL_OIDC_SERVICE_ACCOUNTS = local.tasks_invoker_email
-        INTERNAL_OIDC_AUDIENCE         = local.publisher_url
       }
       secrets = {
         TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"

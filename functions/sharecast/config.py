@@ -105,11 +105,11 @@ class Settings(BaseSettings):
     analytics_max_range_days: int = Field(default=92, ge=1, le=366)
     analytics_max_records: int = Field(default=5000, ge=10, le=50_000)
 
-    # Internal callers (Cloud Tasks, Cloud Scheduler): when set, the publisher (and sweeper)
-    # require a Google-signed OIDC token whose ``email`` is one of these service accounts and
-    # whose audience is ``internal_oidc_audience`` (default: the function's own URL).
+    # Internal callers (Cloud Tasks, Cloud Scheduler): when set, internal functions require a
+    # Google-signed OIDC token whose ``email`` is one of these service accounts and whose
+    # audience is the function's own URL. The publisher falls back to
+    # ``tasks_invoker_service_account`` (sharecast.publisher.envelope).
     internal_oidc_service_accounts: CsvList = Field(default_factory=list)
-    internal_oidc_audience: str | None = None
     google_oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
 
     # Relay (Cloud Run SSE service).

@@ -1,9 +1,9 @@
 """Who may call the internal functions (publisher, sweeper): Cloud Tasks and Cloud Scheduler.
 
-In production (``INTERNAL_OIDC_SERVICE_ACCOUNTS`` set) every request must carry
+In production (allowed service accounts configured) every request must carry
 ``Authorization: Bearer <Google-signed OIDC ID token>`` whose signature verifies against
 Google's certificates (``GOOGLE_OIDC_CERTS_URL``), whose issuer is Google, whose audience is the
-function's URL (``INTERNAL_OIDC_AUDIENCE``, else the caller's default) and whose verified
+function's URL and whose verified
 ``email`` is one of the allowed service accounts. Cloud Run IAM checks the same token at the
 door; checking it again here means a mis-set IAM binding cannot open the function.
 Locally (``INTERNAL_AUTH_SECRET``) a shared secret header is required instead. See
@@ -67,15 +67,19 @@ class _CachingRequest(google.auth.transport.requests.Request):
 _transport = _CachingRequest()
 
 
-def verify_internal_caller(request: Request, settings: Settings, *, audience: str) -> str:
+def verify_internal_caller(
+    request: Request, settings: Settings, *, audience: str, accounts: list[str] | None = None
+) -> str:
     """Check the caller of an internal function; returns who it is (for logs).
 
-    ``audience`` is the function's own URL, used unless ``INTERNAL_OIDC_AUDIENCE`` is set.
+    ``audience`` is the function's own URL; ``accounts`` the service accounts allowed (default
+    ``INTERNAL_OIDC_SERVICE_ACCOUNTS``; OIDC is required when there is at least one).
     Raises :class:`Unauthenticated` (401) for a missing, invalid, expired, foreign or
     wrong-account token, or a wrong shared secret. With neither OIDC nor a secret configured
     the request is accepted (Cloud Run IAM alone guards the function).
     """
-    if settings.internal_oidc_service_accounts:
+    allowed = settings.internal_oidc_service_accounts if accounts is None else accounts
+    if allowed:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("an OIDC bearer token is required")
@@ -83,7 +87,7 @@ def verify_internal_caller(request: Request, settings: Settings, *, audience: st
             claims = id_token.verify_token(
                 token.strip(),
                 _transport,
-                audience=settings.internal_oidc_audience or audience,
+                audience=audience,
                 certs_url=settings.google_oidc_certs_url,
                 clock_skew_in_seconds=settings.jwt_leeway_s,
             )
@@ -92,9 +96,7 @@ def verify_internal_caller(request: Request, settings: Settings, *, audience: st
         if claims.get("iss") not in GOOGLE_ISSUERS:
             raise Unauthenticated("the OIDC token was not issued by Google")
         email = claims.get("email")
-        if claims.get("email_verified") is not True or (
-            email not in settings.internal_oidc_service_accounts
-        ):
+        if claims.get("email_verified") is not True or email not in allowed:
             raise Unauthenticated("the OIDC token is not from an allowed service account")
         return f"oidc:{email}"
     secret = settings.internal_auth_secret

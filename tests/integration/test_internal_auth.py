@@ -133,3 +133,20 @@ def test_the_stack_publisher_requires_the_shared_secret():
     secret = Settings().internal_auth_secret.get_secret_value()  # type: ignore[union-attr]
     response = requests.post(url, json=body, headers={INTERNAL_AUTH_HEADER: secret}, timeout=20)
     assert response.status_code != 401, response.text
+
+
+def test_the_publisher_expects_the_tasks_invoker_identity(certs_url):
+    from sharecast.publisher.envelope import check_internal_auth
+
+    prod = Settings(
+        tasks_invoker_service_account=ACCOUNT,
+        publisher_url=AUDIENCE,
+        google_oidc_certs_url=certs_url,
+        internal_auth_secret=None,
+    )
+    check_internal_auth(request_with({"Authorization": f"Bearer {id_token()}"}), prod)
+    with pytest.raises(Unauthenticated):
+        check_internal_auth(request_with({}), prod)
+    other = id_token(email="sharecast-scheduler-invoker@p.iam.gserviceaccount.com")
+    with pytest.raises(Unauthenticated):
+        check_internal_auth(request_with({"Authorization": f"Bearer {other}"}), prod)

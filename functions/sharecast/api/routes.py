@@ -37,6 +37,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, json, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
 
 from sharecast import idempotency, ratelimit
 from sharecast.api.context import deps, json_body, principal, query_args
@@ -172,7 +173,7 @@ def _dispatch(
     """Run one request of ``spec``: auth, role, rate limit, parse, idempotency, handler."""
     started = time.monotonic()
     g.route = spec
-    status: int | str = "error"
+    status = 0
     try:
         for value in path_values.values():
             if not _ID.fullmatch(value):
@@ -207,6 +208,15 @@ def _dispatch(
         return response
     except SharecastError as exc:
         status = exc.status
+        raise
+    except ValidationError:
+        status = 422  # rendered by api.problems
+        raise
+    except HTTPException as exc:
+        status = exc.code or 500
+        raise
+    except Exception:
+        status = 500
         raise
     finally:
         log.info(

@@ -23,10 +23,14 @@ class Delivery:
 
 
 def check_internal_auth(request: Request, settings: Settings) -> None:
-    """Verify the Cloud Tasks caller: its OIDC token (audience ``PUBLISHER_URL``) when
-    ``INTERNAL_OIDC_SERVICE_ACCOUNTS`` is set, else the local shared secret
+    """Verify the Cloud Tasks caller: its OIDC token (audience ``PUBLISHER_URL``, account
+    ``INTERNAL_OIDC_SERVICE_ACCOUNTS`` or else ``TASKS_INVOKER_SERVICE_ACCOUNT``, the identity
+    our tasks carry) when one is configured, else the local shared secret
     (:func:`sharecast.internal_auth.verify_internal_caller`). Raises Unauthenticated."""
-    verify_internal_caller(request, settings, audience=settings.publisher_url)
+    accounts = settings.internal_oidc_service_accounts or (
+        [settings.tasks_invoker_service_account] if settings.tasks_invoker_service_account else []
+    )
+    verify_internal_caller(request, settings, audience=settings.publisher_url, accounts=accounts)
 
 
 def parse_task(request: Request) -> tuple[PublishTask, Delivery]:

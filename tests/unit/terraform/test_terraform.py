@@ -75,7 +75,6 @@ REQUIRED = {
     "jwt_secret": {"api", "relay"},
     "sse_token_secret": {"api", "relay"},
     "token_encryption_keys": {"api", "publisher"},
-    "internal_oidc_audience": {"publisher"},  # each internal function's own URL
 }
 
 #: Settings without a default that production may leave unset (set from optional variables).

@@ -4,9 +4,9 @@ A request of ``user`` on a route of class ``c`` (``Settings.rate_limits``: ``c=l
 adds one document to ``rate_limits/{user}:{c}:{window}/hits`` (``window`` is the number of the
 ``period_s`` window since the epoch), then counts that collection up to ``limit + 1`` with an
 aggregation query. Writing before counting means every request counts itself and all requests
-committed before it, so concurrent requests can never let more than ``limit`` through (at the
-edge they may refuse one too many), and there is no shared document to contend on: no hot
-document, no transaction, and nothing any other user touches. Hits expire by TTL
+committed before it, so concurrent requests can never let more than ``limit`` through (a
+burst of simultaneous requests may be refused beyond it), and there is no shared document to
+contend on: no hot document, no transaction, and nothing any other user touches. Hits expire by TTL
 (``expire_at``). Requests over the limit count too (the window ends anyway).
 
 Answers carry the IETF draft headers ``RateLimit-Limit``, ``RateLimit-Remaining`` and

@@ -23,7 +23,7 @@ class ApiClient:
         headers = kw.pop("headers", {})
         if token != "":
             headers.setdefault("Authorization", f"Bearer {token or self.token}")
-        timeout = kw.pop("timeout", 15)
+        timeout = kw.pop("timeout", 60)  # generous: a loaded CI machine
         return self.session.request(
             method, self.base + path, headers=headers, timeout=timeout, **kw
         )

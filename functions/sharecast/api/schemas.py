@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
 from sharecast.timeutil import to_utc
 
 _TEXT_MAX = 100_000
+#: Instants outside these bounds are refused (422): nothing Sharecast stores is older, and
+#: converting extreme values between offsets would overflow ``datetime``.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def bounded_utc(value: datetime | None) -> datetime | None:
+    """``value`` in UTC; raises ``ValueError`` (a 422 field problem) outside 2000..2200."""
+    if value is None:
+        return None
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the date is out of range") from exc
+    if not _EARLIEST <= utc <= _LATEST:
+        raise ValueError("the date must be between 2000-01-01 and 2200-01-01 (UTC)")
+    return utc
 
 
 class ApiModel(BaseModel):
@@ -44,6 +61,8 @@ class MultipostIn(ApiModel):
     platforms: list[TargetIn] = Field(min_length=1, max_length=20)
     scheduleAt: AwareDatetime | None = None
     draft: bool = False
+
+    _bounded = field_validator("scheduleAt")(classmethod(lambda cls, v: bounded_utc(v)))
 
     def schedule_utc(self) -> datetime | None:
         """``scheduleAt`` converted to UTC."""
@@ -184,6 +203,8 @@ class AnalyticsQuery(ApiModel):
 
     from_: AwareDatetime | None = Field(default=None, alias="from", description="range start")
     to: AwareDatetime | None = Field(default=None, description="range end (exclusive)")
+
+    _bounded = field_validator("from_", "to")(classmethod(lambda cls, v: bounded_utc(v)))
 
 
 class PercentilesOut(ApiOut):

@@ -131,3 +131,23 @@ def test_bad_ranges_are_422(user_id):
 def test_percentiles_nearest_rank():
     assert percentiles([]) is None
     assert percentiles(range(1, 101)) == {"count": 100, "p50": 50, "p90": 90, "p99": 99, "max": 100}
+
+
+def test_extreme_dates_are_422_not_500(user_id):
+    """Found by schemathesis: an instant near year 1 overflowed while computing the range."""
+    api = ApiClient(PORTS, user_id)
+    for value in (
+        "0001-01-01T01:06:22-00:00",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-23:59",
+    ):
+        assert api.get("/analytics/summary", params={"to": value}).status_code == 422
+    response = api.post(
+        "/posts/multipost",
+        json={
+            "content": "a",
+            "platforms": [{"platform": "x"}],
+            "scheduleAt": "0001-01-01T00:00:00+01:00",
+        },
+    )
+    assert response.status_code == 422

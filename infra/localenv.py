@@ -59,6 +59,32 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         "FACEBOOK_GRAPH_BASE_URL": f"http://{HOST}:{ports.sandbox}",
         "X_API_BASE_URL": f"http://{HOST}:{ports.sandbox}",
         "SANDBOX_CONNECTIONS": "true",
+        **oauth_env(ports),
         "PLATFORM_HTTP_TIMEOUT_S": "10",
         "LEASE_S": "30",
     }
+
+
+#: The sandbox's OAuth paths of each network (``infra/sandbox/oauth.py``), as in production.
+SANDBOX_OAUTH_PATHS = {
+    "facebook": ("/v24.0/dialog/oauth", "/v24.0/oauth/access_token", "/v24.0"),
+    "threads": ("/oauth/authorize", "/oauth/access_token", ""),
+    "linkedin": ("/oauth/v2/authorization", "/oauth/v2/accessToken", ""),
+    "x": ("/i/oauth2/authorize", "/2/oauth2/token", ""),
+    "youtube": ("/o/oauth2/v2/auth", "/token", ""),
+}
+
+
+def oauth_env(ports: Ports) -> dict[str, str]:
+    """OAuth settings of the local stack: dev client credentials, every endpoint on the sandbox,
+    and the api itself as the callback base URL (the README's curl walk-through)."""
+    sandbox = f"http://{HOST}:{ports.sandbox}"
+    env = {"OAUTH_CALLBACK_BASE_URL": f"http://{HOST}:{ports.api}"}
+    for platform, (authorize, token, api) in SANDBOX_OAUTH_PATHS.items():
+        prefix = platform.upper()
+        env[f"{prefix}_CLIENT_ID"] = f"sandbox-{platform}-client"
+        env[f"{prefix}_CLIENT_SECRET"] = f"sandbox-{platform}-secret-not-for-production"
+        env[f"{prefix}_OAUTH_AUTHORIZE_URL"] = sandbox + authorize
+        env[f"{prefix}_OAUTH_TOKEN_URL"] = sandbox + token
+        env[f"{prefix}_OAUTH_API_BASE_URL"] = sandbox + api
+    return env

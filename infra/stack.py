@@ -343,4 +343,5 @@ class Stack:
             f"http://{self.env['FIRESTORE_EMULATOR_HOST']}/emulator/v1/projects/"
             f"{self.project}/databases/(default)/documents"
         )
-        requests.delete(url, timeout=60).raise_for_status()  # slow while the JVM warms up
+        # Generous: right after start, under load, the emulator takes well over 10 s to answer.
+        requests.delete(url, timeout=60).raise_for_status()

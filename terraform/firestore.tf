@@ -51,9 +51,10 @@ locals {
   # TTL policies: documents of `collection` (a collection group) are deleted after `field`.
   # Must equal sharecast.store.queries.ALL_TTL_POLICIES.
   ttl_policies = {
-    events_expire_at     = { collection = "events", field = "expire_at" }           # users/{uid}/events
-    rate_limit_hits      = { collection = "hits", field = "expire_at" }             # rate_limits/{w}/hits
-    idempotency_expire   = { collection = "idempotency_keys", field = "expire_at" } # sharecast.idempotency
+    events_expire_at       = { collection = "events", field = "expire_at" }           # users/{uid}/events
+    oauth_states_expire_at = { collection = "oauth_states", field = "expire_at" }     # OAuth state
+    rate_limit_hits        = { collection = "hits", field = "expire_at" }             # rate_limits/{w}/hits
+    idempotency_expire     = { collection = "idempotency_keys", field = "expire_at" } # sharecast.idempotency
   }
 
   # Fields never queried whose automatic single-field indexes are switched off: a large map

@@ -36,6 +36,15 @@ locals {
       JWT_ISSUER     = var.jwt_issuer
       JWT_AUDIENCE   = var.jwt_audience
     }
+    # Workloads that connect accounts or refresh their tokens (SPEC §4.4).
+    oauth = {
+      OAUTH_CALLBACK_BASE_URL = var.oauth_callback_base_url
+      FACEBOOK_CLIENT_ID      = var.facebook_client_id
+      THREADS_CLIENT_ID       = var.threads_client_id
+      LINKEDIN_CLIENT_ID      = var.linkedin_client_id
+      X_CLIENT_ID             = var.x_client_id
+      YOUTUBE_CLIENT_ID       = var.youtube_client_id
+    }
     # Workloads that enqueue publish tasks.
     tasks = {
       TASKS_LOCATION                = google_cloud_tasks_queue.publish.location
@@ -65,16 +74,21 @@ locals {
       concurrency   = 40
       min_instances = 0
       max_instances = var.api_max_instances
-      env_groups    = ["auth", "tasks"]
+      env_groups    = ["auth", "tasks", "oauth"]
       env = {
         EVENT_TTL_DAYS       = var.event_ttl_days
         PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
         CORS_ALLOWED_ORIGINS = join(",", var.cors_origins)
       }
       secrets = {
-        JWT_SECRET            = "jwt-secret"
-        SSE_TOKEN_SECRET      = "sse-token-secret"
-        TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"
+        JWT_SECRET             = "jwt-secret"
+        SSE_TOKEN_SECRET       = "sse-token-secret"
+        TOKEN_ENCRYPTION_KEYS  = "token-encryption-keys"
+        FACEBOOK_CLIENT_SECRET = "facebook-app-secret"
+        THREADS_CLIENT_SECRET  = "threads-app-secret"
+        LINKEDIN_CLIENT_SECRET = "linkedin-client-secret"
+        X_CLIENT_SECRET        = "x-client-secret"
+        YOUTUBE_CLIENT_SECRET  = "google-client-secret"
       }
     }
 
@@ -88,13 +102,18 @@ locals {
       concurrency   = 8
       min_instances = 0
       max_instances = var.publisher_max_instances
-      env_groups    = ["tasks"]
+      env_groups    = ["tasks", "oauth"]
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
       }
       secrets = {
-        TOKEN_ENCRYPTION_KEYS = "token-encryption-keys"
+        TOKEN_ENCRYPTION_KEYS  = "token-encryption-keys"
+        FACEBOOK_CLIENT_SECRET = "facebook-app-secret"
+        THREADS_CLIENT_SECRET  = "threads-app-secret"
+        LINKEDIN_CLIENT_SECRET = "linkedin-client-secret"
+        X_CLIENT_SECRET        = "x-client-secret"
+        YOUTUBE_CLIENT_SECRET  = "google-client-secret"
       }
     }
 
@@ -209,7 +228,7 @@ resource "google_cloudfunctions2_function" "fn" {
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
-        secret     = google_secret_manager_secret.app[secret_environment_variables.value].secret_id
+        secret     = local.all_secrets[secret_environment_variables.value].secret_id
         version    = "latest"
       }
     }
@@ -247,6 +266,7 @@ resource "google_cloudfunctions2_function" "fn" {
     google_artifact_registry_repository_iam_member.grant,
     google_secret_manager_secret_iam_member.env,
     google_secret_manager_secret_version.generated,
+    google_secret_manager_secret_version.platform_placeholder,
     google_project_iam_member.gcs_publishes_events,
   ]
 }

@@ -201,7 +201,7 @@ resource "google_secret_manager_secret_iam_member" "env" {
     { for env, secret in local.relay.secrets : "relay ${secret}" => { sa = "relay", secret = secret } },
   )
 
-  secret_id = google_secret_manager_secret.app[each.value.secret].secret_id
+  secret_id = local.all_secrets[each.value.secret].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.workload[each.value.sa].email}"
 }

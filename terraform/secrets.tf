@@ -56,20 +56,44 @@ resource "google_secret_manager_secret_version" "generated" {
   secret_data = local.app_secret_values[each.key]
 }
 
-# OAuth client secrets of the networks (App Secret of the Meta app, X client secret...). Terraform
-# creates the containers only; add the value with
+# OAuth client secrets of the networks, read by the api (code exchange) and the publisher
+# (refresh) as <PLATFORM>_CLIENT_SECRET (functions.tf). Terraform creates each secret with a
+# placeholder first version "unset" (read as "not configured", so the functions deploy before
+# the networks are set up); add the real value with
 #   printf %s "$SECRET" | gcloud secrets versions add facebook-app-secret --data-file=-
-# No workload is granted access yet: the OAuth flows (SPEC §4.4) will add their Settings fields,
-# environment variables and accessor grants together.
+# and redeploy (instances read "latest" at start).
+locals {
+  # Secret ID => the environment variable that carries it.
+  platform_secrets = {
+    "facebook-app-secret"    = "FACEBOOK_CLIENT_SECRET"
+    "threads-app-secret"     = "THREADS_CLIENT_SECRET"
+    "linkedin-client-secret" = "LINKEDIN_CLIENT_SECRET"
+    "x-client-secret"        = "X_CLIENT_SECRET"
+    "google-client-secret"   = "YOUTUBE_CLIENT_SECRET"
+  }
+  # Every secret a workload may read, by ID (functions.tf and iam.tf look secrets up here).
+  all_secrets = merge(google_secret_manager_secret.app, google_secret_manager_secret.platform)
+}
+
 resource "google_secret_manager_secret" "platform" {
-  for_each = toset(var.platform_client_secrets)
+  for_each = local.platform_secrets
 
   secret_id = each.key
   labels    = { purpose = "platform-client-secret" }
+  annotations = {
+    description = "${each.value}: OAuth client secret"
+  }
 
   replication {
     auto {}
   }
 
   depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_version" "platform_placeholder" {
+  for_each = local.platform_secrets
+
+  secret      = google_secret_manager_secret.platform[each.key].id
+  secret_data = "unset"
 }

@@ -273,15 +273,45 @@ variable "media_retention_days" {
 
 # --- Secrets ------------------------------------------------------------------------------------
 
-variable "platform_client_secrets" {
-  type        = list(string)
-  description = "Secret Manager secret IDs created (empty) for the networks' OAuth client secrets; add versions with gcloud secrets versions add."
-  default     = ["facebook-app-secret", "x-client-secret"]
+variable "oauth_callback_base_url" {
+  type        = string
+  description = "OAUTH_CALLBACK_BASE_URL: the web app origin the networks redirect to after consent ({base}/connections/{platform}/callback, registered with each network). Null: connecting accounts is off."
+  default     = null
 
   validation {
-    condition     = alltrue([for s in var.platform_client_secrets : can(regex("^[a-z][a-z0-9-]{0,62}$", s))])
-    error_message = "platform_client_secrets must be secret IDs of lowercase letters, digits and hyphens."
+    condition     = var.oauth_callback_base_url == null || can(regex("^https://", var.oauth_callback_base_url))
+    error_message = "oauth_callback_base_url must be an https:// URL."
   }
+}
+
+variable "facebook_client_id" {
+  type        = string
+  description = "FACEBOOK_CLIENT_ID: App ID of the Meta app (Facebook Pages and Instagram via Facebook Login for Business); its App Secret goes into the facebook-app-secret secret. Null: not offered."
+  default     = null
+}
+
+variable "threads_client_id" {
+  type        = string
+  description = "THREADS_CLIENT_ID: Threads App ID (secret: threads-app-secret). Null: not offered."
+  default     = null
+}
+
+variable "linkedin_client_id" {
+  type        = string
+  description = "LINKEDIN_CLIENT_ID: LinkedIn app Client ID (secret: linkedin-client-secret). Null: not offered."
+  default     = null
+}
+
+variable "x_client_id" {
+  type        = string
+  description = "X_CLIENT_ID: OAuth 2.0 Client ID of the X app, confidential client (secret: x-client-secret). Null: not offered."
+  default     = null
+}
+
+variable "youtube_client_id" {
+  type        = string
+  description = "YOUTUBE_CLIENT_ID: Google OAuth web client ID with the YouTube Data API enabled (secret: google-client-secret). Null: not offered."
+  default     = null
 }
 
 # --- Scheduling and alerting ------------------------------------------------------------------

@@ -78,6 +78,42 @@ class Settings(BaseSettings):
     # Local stack only: every user gets a sandbox connection per platform on first use.
     sandbox_connections: bool = False
 
+    # OAuth connections (SPEC §4.4, issue 5). Client credentials per platform (Instagram is
+    # reached through Facebook Login for Business, so it uses the Meta app of ``facebook_*``);
+    # endpoint URLs are the documented ones, pointed at the sandbox locally. The callback base
+    # URL is where the platforms redirect the browser (the web app, which forwards ``code`` and
+    # ``state`` to ``GET /connections/{platform}/callback``): the redirect URI is
+    # ``{oauth_callback_base_url}/connections/{platform}/callback``.
+    oauth_callback_base_url: str | None = None
+    oauth_state_ttl_s: int = Field(default=600, ge=60, le=3600)
+    oauth_refresh_skew_s: int = Field(default=300, ge=0, le=86400)
+    oauth_refresh_lease_s: float = Field(default=20.0, gt=0, le=120)
+    facebook_client_id: str | None = None
+    facebook_client_secret: SecretStr | None = None
+    facebook_oauth_authorize_url: str = "https://www.facebook.com/v24.0/dialog/oauth"
+    facebook_oauth_token_url: str = "https://graph.facebook.com/v24.0/oauth/access_token"
+    facebook_oauth_api_base_url: str = "https://graph.facebook.com/v24.0"
+    threads_client_id: str | None = None
+    threads_client_secret: SecretStr | None = None
+    threads_oauth_authorize_url: str = "https://threads.com/oauth/authorize"
+    threads_oauth_token_url: str = "https://graph.threads.net/oauth/access_token"
+    threads_oauth_api_base_url: str = "https://graph.threads.net"
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    linkedin_oauth_authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization"
+    linkedin_oauth_token_url: str = "https://www.linkedin.com/oauth/v2/accessToken"
+    linkedin_oauth_api_base_url: str = "https://api.linkedin.com"
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    x_oauth_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    x_oauth_token_url: str = "https://api.x.com/2/oauth2/token"
+    x_oauth_api_base_url: str = "https://api.x.com"
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    youtube_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    youtube_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    youtube_oauth_api_base_url: str = "https://www.googleapis.com"
+
     # Publishing semantics (SPEC §3, §5).
     lease_s: int = Field(default=90, ge=5, le=3600)
     max_attempts: int = Field(default=4, ge=1, le=20)

@@ -83,6 +83,9 @@ async def publish(
     trigger; duplicate detection; then the post is recorded and, for ``accept_then_drop`` /
     ``accept_then_hang`` / ``accept_then_garble``, the response is lost, delayed or emptied.
     """
+    if state.oauth.rejects(attempt.token):  # issued by the OAuth stand-in, expired or revoked
+        log.info("publish refused: token expired", extra=fields(platform=attempt.platform))
+        return dialect.fault_response("token_expired", ctx=ctx, retry_after_s=0)
     plan = state.faults.plan(
         platform=attempt.platform,
         account_id=attempt.account_id,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from infra.sandbox.faults import FaultBook, InBandTriggers
 from infra.sandbox.ledger import IdMinter, Ledger
+from infra.sandbox.oauth import OAuthBook
 
 
 class SandboxSettings(BaseModel):
@@ -38,6 +39,7 @@ class SandboxState:
         self.triggers = InBandTriggers()
         self.settings = SandboxSettings()
         self.usage = UsageWindows()
+        self.oauth = OAuthBook()
 
     def reset(self, seed: int | None = None, **settings: Any) -> None:
         """Clear ledger, rules and counters; settings back to defaults, then ``settings``."""
@@ -46,6 +48,7 @@ class SandboxState:
         self.faults.reseed(seed)
         self.triggers.clear()
         self.usage.clear()
+        self.oauth.clear()
         self.settings = SandboxSettings.model_validate(settings)
 
     def update_settings(self, changes: dict[str, Any]) -> SandboxSettings:

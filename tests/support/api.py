@@ -16,6 +16,7 @@ class ApiClient:
 
     def __init__(self, ports: Ports, user_id: str, role: str = "user") -> None:
         self.base = f"http://{HOST}:{ports.api}"
+        self.user_id = user_id
         self.token = issue_dev_token(Settings(), user_id=user_id, role=role)
         self.session = requests.Session()
 

@@ -154,6 +154,9 @@ class ConnectionRecord(Record):
     """``connections/{id}``: OAuth credentials of one user on one platform account.
 
     Tokens are stored only encrypted (:mod:`sharecast.vault`), bound to the connection id.
+    ``status`` is ``ACTIVE`` or ``NEEDS_REAUTH`` (a refresh was refused: the user must authorize
+    again). ``expires_at`` is the access token's expiry (UTC; ``None``: none known).
+    ``refresh_lease_id``/``refresh_lease_until`` mark the one refresher allowed at a time.
     """
 
     id: str
@@ -165,6 +168,10 @@ class ConnectionRecord(Record):
     access_token_enc: str
     refresh_token_enc: str | None = None
     expires_at: datetime | None = None
+    scopes: list[str] = []
+    refresh_lease_id: str | None = None
+    refresh_lease_until: datetime | None = None
+    refreshed_at: datetime | None = None
     sandbox: bool = False
     version: int = 1
     created_at: datetime

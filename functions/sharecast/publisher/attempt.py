@@ -8,6 +8,7 @@ platform that cannot tell fails the target as ``UNCERTAIN`` instead of posting t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -37,6 +38,8 @@ from sharecast.domain.transitions import succeeded as succeeded_state
 from sharecast.errors import NotFound
 from sharecast.events import publish_events
 from sharecast.logs import fields
+from sharecast.oauth.providers import build_providers
+from sharecast.oauth.refresh import Credentials
 from sharecast.platforms.base import (
     Connector,
     MediaItem,
@@ -78,6 +81,8 @@ class Publisher:
     pubsub: pubsub_v1.PublisherClient
     vault: TokenVault
     connectors: Mapping[Platform, Connector]
+    #: Access tokens with proactive/forced refresh (built by :meth:`build`; see oauth.refresh).
+    credentials: Credentials | None = None
 
     @classmethod
     def build(
@@ -86,14 +91,25 @@ class Publisher:
         """A publisher on ``clients`` with every platform's connector and its own HTTP session.
         ``media`` gives connectors access to media objects (signed URLs, chunked reads).
         Raises ``ValueError`` when ``TOKEN_ENCRYPTION_KEYS`` is missing or malformed."""
-        return cls(
+        session = requests.Session()
+        pub = cls(
             settings=settings,
             db=clients.firestore,
             tasks=clients.tasks,
             pubsub=clients.publisher,
             vault=TokenVault.from_settings(settings),
-            connectors=build_connectors(settings, requests.Session(), media=media),
+            connectors=build_connectors(settings, session, media=media),
         )
+        credentials = Credentials(
+            db=pub.db,
+            vault=pub.vault,
+            providers=build_providers(settings, session),
+            skew_s=settings.oauth_refresh_skew_s,
+            lease_s=settings.oauth_refresh_lease_s,
+            event_ttl=timedelta(days=settings.event_ttl_days),
+            emit=lambda events: _emit(pub, events),
+        )
+        return dataclasses.replace(pub, credentials=credentials)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -281,7 +297,7 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
 
 
 def _retryable(error: PlatformError) -> bool:
-    # Token refresh arrives with the token vault (issue 5); until then an expired token is final.
+    # An auth error reaching here survived the one forced refresh (_publish): final (SPEC §3).
     return error.retryable and not isinstance(error, AuthExpiredError)
 
 
@@ -289,13 +305,29 @@ def _publish(pub: Publisher, target: TargetRecord, steps: TargetSteps) -> _Outco
     connector = pub.connectors.get(target.platform)
     if connector is None:
         return _Outcome(error=PlatformError("PLATFORM_NOT_SUPPORTED", target.platform.value))
+    credentials = pub.credentials
+    if credentials is None:
+        return _Outcome(error=PlatformError("CONNECTION_INVALID", "publisher has no credentials"))
     try:
         conn = connections_store.get_connection(pub.db, target.connection_id)
-        if conn.status != "ACTIVE":
-            return _Outcome(error=PlatformError("NEEDS_REAUTH", "the connection needs re-auth"))
-        token = pub.vault.decrypt(conn.access_token_enc, context=conn.id)
+        # Proactive refresh when the token expires within oauth_refresh_skew_s.
+        token = credentials.access_token(conn)
     except (NotFound, VaultError) as exc:
         return _Outcome(error=PlatformError("CONNECTION_INVALID", str(exc)))
+    except PlatformError as exc:  # NEEDS_REAUTH, or a refresh that failed
+        return _Outcome(error=exc)
+    outcome = _send(connector, target, token, steps)
+    if isinstance(outcome.error, AuthExpiredError):
+        # Exactly one forced refresh and retry (serialized per connection, see oauth.refresh).
+        try:
+            token = credentials.force_refresh(conn, stale_token=token)
+        except PlatformError as exc:
+            return _Outcome(error=exc)
+        outcome = _send(connector, target, token, steps)
+    return outcome
+
+
+def _send(connector: Connector, target: TargetRecord, token: str, steps: TargetSteps) -> _Outcome:
     request = PublishRequest(
         account_id=target.account_id,
         text=target.text,

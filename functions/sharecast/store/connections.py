@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 
+from sharecast.domain.events import Event
 from sharecast.domain.models import ConnectionRecord
-from sharecast.domain.statuses import Platform
+from sharecast.domain.statuses import EventType, Platform
 from sharecast.errors import NotFound
+from sharecast.oauth.providers import TokenSet
 from sharecast.store import queries
+from sharecast.store.events import add_event
 from sharecast.vault import TokenVault
 
 CONNECTIONS = queries.ACTIVE_CONNECTION.collection_group
+#: Connection statuses: usable, or refused by the platform until the user authorizes again.
+ACTIVE = "ACTIVE"
+NEEDS_REAUTH = "NEEDS_REAUTH"
 
 
 def connection_id(user_id: str, platform: Platform, account_id: str) -> str:
@@ -94,3 +100,233 @@ def ensure_sandbox_connection(
     except AlreadyExists:  # a concurrent first use created it
         return get_connection(db, conn_id)
     return record
+
+
+# --- OAuth connections (issue 5): list, save after a callback, delete, refresh bookkeeping ---
+
+
+def list_connections(db: firestore.Client, *, user_id: str) -> list[ConnectionRecord]:
+    """Every connection of ``user_id`` (any status), ordered by platform then account name."""
+    query = queries.build(db, queries.USER_CONNECTIONS, equal={"user_id": user_id}, limit=500)
+    records = [ConnectionRecord.from_doc(s.id, s.to_dict() or {}) for s in query.stream()]
+    return sorted(records, key=lambda r: (r.platform.value, r.account_name, r.id))
+
+
+def save_connection(
+    db: firestore.Client,
+    vault: TokenVault,
+    *,
+    user_id: str,
+    platform: Platform,
+    account_id: str,
+    account_name: str,
+    tokens: TokenSet,
+    now: datetime,
+) -> ConnectionRecord:
+    """Create or renew the user's connection to one account (one document per account).
+
+    Access and refresh tokens are encrypted with the vault's active key, bound to the connection
+    id; a renewal (the user authorized again) sets ``ACTIVE``, clears any refresh lease and
+    increments ``version``. Returns the stored record.
+    """
+    conn_id = connection_id(user_id, platform, account_id)
+    ref = db.collection(CONNECTIONS).document(conn_id)
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> ConnectionRecord:
+        snap = ref.get(transaction=tx)
+        existing = ConnectionRecord.from_doc(snap.id, snap.to_dict() or {}) if snap.exists else None
+        record = ConnectionRecord(
+            id=conn_id,
+            user_id=user_id,
+            platform=platform,
+            account_id=account_id,
+            account_name=account_name,
+            status=ACTIVE,
+            access_token_enc=vault.encrypt(tokens.access_token, context=conn_id),
+            refresh_token_enc=(
+                vault.encrypt(tokens.refresh_token, context=conn_id)
+                if tokens.refresh_token
+                else None
+            ),
+            expires_at=tokens.expires_at,
+            scopes=list(tokens.scopes),
+            refreshed_at=now,
+            version=existing.version + 1 if existing else 1,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+        )
+        tx.set(ref, record.to_doc())
+        return record
+
+    result: ConnectionRecord = run(db.transaction())
+    return result
+
+
+def delete_connection(db: firestore.Client, *, user_id: str, conn_id: str) -> None:
+    """Delete one of ``user_id``'s connections. Raises :class:`NotFound` (404) when it does not
+    exist or belongs to someone else (never revealed)."""
+    if not conn_id or len(conn_id) > 128 or "/" in conn_id:
+        raise NotFound("connection not found")
+    ref = db.collection(CONNECTIONS).document(conn_id)
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> None:
+        snap = ref.get(transaction=tx)
+        if not snap.exists or (snap.to_dict() or {}).get("user_id") != user_id:
+            raise NotFound("connection not found")
+        tx.delete(ref)
+
+    run(db.transaction())
+
+
+def acquire_refresh_lease(
+    db: firestore.Client, conn_id: str, *, lease_id: str, now: datetime, lease_s: float
+) -> tuple[ConnectionRecord, bool]:
+    """Take the refresh lease of a connection unless a live one is held by someone else.
+
+    Returns ``(record, held)``: the record as read in the transaction (with the lease when
+    ``held``). Never leases a connection that is not ``ACTIVE``. Raises :class:`NotFound`.
+    """
+    ref = db.collection(CONNECTIONS).document(conn_id)
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> tuple[ConnectionRecord, bool]:
+        snap = ref.get(transaction=tx)
+        if not snap.exists:
+            raise NotFound(f"connection {conn_id} not found")
+        record = ConnectionRecord.from_doc(snap.id, snap.to_dict() or {})
+        if record.status != ACTIVE:
+            return record, False
+        busy = (
+            record.refresh_lease_id not in (None, lease_id)
+            and record.refresh_lease_until is not None
+            and record.refresh_lease_until > now
+        )
+        if busy:
+            return record, False
+        until = now + timedelta(seconds=lease_s)
+        tx.update(ref, {"refresh_lease_id": lease_id, "refresh_lease_until": until})
+        return record.model_copy(
+            update={"refresh_lease_id": lease_id, "refresh_lease_until": until}
+        ), True
+
+    result: tuple[ConnectionRecord, bool] = run(db.transaction())
+    return result
+
+
+def release_refresh_lease(db: firestore.Client, conn_id: str, *, lease_id: str) -> None:
+    """Give the refresh lease back (only if still ours)."""
+    ref = db.collection(CONNECTIONS).document(conn_id)
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> None:
+        snap = ref.get(transaction=tx)
+        if snap.exists and (snap.to_dict() or {}).get("refresh_lease_id") == lease_id:
+            tx.update(ref, {"refresh_lease_id": None, "refresh_lease_until": None})
+
+    run(db.transaction())
+
+
+def store_refreshed(
+    db: firestore.Client,
+    vault: TokenVault,
+    conn_id: str,
+    *,
+    lease_id: str,
+    used_refresh_enc: str | None,
+    tokens: TokenSet,
+    now: datetime,
+) -> ConnectionRecord:
+    """Persist refreshed tokens (re-encrypted with the active key) and release the lease.
+
+    Written when the lease is still ours, or when the stored refresh token is still the one we
+    used (our lease expired but nobody refreshed since): a rotated refresh token (X) must never
+    be lost. Otherwise the newer stored record is kept and returned.
+    """
+    ref = db.collection(CONNECTIONS).document(conn_id)
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> ConnectionRecord:
+        snap = ref.get(transaction=tx)
+        if not snap.exists:
+            raise NotFound(f"connection {conn_id} not found")
+        record = ConnectionRecord.from_doc(snap.id, snap.to_dict() or {})
+        if record.refresh_lease_id != lease_id and record.refresh_token_enc != used_refresh_enc:
+            return record
+        refresh_enc = (
+            vault.encrypt(tokens.refresh_token, context=conn_id)
+            if tokens.refresh_token
+            else record.refresh_token_enc
+        )
+        updated = record.model_copy(
+            update={
+                "access_token_enc": vault.encrypt(tokens.access_token, context=conn_id),
+                "refresh_token_enc": refresh_enc,
+                "expires_at": tokens.expires_at,
+                "scopes": list(tokens.scopes) or record.scopes,
+                "refresh_lease_id": None,
+                "refresh_lease_until": None,
+                "refreshed_at": now,
+                "version": record.version + 1,
+                "updated_at": now,
+            }
+        )
+        tx.set(ref, updated.to_doc())
+        return updated
+
+    result: ConnectionRecord = run(db.transaction())
+    return result
+
+
+def mark_needs_reauth(
+    db: firestore.Client,
+    conn_id: str,
+    *,
+    reason: str,
+    now: datetime,
+    event_ttl: timedelta,
+) -> tuple[ConnectionRecord, list[Event]]:
+    """Mark a connection ``NEEDS_REAUTH`` and append a ``notification`` event for its owner to
+    the event log, in one transaction. Returns the record and the events to publish (none when
+    it was already marked). ``reason`` is shown to the user and must hold no token."""
+    ref = db.collection(CONNECTIONS).document(conn_id)
+
+    @firestore.transactional
+    def run(tx: firestore.Transaction) -> tuple[ConnectionRecord, list[Event]]:
+        snap = ref.get(transaction=tx)
+        if not snap.exists:
+            raise NotFound(f"connection {conn_id} not found")
+        record = ConnectionRecord.from_doc(snap.id, snap.to_dict() or {})
+        if record.status == NEEDS_REAUTH:
+            return record, []
+        updated = record.model_copy(
+            update={
+                "status": NEEDS_REAUTH,
+                "refresh_lease_id": None,
+                "refresh_lease_until": None,
+                "version": record.version + 1,
+                "updated_at": now,
+            }
+        )
+        tx.set(ref, updated.to_doc())
+        event = Event.new(
+            user_id=record.user_id,
+            type=EventType.NOTIFICATION,
+            data={
+                "kind": "connection_needs_reauth",
+                "connection_id": record.id,
+                "platform": record.platform.value,
+                "account_id": record.account_id,
+                "account_name": record.account_name,
+                "status": "needs_reauth",
+                "message": f"Reconnect your {record.platform.value} account "
+                f"{record.account_name or record.account_id}: {reason}",
+                "version": updated.version,
+            },
+        )
+        add_event(tx, db, event, ttl=event_ttl)
+        return updated, [event]
+
+    result: tuple[ConnectionRecord, list[Event]] = run(db.transaction())
+    return result

@@ -126,6 +126,13 @@ ACTIVE_CONNECTION = QuerySpec(
     equality=("user_id", "platform", "status"),
 )
 
+#: ``store.connections.list_connections``: every connection of one user (``GET /connections``).
+USER_CONNECTIONS = QuerySpec(
+    name="user_connections",
+    collection_group="connections",
+    equality=("user_id",),
+)
+
 #: ``store.events.list_events_after``: one user's events from an id on (replay), oldest first.
 EVENTS_FROM_ID = QuerySpec(
     name="events_from_id",
@@ -178,10 +185,14 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     ANALYTICS_USER_TARGETS,
     ANALYTICS_ATTEMPTS,
     ANALYTICS_USER_ATTEMPTS,
+    USER_CONNECTIONS,
 )
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).
 EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
+
+#: ``oauth_states/{state}.expire_at`` (written by ``store.oauth_states.create_state``).
+OAUTH_STATES_TTL = TtlPolicy(collection_group="oauth_states", field="expire_at")
 
 #: ``rate_limits/{user}:{class}:{window}/hits/{id}.expire_at`` (``sharecast.ratelimit``).
 RATE_LIMITS_TTL = TtlPolicy(collection_group="hits", field="expire_at")
@@ -190,7 +201,12 @@ RATE_LIMITS_TTL = TtlPolicy(collection_group="hits", field="expire_at")
 IDEMPOTENCY_TTL = TtlPolicy(collection_group="idempotency_keys", field="expire_at")
 
 #: Every TTL field the code writes (compared with the ``google_firestore_field`` TTL configs).
-ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL, RATE_LIMITS_TTL, IDEMPOTENCY_TTL)
+ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (
+    EVENTS_TTL,
+    OAUTH_STATES_TTL,
+    RATE_LIMITS_TTL,
+    IDEMPOTENCY_TTL,
+)
 
 
 # --- Building a query from its declaration -----------------------------------------------

@@ -52,8 +52,29 @@ def make_post(owner: ApiClient) -> str:
     return response.json()["postId"]
 
 
+def make_connection(owner: ApiClient) -> str:
+    from sharecast.domain.statuses import Platform
+    from sharecast.store.connections import ensure_sandbox_connection
+    from sharecast.timeutil import utcnow
+
+    settings = Settings()
+    record = ensure_sandbox_connection(
+        Clients(settings).firestore,
+        vault=TokenVault.from_settings(settings),
+        user_id=owner.user_id,
+        platform=Platform.X,
+        now=utcnow(),
+    )
+    return record.id
+
+
 #: Path parameter => a function creating a resource of that kind owned by the given client.
-RESOURCE_FACTORIES: dict[str, Callable[[ApiClient], str]] = {"post_id": make_post}
+RESOURCE_FACTORIES: dict[str, Callable[[ApiClient], str]] = {
+    "post_id": make_post,
+    "conn_id": make_connection,
+}
+#: Path parameters that name no one's resource (the same for every caller), with a value.
+SHARED_PARAMS = {"platform": "x"}
 
 
 def url_of(route: Route, values: dict[str, str] | None = None) -> str:
@@ -115,11 +136,17 @@ def test_roles_not_declared_get_403(route: Route, user_id):
         assert_problem(response, 403)
 
 
-@pytest.mark.parametrize("route", [r for r in PROTECTED if r.path_params], ids=_ids)
+OWNED = [r for r in PROTECTED if set(r.path_params) & set(RESOURCE_FACTORIES)]
+
+
+@pytest.mark.parametrize("route", OWNED, ids=_ids)
 def test_someone_elses_resource_is_404(route: Route, user_id):
     role = "user" if "user" in route.roles else sorted(route.roles)[0]
     owner = ApiClient(PORTS, f"owner-{uuid.uuid4().hex[:8]}", role="user")
-    values = {p: RESOURCE_FACTORIES[p](owner) for p in route.path_params}
+    values = {
+        p: RESOURCE_FACTORIES[p](owner) if p in RESOURCE_FACTORIES else SHARED_PARAMS[p]
+        for p in route.path_params
+    }
     intruder = ApiClient(PORTS, user_id, role=role)
     response = call(intruder, route, url_of(route, values), token=None)
     assert_problem(response, 404)

@@ -75,10 +75,21 @@ REQUIRED = {
     "jwt_secret": {"api", "relay"},
     "sse_token_secret": {"api", "relay"},
     "token_encryption_keys": {"api", "publisher"},
+    # OAuth client secrets: code exchange (api) and refresh (publisher).
+    **{
+        f"{p}_client_secret": {"api", "publisher"}
+        for p in ("facebook", "threads", "linkedin", "x", "youtube")
+    },
 }
 
 #: Settings without a default that production may leave unset (set from optional variables).
-OPTIONAL = {"jwt_jwks_url", "jwt_issuer", "jwt_audience"}
+OPTIONAL = {
+    "jwt_jwks_url",
+    "jwt_issuer",
+    "jwt_audience",
+    "oauth_callback_base_url",
+    *(f"{p}_client_id" for p in ("facebook", "threads", "linkedin", "x", "youtube")),
+}
 
 SERVICE_ACCOUNTS_ALWAYS = {"relay", "tasks-invoker", "builder"}
 
@@ -361,13 +372,18 @@ def test_secrets_come_from_secret_manager():
                 assert field.annotation not in (SecretStr, SecretStr | None), (
                     f"{workload}: {name} is a secret and must come from Secret Manager"
                 )
-        assert set(secret.values()) <= app_secrets, workload
+        platform_secrets = set(local_values()["platform_secrets"])
+        assert set(secret.values()) <= app_secrets | platform_secrets, workload
+        for env, secret_id in secret.items():
+            if secret_id in platform_secrets:
+                assert local_values()["platform_secrets"][secret_id] == env, env
 
 
 def test_optional_settings_come_from_variables():
     groups = local_values()["env_groups"]
     for field in OPTIONAL:
-        assert groups["auth"][field.upper()] == f"${{var.{field}}}"
+        values = [g[field.upper()] for g in groups.values() if field.upper() in g]
+        assert values == [f"${{var.{field}}}"], field
 
 
 def test_publisher_url_and_task_identity():

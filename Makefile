@@ -34,11 +34,12 @@ lint: $(STAMP) tfcheck
 	$(BIN)/ruff format --check functions infra tests
 	$(BIN)/mypy
 
-## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, a large fuzz round.
+## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, media memory, a large fuzz round.
 bench: $(STAMP) check-emulators
 	$(BIN)/python tests/bench/bench_relay.py
 	$(BIN)/python tests/bench/bench_e2e.py
 	$(BIN)/python tests/bench/bench_fuzz.py
+	$(BIN)/python tests/bench/bench_media.py
 
 ## Print a dev JWT for USER (and ROLE) as the last line: make token USER=alice [ROLE=admin]
 token: $(STAMP)

@@ -11,6 +11,7 @@ import logging
 
 import flask
 import functions_framework
+from cloudevents.http import CloudEvent
 
 from sharecast.api import create_app
 from sharecast.api.context import Deps
@@ -19,8 +20,12 @@ from sharecast.clients import get_clients
 from sharecast.config import get_settings
 from sharecast.errors import DependencyUnavailable, SharecastError
 from sharecast.logs import fields, setup_logging
+from sharecast.media.services import MediaServices
+from sharecast.media.source import GcsMediaSource
+from sharecast.media.uploads import object_finalized
 from sharecast.publisher.attempt import Publisher, run_attempt
 from sharecast.publisher.envelope import check_internal_auth, parse_task
+from sharecast.timeutil import utcnow
 from sharecast.vault import TokenVault
 
 setup_logging()
@@ -36,8 +41,15 @@ def _api_app() -> flask.Flask:
 
 
 @functools.cache
+def _media() -> MediaServices:
+    return MediaServices(get_clients())
+
+
+@functools.cache
 def _publisher() -> Publisher:
-    return Publisher.build(get_settings(), get_clients())
+    media = _media()
+    source = GcsMediaSource(bucket=media.bucket, signer=media.signer)
+    return Publisher.build(get_settings(), get_clients(), media=source)
 
 
 @functions_framework.http
@@ -78,3 +90,37 @@ def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
     )
     body = {"action": report.action, "status": report.status, "detail": report.detail}
     return flask.jsonify(body), (503 if report.redeliver else 200)
+
+
+@functions_framework.cloud_event
+def media_finalized(event: CloudEvent) -> None:
+    """Eventarc ``google.cloud.storage.object.v1.finalized``: check the uploaded object and mark
+    its media record ``UPLOADED`` or ``FAILED`` (SPEC §4.3), like ``POST /media/confirm``.
+
+    ``event.data`` is the object resource (``bucket``, ``name``, ``contentType``, ``size``...);
+    the object's metadata is read again from Storage. Idempotent (redeliveries find the record
+    decided). A malformed event is logged and acknowledged; a Storage or Firestore failure
+    raises, so Eventarc retries the delivery.
+    """
+    data = event.data if isinstance(event.data, dict) else {}
+    bucket_name, name = data.get("bucket"), data.get("name")
+    if not isinstance(bucket_name, str) or not isinstance(name, str):
+        log.warning("finalize event without bucket/name", extra=fields(event_id=event["id"]))
+        return
+    media = _media()
+    verdict = object_finalized(
+        db=get_clients().firestore,
+        bucket=media.bucket,
+        settings=get_settings(),
+        bucket_name=bucket_name,
+        object_name=name,
+        now=utcnow(),
+    )
+    log.info(
+        "object finalized",
+        extra=fields(
+            event_id=event["id"],
+            object=name,
+            verdict=verdict.value if verdict is not None else "IGNORED",
+        ),
+    )

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, port in [
         ("api", p.api),
         ("publisher", p.publisher),
+        ("media_finalized (CloudEvents)", p.media_finalized),
         ("relay (SSE)", p.relay),
         ("sandbox", p.sandbox),
         ("firestore", p.firestore),
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         ("cloud tasks (gRPC)", p.tasks),
         ("storage", p.storage),
     ]:
-        log.info("  %-20s http://%s:%d", name, HOST, port)
+        log.info("  %-30s http://%s:%d", name, HOST, port)
     log.info("Press Ctrl-C to stop.")
     code = 0
     while not stop.wait(1.0):

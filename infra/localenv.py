@@ -9,6 +9,40 @@ from dataclasses import dataclass, fields
 DEV_JWT_SECRET = "sharecast-local-dev-jwt-secret-not-for-production"
 DEV_INTERNAL_SECRET = "sharecast-local-internal-secret"
 DEV_TOKEN_KEY = "local:-jXX2FWS0oLm67wIrVhWAsT7xhr37_i7nDGM2OH0kVU"
+#: Key of a fake service account that signs media URLs locally (the Storage emulator ignores
+#: signatures; tests verify them with this key's public half).
+DEV_MEDIA_SIGNER_EMAIL = "media-signer@sharecast-local.iam.gserviceaccount.com"
+DEV_MEDIA_SIGNER_KEY = """\
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCfWOEfpBFy5zH/
+3yPYecWyEfL7bfCYGJsghn7e05gs5hQhFHjrTH74cTvHGHAyGHS1z9PLadyJlcxN
+yn//yHCr2RKAgN2V2T9/YKssJ3CuJ40dbe96Zj8txePTQmzA2xoHPxdMNQymJ+eE
+lHEtVGwrD/s4lJDpPWpQqp48d401mWwGBJSySrLhhCqhZqs03A0xmSt+DKBV8Ibb
+rcyzQ2L9O9wPQSky+9jpSqh7ZLHPfeXy5D612979COdIc9JKCIPyb5dAtgm+FbnQ
+NNme5rpnr32RFxdyRqW58VYwDcjgemp5gAdjcE5npVRF/EFnj6Vt2w1fAXNbETH9
+4TWUFDX3AgMBAAECggEAR15+jjZk3krwmQKvQmDgC+6AHt7R2L2ElV/H6TNqQAnY
+0CwkMHc1kz7cIEMw1S8g7uGjocLLVRAzzk+5Xq2+0SlLYSTWmiwQhZOddww/KrFq
+QdkgXnj3KSAt90wT+5jmooI+hBJqlOzghAAcZMogHHVu9puL//tS58hTUQ/Wvj9A
+pdoyb9HVpF1JVEhgPwFZxv9aiJKuGOECLASSkuuP0CjTgRWPYgO/216Qo/OBmrvA
+vnUkpXJke0YZpzyatenj7j6Kc2jFeKIL6V3PVrcnodOdxQKk/Jt0sQVyUKMjOJEr
+8Tt6b435oGReKZ3DvLiKbbsqsLXB9qPs6BwHmv8SaQKBgQDaoOx2zgviYlundobz
+MNP4Du15KfrvH3sGbuW63K0ltcvjuJiNXItaOL5jMcLDQVdEmhJv8tBvvl9yAGZv
+3DshRxQ5rp10/T1tx/9E4wxY6nrKJP3pX6oBVUdcK6mpNgzoxSPkVFn1yohNtGbS
+n44K08IaR4o6cOPFqzK+2RzASwKBgQC6ldS00w2WMTcqwxvkXGIUskJUE5tw+XyQ
+yT1VMr63w+L0zp8Lxaq/FDH8gvUKzUg9DHki0pPCgJ30iGfKjudQyg1dHhubwwVP
+74e0WmVB/MoX+8n41b2+/4U4u3Dvy+E1mQypV6nVJM0mZutNAfdoQm7nfkUcouyi
+t9v7v9GNhQKBgEvIbk78OzhcucKBnmOb8E3S9tQCDj5nHiDrvewY5Ffm/WbRLOgL
+RS6f7ra5n/ZIpvRbp7pwY3nodnMw2lE5+LEfT05zTZco1OtB4SVCwpvro2aAjhcg
+FvDhW5wCcov59V2WQEu8RXainr64os+tiPIN1wF+/NYnHXz+S9fFsGajAoGAelHH
+hFPoUFIrbGlEW80Er7S9Lwk7mjC0rOaAwt3lketlWkAqnDkV2vaOXpArvM0fUoZe
+06lhHN3cr3bNNEnC83/Ciw015ENRtDm/qUipoTzr8BUtL2hQYGp7F9oqC8qI9e5E
+ErBZslXR+B74mx9y5nLG6hQpksBsibAnEz+JTVECgYEA1y4gYp3c7nOUcQl5D3Ex
+0fNMHA7EY/ySYaoeOEVqreAODtw56DkDK0cu718g8k7CcQLCRmu3/Futu9w7rG7e
+rdq+AJPUYVZrB7wUvImBmBSosQeFbv9L4c3ry32LTLtYeUNPuLU2iNEABpuetfSV
+b3ILDO2I/iDC4kU9S4XzgyY=
+-----END PRIVATE KEY-----
+"""
+MEDIA_BUCKET = "sharecast-media-local"
 PROJECT = "sharecast-local"
 #: Issuer and audience of local user tokens (checked like a real identity provider's).
 DEV_JWT_ISSUER = "https://sharecast.local/dev-issuer"
@@ -62,6 +96,10 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         **oauth_env(ports),
         "PLATFORM_HTTP_TIMEOUT_S": "10",
         "LEASE_S": "30",
+        "MEDIA_BUCKET": MEDIA_BUCKET,
+        "MEDIA_SIGNER_EMAIL": DEV_MEDIA_SIGNER_EMAIL,
+        "MEDIA_SIGNER_KEY": DEV_MEDIA_SIGNER_KEY,
+        "MEDIA_URL_ENDPOINT": f"http://{HOST}:{ports.storage}",
     }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from infra.localenv import HOST, PROJECT, Ports, service_env
+from infra.localenv import HOST, MEDIA_BUCKET, PROJECT, Ports, service_env
 
 log = logging.getLogger("infra.stack")
 
@@ -103,6 +103,7 @@ class Stack:
         "sandbox",
         "api",
         "publisher",
+        "media_finalized",
         "relay",
     )
 
@@ -162,7 +163,7 @@ class Stack:
                     f"--host={HOST}",
                     f"--port={p.storage}",
                     "--in-memory",
-                    "--default-bucket=sharecast-media-local",
+                    f"--default-bucket={MEDIA_BUCKET}",
                 ],
                 p.storage,
                 _http_ok(f"http://{HOST}:{p.storage}/storage/v1/b"),
@@ -190,6 +191,12 @@ class Stack:
                 [*fn, "--target", "publisher", "--port", str(p.publisher)],
                 p.publisher,
                 _http_ok(f"http://{HOST}:{p.publisher}/"),
+            ),
+            Service(
+                "media_finalized",
+                [*fn, "--target", "media_finalized", "--port", str(p.media_finalized)],
+                p.media_finalized,
+                _http_ok(f"http://{HOST}:{p.media_finalized}/"),
             ),
             Service(
                 "relay",

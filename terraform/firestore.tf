@@ -8,9 +8,9 @@
 # enforces indexes (SPEC §9), so that test is what catches a missing one.
 
 locals {
-  # Composite indexes, key => index. find_connection filters on three equalities (served by
-  # merging single-field indexes) and list_events_after filters and sorts on the same field (id)
-  # of one user's events collection (its single-field index): neither needs one.
+  # Composite indexes, key => index. Only media cleanup needs any: find_connection filters on three
+  # equalities (served by merging single-field indexes) and list_events_after filters and sorts
+  # on the same field (id) of one user's events collection (its single-field index).
   # Shape of an entry:
   #   users_by_status = {
   #     collection  = "users"
@@ -37,6 +37,24 @@ locals {
       fields = [
         { field_path = "user_id", order = "ASCENDING" },
         { field_path = "started_at", order = "ASCENDING" },
+      ]
+    }
+    # media cleanup (sharecast.store.media.expired): uploaded/failed files past expires_at.
+    media_status_expires_at = {
+      collection  = "media"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "expires_at", order = "ASCENDING" },
+      ]
+    }
+    # media cleanup (sharecast.store.media.stale_uploads): UPLOADING past the PUT URL's expiry.
+    media_status_upload_expires_at = {
+      collection  = "media"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "upload_expires_at", order = "ASCENDING" },
       ]
     }
   }

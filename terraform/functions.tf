@@ -36,6 +36,11 @@ locals {
       JWT_ISSUER     = var.jwt_issuer
       JWT_AUDIENCE   = var.jwt_audience
     }
+    # Workloads that read or write media objects (SPEC §4.3).
+    media = {
+      MEDIA_BUCKET         = google_storage_bucket.media.name
+      MEDIA_RETENTION_DAYS = var.media_keep_days
+    }
     # Workloads that connect accounts or refresh their tokens (SPEC §4.4).
     oauth = {
       OAUTH_CALLBACK_BASE_URL = var.oauth_callback_base_url
@@ -74,11 +79,13 @@ locals {
       concurrency   = 40
       min_instances = 0
       max_instances = var.api_max_instances
-      env_groups    = ["auth", "tasks", "oauth"]
+      env_groups    = ["auth", "tasks", "oauth", "media"]
       env = {
         EVENT_TTL_DAYS       = var.event_ttl_days
         PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
         CORS_ALLOWED_ORIGINS = join(",", var.cors_origins)
+        # Signs upload/read URLs as itself through IAM signBlob (iam.tf: TokenCreator on itself).
+        MEDIA_SIGNER_EMAIL = "sharecast-api@${var.project_id}.iam.gserviceaccount.com"
       }
       secrets = {
         JWT_SECRET             = "jwt-secret"
@@ -102,10 +109,12 @@ locals {
       concurrency   = 8
       min_instances = 0
       max_instances = var.publisher_max_instances
-      env_groups    = ["tasks", "oauth"]
+      env_groups    = ["tasks", "oauth", "media"]
       env = {
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
+        # Signs the GET URLs networks fetch media from, as itself (iam.tf).
+        MEDIA_SIGNER_EMAIL = "sharecast-publisher@${var.project_id}.iam.gserviceaccount.com"
       }
       secrets = {
         TOKEN_ENCRYPTION_KEYS  = "token-encryption-keys"
@@ -136,23 +145,21 @@ locals {
     #   secrets = {}
     # }
 
-    # enable when functions/main.py defines it (GCS finalize CloudEvent, SPEC §4.3).
-    # media_finalized = {
-    #   description   = "Sharecast media_finalized (SPEC §4.3): marks an uploaded object UPLOADED"
-    #   trigger       = "gcs_finalize"
-    #   public        = false
-    #   memory        = "256Mi"
-    #   cpu           = "1"
-    #   timeout_s     = 60
-    #   concurrency   = 10
-    #   min_instances = 0
-    #   max_instances = 5
-    #   env_groups    = []
-    #   env = {
-    #     EVENT_TTL_DAYS = var.event_ttl_days
-    #   }
-    #   secrets = {}
-    # }
+    # GCS finalize CloudEvent (SPEC §4.3): the same check as POST /media/confirm.
+    media_finalized = {
+      description   = "Sharecast media_finalized (SPEC §4.3): marks an uploaded object UPLOADED"
+      trigger       = "gcs_finalize"
+      public        = false
+      memory        = "256Mi"
+      cpu           = "1"
+      timeout_s     = 60
+      concurrency   = 10
+      min_instances = 0
+      max_instances = 5
+      env_groups    = ["media"]
+      env           = {}
+      secrets       = {}
+    }
   }
 }
 
@@ -247,6 +254,8 @@ resource "google_cloudfunctions2_function" "fn" {
       }
     }
   }
+
+  #checkov:skip=CKV_GCP_124:Only the api has ALLOW_ALL ingress (public by design: its auth is the app's JWT check, tests/unit/terraform keeps it the only one); every other function is ALLOW_INTERNAL_ONLY.
 
   lifecycle {
     precondition {

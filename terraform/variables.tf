@@ -260,10 +260,21 @@ variable "cors_origins" {
   }
 }
 
+variable "media_keep_days" {
+  type        = number
+  description = "Days an uploaded media file is kept (its expires_at) unless a post that may still publish uses it; the daily cleanup then deletes it (MEDIA_RETENTION_DAYS)."
+  default     = 30
+
+  validation {
+    condition     = var.media_keep_days >= 1
+    error_message = "media_keep_days must be at least 1."
+  }
+}
+
 variable "media_retention_days" {
   type        = number
-  description = "Backstop lifecycle: media objects older than this are deleted by Cloud Storage (the sweeper deletes them at expires_at first)."
-  default     = 30
+  description = "Backstop lifecycle: media objects older than this are deleted by Cloud Storage. The daily cleanup deletes them at expires_at first; keep this above the schedule horizon (365 days) so a scheduled post's media survive."
+  default     = 400
 
   validation {
     condition     = var.media_retention_days >= 1

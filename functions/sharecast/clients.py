@@ -16,6 +16,7 @@ from sharecast.config import Settings, get_settings
 
 if TYPE_CHECKING:
     import google.cloud.pubsub_v1 as pubsub_v1
+    import google.cloud.storage as storage
     from google.cloud import firestore, tasks_v2
 
 
@@ -68,6 +69,14 @@ class Clients:
 
             channel = grpc.insecure_channel(host)
             return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+
+    @functools.cached_property
+    def storage(self) -> storage.Client:
+        """Cloud Storage client (media objects); anonymous against STORAGE_EMULATOR_HOST."""
+        import google.cloud.storage as storage
+
+        with self._lock:
+            return storage.Client(project=self.settings.google_cloud_project)
 
 
 @functools.cache

@@ -78,6 +78,30 @@ class Settings(BaseSettings):
     # Local stack only: every user gets a sandbox connection per platform on first use.
     sandbox_connections: bool = False
 
+    # Media uploads (SPEC §4.3): the bucket, what may be uploaded, and how URLs are signed.
+    media_bucket: str = "sharecast-media-local"
+    media_image_types: CsvList = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "image/gif", "image/webp"]
+    )
+    media_video_types: CsvList = Field(default_factory=lambda: ["video/mp4", "video/quicktime"])
+    media_reel_types: CsvList = Field(default_factory=lambda: ["video/mp4", "video/quicktime"])
+    media_image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    media_video_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    media_reel_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    # Lifetimes (seconds): the upload PUT URL, the owner's read URL, the URL platforms fetch.
+    media_upload_url_ttl_s: int = Field(default=3600, ge=60, le=604800)
+    media_read_url_ttl_s: int = Field(default=900, ge=60, le=604800)
+    media_fetch_url_ttl_s: int = Field(default=6 * 3600, ge=60, le=604800)
+    # Days an uploaded file is kept (``expires_at``) unless a pending post still uses it.
+    media_retention_days: int = Field(default=30, ge=1)
+    # V4 signing: with a key (local stack, or a key-file deployment) or, without a key, through
+    # IAM signBlob as ``media_signer_email`` (default: the runtime's own service account).
+    media_signer_email: str | None = None
+    media_signer_key: SecretStr | None = None
+    # Host of signed URLs (the Storage emulator locally).
+    media_url_endpoint: str = "https://storage.googleapis.com"
+    # X media upload chunk size in bytes (X accepts at most 5 MB per APPEND).
+    x_media_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=5_000_000)
     # OAuth connections (SPEC §4.4, issue 5). Client credentials per platform (Instagram is
     # reached through Facebook Login for Business, so it uses the Meta app of ``facebook_*``);
     # endpoint URLs are the documented ones, pointed at the sandbox locally. The callback base

@@ -13,13 +13,16 @@ from google.cloud import firestore, tasks_v2
 
 from sharecast.config import Settings
 from sharecast.domain.events import Event
-from sharecast.domain.models import ConnectionRecord, PostRecord, TargetRecord
+from sharecast.domain.media import MediaStatus
+from sharecast.domain.media_rules import validate_target_media
+from sharecast.domain.models import ConnectionRecord, PostRecord, TargetMedia, TargetRecord
 from sharecast.domain.statuses import EventType, Platform, PostStatus
 from sharecast.domain.validation import TargetSpec, validate_schedule, validate_targets
 from sharecast.errors import FieldProblem, ValidationFailed
 from sharecast.events import publish_events
 from sharecast.logs import fields
 from sharecast.store import connections as connections_store
+from sharecast.store import media as media_store
 from sharecast.store import posts as posts_store
 from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.vault import TokenVault
@@ -77,10 +80,11 @@ def create_multipost(
     problems += validate_schedule(
         request.schedule_at, now=now, max_ahead_days=settings.max_schedule_ahead_days
     )
-    if request.media_ids:
-        problems.append(
-            FieldProblem("media", "MEDIA_NOT_SUPPORTED", "media attachments are not available yet")
-        )
+    media, media_problems = resolve_media(db, user_id=user_id, media_ids=request.media_ids)
+    problems += media_problems
+    if not media_problems and len(platforms) == len(request.targets):
+        for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
+            problems += validate_target_media(platform, target.media_type, media, index=index)
     connections = []
     if not problems:
         for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
@@ -124,6 +128,7 @@ def create_multipost(
                 title=target.title,
                 description=target.description,
                 text=specs[index].text,
+                media=list(media),
                 max_attempts=settings.max_attempts,
                 next_attempt_at=None if request.draft else request.schedule_at or now,
                 created_at=now,
@@ -142,6 +147,8 @@ def create_multipost(
         created_at=now,
         updated_at=now,
     )
+    if media:
+        media_store.attach_to_post(db, request.media_ids, post_id)
     events = [Event.new(user_id=user_id, type=EventType.POST_STATUS, data=post.snapshot())]
     events += [
         Event.new(user_id=user_id, type=EventType.TARGET_STATUS, data=t.snapshot()) for t in targets
@@ -192,6 +199,39 @@ def enqueue_targets(
         return False
     posts_store.mark_enqueued(db, post.id, now)
     return True
+
+
+def resolve_media(
+    db: firestore.Client, *, user_id: str, media_ids: list[str]
+) -> tuple[list[TargetMedia], list[FieldProblem]]:
+    """The caller's ``UPLOADED`` media in request order, copied for the targets, and a problem
+    per unusable id: unknown, someone else's or deleted (``MEDIA_NOT_FOUND``, the same answer
+    for all three so nothing leaks), not confirmed (``MEDIA_NOT_READY``), or repeated."""
+    if not media_ids:
+        return [], []
+    records = media_store.get_many(db, media_ids)
+    media: list[TargetMedia] = []
+    problems: list[FieldProblem] = []
+    seen: set[str] = set()
+    for index, media_id in enumerate(media_ids):
+        where = f"media[{index}].mediaId"
+        record = records.get(media_id)
+        if media_id in seen:
+            problems.append(FieldProblem(where, "DUPLICATE_MEDIA", "the same media twice"))
+        elif record is None or record.user_id != user_id or record.status is MediaStatus.DELETED:
+            problems.append(FieldProblem(where, "MEDIA_NOT_FOUND", "media not found"))
+        elif record.status is not MediaStatus.UPLOADED:
+            problems.append(
+                FieldProblem(
+                    where,
+                    "MEDIA_NOT_READY",
+                    f"media is {record.status.value}; upload it and confirm it first",
+                )
+            )
+        else:
+            media.append(record.target_media())
+        seen.add(media_id)
+    return media, problems
 
 
 def _resolve_connection(

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from infra.sandbox import facebook, oauth, x
+from infra.sandbox import facebook, media, oauth, x
 from infra.sandbox.faults import FaultRuleSpec
 from infra.sandbox.logs import LOGGER_NAME, fields
 from infra.sandbox.state import SandboxSettings, SandboxState
@@ -179,6 +179,7 @@ def create_app(seed: int | None = None) -> Starlette:
     """A fresh sandbox with its own state (``app.state.sandbox``); ``seed`` seeds fault RNG."""
     state = SandboxState(seed)
     routes: list[BaseRoute] = control_routes(state)
+    routes.extend(media.routes(state))  # before the networks' catch-all page routes
     routes.extend(oauth.routes(state))  # before the networks: their routes have wildcards
     for _kinds, network_routes in NETWORKS.values():
         routes.extend(network_routes(state))

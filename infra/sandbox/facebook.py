@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from infra.sandbox.accounts import bearer_token
 from infra.sandbox.faults import ALL_KINDS
 from infra.sandbox.ledger import Post
+from infra.sandbox.media_state import attached_photos
 from infra.sandbox.publishing import Attempt, Ctx, publish, read
 from infra.sandbox.state import SandboxState
 from infra.sandbox.wire import decode_offset, encode_offset, json_response
@@ -261,7 +262,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         headers = dialect.usage_headers(page_id, version)
         message = params.get("message", "")
         link = params.get("link") or None
-        if not message and not link:
+        photos, photo_error = attached_photos(state, page_id, params)
+        if photo_error is not None:
+            return graph_error(400, photo_error, 100, is_transient=False, headers=headers)
+        if not message and not link and not photos:
             return graph_error(
                 400,
                 "(#100) Missing message or attachment",
@@ -269,7 +273,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 is_transient=False,
                 headers=headers,
             )
-        attempt = Attempt(PLATFORM, page_id, message, link, token)
+        attempt = Attempt(PLATFORM, page_id, message, link, token, media=tuple(photos))
 
         def created(post: Post) -> Response:
             return json_response({"id": post.id}, 200, headers)

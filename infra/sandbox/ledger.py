@@ -11,7 +11,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ class Post:
     created_at: datetime
     token_fingerprint: str | None = None
     fault: str | None = None
+    #: Attached media as the network received them (``type``, ``id``, ``size`` in bytes...).
+    media: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The control-API shape of this post."""
@@ -48,6 +50,7 @@ class Post:
             "created_at": rfc3339(self.created_at),
             "token_fingerprint": self.token_fingerprint,
             "fault": self.fault,
+            "media": self.media,
         }
 
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,6 +35,7 @@ class Attempt:
     text: str
     link: str | None
     token: str
+    media: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -130,6 +131,7 @@ async def publish(
             created_at=now,
             token_fingerprint=fingerprint(attempt.token),
             fault=rule.spec.kind if rule is not None else None,
+            media=list(attempt.media),
         )
     )
     log.info("post accepted", extra=fields(**base, outcome=post.fault or "accepted", id=post.id))

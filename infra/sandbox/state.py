@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from infra.sandbox.faults import FaultBook, InBandTriggers
 from infra.sandbox.ledger import IdMinter, Ledger
+from infra.sandbox.media_state import MediaState
 from infra.sandbox.oauth import OAuthBook
 
 
@@ -39,6 +40,7 @@ class SandboxState:
         self.triggers = InBandTriggers()
         self.settings = SandboxSettings()
         self.usage = UsageWindows()
+        self.media = MediaState()
         self.oauth = OAuthBook()
 
     def reset(self, seed: int | None = None, **settings: Any) -> None:
@@ -48,6 +50,7 @@ class SandboxState:
         self.faults.reseed(seed)
         self.triggers.clear()
         self.usage.clear()
+        self.media.clear()
         self.oauth.clear()
         self.settings = SandboxSettings.model_validate(settings)
 

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from infra.sandbox.accounts import bearer_token, user_id_for_token
 from infra.sandbox.faults import ALL_KINDS
 from infra.sandbox.ledger import Post, rfc3339
+from infra.sandbox.media_state import x_attachments
 from infra.sandbox.publishing import Attempt, Ctx, publish, read
 from infra.sandbox.state import SandboxState
 from infra.sandbox.wire import decode_offset, encode_offset, json_response, read_json
@@ -244,7 +245,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 ["$.text: Your Tweet text is too long (more than 280 weighted characters)."],
                 headers,
             )
-        attempt = Attempt(PLATFORM, user, text, None, token)
+        attachments, media_error = x_attachments(state, user, body.get("media"))
+        if media_error is not None:
+            return invalid_request([media_error], headers)
+        attempt = Attempt(PLATFORM, user, text, None, token, media=tuple(attachments))
 
         def created(post: Post) -> Response:
             base = str(request.base_url).rstrip("/")

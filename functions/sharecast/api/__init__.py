@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, g, request
 
-from sharecast.api import analytics, connections, meta, posts, problems, session
+from sharecast.api import analytics, connections, media, meta, posts, problems, session
 from sharecast.api.context import Deps, install
 
 #: Request headers a browser may send cross-origin, and response headers it may read.
@@ -30,7 +30,7 @@ SECURITY_HEADERS = {
 }
 
 #: Blueprints of the API; each declares its routes with ``api.routes.route``.
-BLUEPRINTS = (meta.bp, posts.bp, session.bp, analytics.bp, connections.bp)
+BLUEPRINTS = (meta.bp, posts.bp, session.bp, analytics.bp, connections.bp, media.bp)
 
 
 def create_app(dependencies: Deps) -> Flask:

@@ -80,6 +80,14 @@ def register(app: Flask) -> None:
             )
         )
 
+    @app.errorhandler(GoogleAPICallError)
+    @app.errorhandler(RetryError)
+    def _google(error: Exception) -> Response:
+        # Firestore, Storage, Tasks... failed or timed out: nothing half-done is reported as
+        # success, and the client may retry (503, not 500).
+        log.error("google service call failed: %s", type(error).__name__)
+        return problem_response(DependencyUnavailable("a backing service is unavailable; retry"))
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error")

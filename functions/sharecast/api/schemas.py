@@ -247,3 +247,53 @@ class AnalyticsSummaryOut(ApiOut):
     publishLatencyS: PercentilesOut | None
     attemptLatencyMs: PercentilesOut | None
     platforms: list[PlatformSummaryOut]
+
+
+# --- media (SPEC §4.3) ----------------------------------------------------------------------
+
+
+class UploadUrlIn(ApiModel):
+    """``POST /media/upload-url`` body: the file's name (kept for display only; the object's
+    extension comes from ``mimeType``), MIME type, size in bytes and kind."""
+
+    fileName: str = Field(min_length=1, max_length=255)
+    mimeType: str = Field(min_length=3, max_length=100)
+    size: int
+    kind: str = Field(min_length=1, max_length=16)
+
+
+class UploadUrlOut(BaseModel):
+    """Where and how to upload: ``PUT`` the bytes to ``uploadUrl`` with exactly ``headers``
+    before ``expiresAt``, then ``POST /media/confirm``."""
+
+    mediaId: str
+    uploadUrl: str
+    method: str
+    headers: dict[str, str]
+    objectPath: str
+    expiresAt: str
+
+
+class MediaConfirmIn(ApiModel):
+    """``POST /media/confirm`` body."""
+
+    mediaId: str = Field(min_length=1, max_length=64)
+
+
+class MediaOut(BaseModel):
+    """A media record. ``url`` (``GET /media/{id}`` of an ``UPLOADED`` file only) is a signed
+    read URL valid until ``urlExpiresAt``."""
+
+    mediaId: str
+    fileName: str
+    kind: str
+    mimeType: str
+    size: int
+    status: str
+    objectPath: str
+    createdAt: str | None
+    uploadedAt: str | None
+    expiresAt: str | None
+    failure: str | None = None
+    url: str | None = None
+    urlExpiresAt: str | None = None

@@ -1,4 +1,4 @@
-"""Facebook Pages connector (Graph API): text/link posts to a Page feed.
+"""Facebook Pages connector (Graph API): text/link posts to a Page feed, and photo posts.
 
 - Create: ``POST {base}/{version}/{page_id}/feed`` with ``message`` and optional ``link``
   (https://developers.facebook.com/documentation/pages-api/posts.md); answers
@@ -27,7 +27,13 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
-from sharecast.platforms.base import PublishRequest, PublishResult, StepLog
+from sharecast.platforms.base import (
+    MediaSource,
+    MemoryStepLog,
+    PublishRequest,
+    PublishResult,
+    StepLog,
+)
 from sharecast.platforms.errors import (
     AuthExpiredError,
     DuplicateContentError,
@@ -190,11 +196,17 @@ class FacebookConnector:
         timeout_s: float,
         graph_version: str = DEFAULT_GRAPH_VERSION,
         session: requests.Session | None = None,
+        media: MediaSource | None = None,
+        media_url_ttl_s: int = 6 * 3600,
     ) -> None:
         """``base_url``: ``https://graph.facebook.com`` or the sandbox; ``timeout_s``: connect and
-        read timeout of each HTTP call, seconds; ``graph_version``: e.g. ``v24.0``."""
+        read timeout of each HTTP call, seconds; ``graph_version``: e.g. ``v24.0``; ``media``:
+        signs the URLs Meta fetches photos from, valid ``media_url_ttl_s`` seconds (without it,
+        photo posts fail permanently)."""
         self._base = f"{base_url.rstrip('/')}/{graph_version.strip('/')}"
         self._http = PlatformHttp(timeout_s=timeout_s, session=session)
+        self._media = media
+        self._media_ttl_s = media_url_ttl_s
 
     def publish(
         self, request: PublishRequest, *, access_token: str, steps: StepLog | None = None
@@ -205,9 +217,7 @@ class FacebookConnector:
         so the caller reconciles with :meth:`find_existing` before retrying.
         """
         if request.media:
-            raise PermanentPlatformError(
-                "INVALID_REQUEST", "media attachments are not supported by the Facebook connector"
-            )
+            return self._publish_photos(request, access_token, steps or MemoryStepLog())
         data = {"message": request.text, "access_token": access_token}
         if request.link:
             data["link"] = request.link
@@ -222,6 +232,68 @@ class FacebookConnector:
         post_id = created_id(post_id, status=response.status_code, where="id")
         return PublishResult(
             external_id=str(post_id), external_url=f"https://www.facebook.com/{post_id}"
+        )
+
+    def _publish_photos(self, request: PublishRequest, token: str, steps: StepLog) -> PublishResult:
+        """Photo posts: Meta fetches each photo from a signed GET URL (``url``).
+
+        One photo: ``POST /{page_id}/photos`` with ``url`` and ``message``, answering ``{"id",
+        "post_id"}``. Several: each photo is uploaded unpublished (``published=false``), its id
+        saved in ``steps`` (``fb_photo_ids``) so a retry does not upload it again, then
+        ``POST /{page_id}/feed`` with ``message`` and ``attached_media[i]={"media_fbid": id}``
+        (https://developers.facebook.com/docs/graph-api/reference/page/photos/,
+        https://developers.facebook.com/docs/graph-api/reference/page/feed/)."""
+        if self._media is None:
+            raise PermanentPlatformError(
+                "MEDIA_UNAVAILABLE", "this publisher has no access to media files"
+            )
+        if any(item.kind != "IMAGE" for item in request.media):
+            raise PermanentPlatformError(
+                "INVALID_REQUEST", "the Facebook connector publishes photos only"
+            )
+        page = quote(request.account_id, safe="")
+        photos_url = f"{self._base}/{page}/photos"
+        if len(request.media) == 1:
+            data = {
+                "url": self._media.signed_url(request.media[0], ttl_s=self._media_ttl_s),
+                "message": request.text,
+                "access_token": token,
+            }
+            response = self._call("POST", photos_url, token, data=data)
+            body = self._check(response, token)
+            found = body.get("post_id") or body.get("id") if isinstance(body, dict) else None
+            post_id = created_id(found, status=response.status_code, where="post_id")
+            return PublishResult(
+                external_id=post_id, external_url=f"https://www.facebook.com/{post_id}"
+            )
+        photo_ids = [str(p) for p in steps.state.get("fb_photo_ids") or []]
+        for item in request.media[len(photo_ids) :]:
+            data = {
+                "url": self._media.signed_url(item, ttl_s=self._media_ttl_s),
+                "published": "false",
+                "access_token": token,
+            }
+            response = self._call("POST", photos_url, token, data=data)
+            body = self._check(response, token)
+            photo_id = created_id(
+                body.get("id") if isinstance(body, dict) else None,
+                status=response.status_code,
+                where="id",
+            )
+            photo_ids.append(photo_id)
+            steps.save(fb_photo_ids=photo_ids)
+        feed: dict[str, str] = {"message": request.text, "access_token": token}
+        for index, photo_id in enumerate(photo_ids):
+            feed[f"attached_media[{index}]"] = json.dumps({"media_fbid": photo_id})
+        response = self._call("POST", f"{self._base}/{page}/feed", token, data=feed)
+        body = self._check(response, token)
+        post_id = created_id(
+            body.get("id") if isinstance(body, dict) else None,
+            status=response.status_code,
+            where="id",
+        )
+        return PublishResult(
+            external_id=post_id, external_url=f"https://www.facebook.com/{post_id}"
         )
 
     def find_existing(

@@ -25,8 +25,14 @@ def build_connectors(
             graph_version=settings.facebook_graph_version,
             timeout_s=timeout,
             session=session,
+            media=media,
+            media_url_ttl_s=settings.media_fetch_url_ttl_s,
         ),
         Platform.X: XConnector(
-            base_url=settings.x_api_base_url, timeout_s=timeout, session=session
+            base_url=settings.x_api_base_url,
+            timeout_s=timeout,
+            session=session,
+            media=media,
+            media_chunk_bytes=settings.x_media_chunk_bytes,
         ),
     }

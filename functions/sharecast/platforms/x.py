@@ -1,4 +1,5 @@
-"""X (Twitter) API v2 connector: text posts.
+"""X (Twitter) API v2 connector: text posts, with photos or a video (media upload v2,
+:mod:`sharecast.platforms.x_media`).
 
 - Create: ``POST {base}/2/tweets`` with JSON ``{"text": ...}`` (``CreatePostsRequest``,
   ``additionalProperties: false``) and ``Authorization: Bearer <OAuth 2.0 user token>``; answers
@@ -26,7 +27,14 @@ from urllib.parse import quote
 
 import requests
 
-from sharecast.platforms.base import PublishRequest, PublishResult, StepLog
+from sharecast.platforms.base import (
+    MediaSource,
+    MemoryStepLog,
+    Pending,
+    PublishRequest,
+    PublishResult,
+    StepLog,
+)
 from sharecast.platforms.errors import (
     AuthExpiredError,
     DuplicateContentError,
@@ -35,6 +43,7 @@ from sharecast.platforms.errors import (
     TransientPlatformError,
 )
 from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
+from sharecast.platforms.x_media import XMediaUploader
 
 #: How many timeline pages :meth:`XConnector.find_existing` reads at most (100 posts each).
 MAX_TIMELINE_PAGES = 5
@@ -177,28 +186,52 @@ class XConnector:
     platform = "x"
 
     def __init__(
-        self, *, base_url: str, timeout_s: float, session: requests.Session | None = None
+        self,
+        *,
+        base_url: str,
+        timeout_s: float,
+        session: requests.Session | None = None,
+        media: MediaSource | None = None,
+        media_chunk_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         """``base_url``: ``https://api.x.com`` or the sandbox; ``timeout_s``: connect and read
-        timeout of each HTTP call, seconds."""
+        timeout of each HTTP call, seconds; ``media``: where attached files are read from
+        (without it, media posts fail permanently); ``media_chunk_bytes``: APPEND chunk size."""
         self._base = base_url.rstrip("/")
         self._http = PlatformHttp(timeout_s=timeout_s, session=session)
+        self._media = media
+        self._chunk = media_chunk_bytes
 
     def publish(
         self, request: PublishRequest, *, access_token: str, steps: StepLog | None = None
-    ) -> PublishResult:
+    ) -> PublishResult | Pending:
         """``POST /2/tweets``; returns the post id and ``https://x.com/i/web/status/{id}``.
 
+        With media, the files are first uploaded with :class:`XMediaUploader` (resumable through
+        ``steps``; :class:`Pending` while X processes a video), then attached by media id.
         A 2xx answer without ``data.id`` raises transient ``UNKNOWN_OUTCOME``: the post may exist,
         so the caller reconciles with :meth:`find_existing` before retrying.
         """
+        body_json: dict[str, Any] = {"text": compose_text(request)}
         if request.media:
-            raise PermanentPlatformError(
-                "INVALID_REQUEST", "media attachments are not supported by the X connector"
+            if self._media is None:
+                raise PermanentPlatformError(
+                    "MEDIA_UNAVAILABLE", "this publisher has no access to media files"
+                )
+            uploader = XMediaUploader(
+                base_url=self._base,
+                source=self._media,
+                chunk_bytes=self._chunk,
+                call=lambda method, url, **kw: self._call(method, url, access_token, **kw),
+                check=lambda response: self._check(response, access_token),
             )
-        response = self._call(
-            "POST", f"{self._base}/2/tweets", access_token, json={"text": compose_text(request)}
-        )
+            media_ids = uploader.upload(request, steps if steps is not None else MemoryStepLog())
+            if isinstance(media_ids, Pending):
+                return media_ids
+            body_json["media"] = {"media_ids": media_ids}
+            if not body_json["text"]:
+                del body_json["text"]
+        response = self._call("POST", f"{self._base}/2/tweets", access_token, json=body_json)
         body = self._check(response, access_token)
         data = body.get("data") if isinstance(body, dict) else None
         post_id = data.get("id") if isinstance(data, dict) else None

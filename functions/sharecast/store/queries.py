@@ -177,6 +177,22 @@ ANALYTICS_USER_ATTEMPTS = QuerySpec(
     order_by=(("started_at", Direction.ASCENDING),),
 )
 
+#: ``store.media.expired``: uploaded or failed media whose ``expires_at`` has passed (cleanup).
+MEDIA_EXPIRED = QuerySpec(
+    name="media_expired",
+    collection_group="media",
+    equality=("status",),
+    range_fields=("expires_at",),
+)
+
+#: ``store.media.stale_uploads``: ``UPLOADING`` media whose signed PUT URL has expired.
+MEDIA_STALE_UPLOADS = QuerySpec(
+    name="media_stale_uploads",
+    collection_group="media",
+    equality=("status",),
+    range_fields=("upload_expires_at",),
+)
+
 #: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
 ALL_QUERIES: tuple[QuerySpec, ...] = (
     ACTIVE_CONNECTION,
@@ -186,6 +202,8 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     ANALYTICS_ATTEMPTS,
     ANALYTICS_USER_ATTEMPTS,
     USER_CONNECTIONS,
+    MEDIA_EXPIRED,
+    MEDIA_STALE_UPLOADS,
 )
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).

@@ -68,9 +68,19 @@ def make_connection(owner: ApiClient) -> str:
     return record.id
 
 
+def make_media(owner: ApiClient) -> str:
+    response = owner.post(
+        "/media/upload-url",
+        json={"fileName": "a.jpg", "mimeType": "image/jpeg", "size": 1000, "kind": "IMAGE"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["mediaId"]
+
+
 #: Path parameter => a function creating a resource of that kind owned by the given client.
 RESOURCE_FACTORIES: dict[str, Callable[[ApiClient], str]] = {
     "post_id": make_post,
+    "media_id": make_media,
     "conn_id": make_connection,
 }
 #: Path parameters that name no one's resource (the same for every caller), with a value.

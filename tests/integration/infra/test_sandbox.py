@@ -160,7 +160,9 @@ def test_ledger_filters(base):
         "created_at",
         "token_fingerprint",
         "fault",
+        "media",
     }
+    assert only["media"] == []
     assert only["created_at"].endswith("Z")
     assert ledger(base, platform="facebook", account_id="123")[0]["text"] == "fb post"
 

@@ -61,8 +61,8 @@ def test_media_is_refused_before_calling(fb, sandbox):
         media=(MediaItem("m1", "IMAGE", "image/jpeg", 10, "media/images/u/a.jpg"),),
     )
     with pytest.raises(PermanentPlatformError) as info:
-        fb.publish(request, access_token=TOKEN)
-    assert info.value.code == "INVALID_REQUEST"
+        fb.publish(request, access_token=TOKEN)  # built without access to media files
+    assert info.value.code == "MEDIA_UNAVAILABLE"
     assert sandbox.ledger() == []
 
 

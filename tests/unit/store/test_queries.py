@@ -146,6 +146,15 @@ def test_analytics_queries_need_their_indexes():
     assert required_composite_indexes((queries.ANALYTICS_ATTEMPTS,)) == set()
 
 
+def test_media_cleanup_queries_need_their_indexes():
+    media = (queries.MEDIA_EXPIRED, queries.MEDIA_STALE_UPLOADS)
+    assert required_composite_indexes(media) == {
+        composite(("status", ASC), ("expires_at", ASC), group="media"),
+        composite(("status", ASC), ("upload_expires_at", ASC), group="media"),
+    }
+    assert required_field_indexes(media) == set()
+
+
 # --- building queries -------------------------------------------------------------------------
 
 

@@ -65,6 +65,7 @@ FORBIDDEN = {
     "internal_auth_secret",  # production: OIDC tokens checked by Cloud Run IAM
     "sandbox_connections",  # local stack only
     "relay_instance_id",  # one value for every instance would share one subscription
+    "media_signer_key",  # production signs media URLs through IAM signBlob, without a key
 }
 
 #: Settings without a safe production default, by the workloads that read them.
@@ -75,6 +76,8 @@ REQUIRED = {
     "jwt_secret": {"api", "relay"},
     "sse_token_secret": {"api", "relay"},
     "token_encryption_keys": {"api", "publisher"},
+    "media_bucket": {"api", "publisher", "sweeper", "media_finalized"},
+    "media_signer_email": {"api", "publisher"},
     # OAuth client secrets: code exchange (api) and refresh (publisher).
     **{
         f"{p}_client_secret": {"api", "publisher"}
@@ -344,7 +347,12 @@ def _unsafe_default(name: str) -> bool:
     if default is None or field.annotation in (SecretStr, SecretStr | None):
         return True
     text = str(default)
-    return "127.0.0.1" in text or "localhost" in text or text == "sharecast-local"
+    return (
+        "127.0.0.1" in text
+        or "localhost" in text
+        or text == "sharecast-local"
+        or text.endswith("-local")  # a local-stack resource name (the media bucket)
+    )
 
 
 def test_every_setting_without_a_safe_default_is_classified():

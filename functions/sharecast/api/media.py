@@ -1,0 +1,142 @@
+"""Routes of media (SPEC §4.3): ``POST /media/upload-url``, ``POST /media/confirm``,
+``GET /media/{id}`` and ``DELETE /media/{id}``; owner only (others get 404)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from sharecast.api.context import deps
+from sharecast.api.routes import AUTHORS, route
+from sharecast.api.schemas import MediaConfirmIn, MediaOut, UploadUrlIn, UploadUrlOut
+from sharecast.auth import Principal
+from sharecast.domain.media import MediaRecord, MediaStatus
+from sharecast.media import uploads
+from sharecast.media.services import MediaServices
+from sharecast.timeutil import isoformat, utcnow
+
+bp = Blueprint("media", __name__)
+
+_EXTENSION = "sharecast.media"
+
+
+def services() -> MediaServices:
+    """The app's media services (built on first use)."""
+    found = current_app.extensions.get(_EXTENSION)
+    if found is None:
+        found = MediaServices(deps().clients)
+        current_app.extensions[_EXTENSION] = found
+    result: MediaServices = found
+    return result
+
+
+def media_out(record: MediaRecord, **extra: str | None) -> MediaOut:
+    """The response model of a record."""
+    return MediaOut.model_validate({**record.to_json(), **extra})
+
+
+@route(
+    bp,
+    "POST",
+    "/media/upload-url",
+    summary="A signed PUT URL for a new file",
+    roles=AUTHORS,
+    rate="write",
+    idempotent=True,
+    body=UploadUrlIn,
+    responses={201: UploadUrlOut},
+)
+def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
+    """Issue a signed PUT URL for a new file (type and size checked first: 422)."""
+    d = deps()
+    ticket = uploads.request_upload(
+        db=d.clients.firestore,
+        signer=services().signer,
+        settings=d.settings,
+        user_id=user.user_id,
+        file_name=body.fileName,
+        mime_type=body.mimeType,
+        size=body.size,
+        kind=body.kind,
+        now=utcnow(),
+    )
+    out = UploadUrlOut(
+        mediaId=ticket.record.id,
+        uploadUrl=ticket.url,
+        method="PUT",
+        headers=ticket.headers,
+        objectPath=ticket.record.object_path,
+        expiresAt=isoformat(ticket.expires_at) or "",
+    )
+    response = jsonify(out.model_dump())
+    response.headers["Location"] = f"/media/{ticket.record.id}"
+    return response, 201
+
+
+@route(
+    bp,
+    "POST",
+    "/media/confirm",
+    summary="Check an uploaded file and mark it UPLOADED",
+    roles=AUTHORS,
+    rate="write",
+    body=MediaConfirmIn,
+    responses={200: MediaOut},
+)
+def confirm(user: Principal, body: MediaConfirmIn) -> Response:
+    """Check the uploaded object and mark the file ``UPLOADED`` (422 and ``FAILED`` when it
+    does not match what was declared; 409 when nothing was uploaded yet)."""
+    d = deps()
+    record = uploads.confirm_upload(
+        db=d.clients.firestore,
+        bucket=services().bucket,
+        settings=d.settings,
+        user_id=user.user_id,
+        media_id=body.mediaId,
+        now=utcnow(),
+    )
+    return jsonify(media_out(record).model_dump())
+
+
+@route(
+    bp,
+    "GET",
+    "/media/{media_id}",
+    summary="One of the caller's files, with a signed read URL once uploaded",
+    roles=AUTHORS,
+    rate="read",
+    responses={200: MediaOut},
+)
+def get_media(user: Principal, media_id: str) -> Response:
+    """The caller's file; an ``UPLOADED`` one comes with a short-lived signed read URL."""
+    d = deps()
+    record = uploads.owned(d.clients.firestore, user_id=user.user_id, media_id=media_id)
+    extra: dict[str, str | None] = {}
+    if record.status is MediaStatus.UPLOADED:
+        ttl = d.settings.media_read_url_ttl_s
+        extra["url"] = services().signer.sign(record.object_path, method="GET", ttl_s=ttl)
+        extra["urlExpiresAt"] = isoformat(utcnow() + timedelta(seconds=ttl))
+    return jsonify(media_out(record, **extra).model_dump())
+
+
+@route(
+    bp,
+    "DELETE",
+    "/media/{media_id}",
+    summary="Delete one of the caller's files",
+    roles=AUTHORS,
+    rate="write",
+    responses={200: MediaOut},
+)
+def delete_media(user: Principal, media_id: str) -> Response:
+    """Delete the caller's file (409 while a post that may still publish uses it)."""
+    d = deps()
+    record = uploads.delete_media(
+        db=d.clients.firestore,
+        bucket=services().bucket,
+        user_id=user.user_id,
+        media_id=media_id,
+        now=utcnow(),
+    )
+    return jsonify(media_out(record).model_dump())

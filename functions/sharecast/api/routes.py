@@ -281,6 +281,11 @@ def _render(spec: Route, result: Any) -> Response:
             result, status = result
     if status not in spec.responses:
         raise RuntimeError(f"{spec.endpoint} answered undeclared status {status}")
+    if isinstance(result, Response):  # a handler that builds its own response (headers...)
+        result.status_code = status
+        for name, value in headers.items():
+            result.headers[name] = value
+        return result
     model = spec.responses[status]
     if model is None:
         response = Response(status=status)

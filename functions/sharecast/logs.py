@@ -89,7 +89,8 @@ def setup_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
-    for noisy in ("urllib3", "google.auth", "google.api_core", "grpc", "werkzeug"):
+    # httpx logs every request URL at INFO (signed URLs carry their signature in the query).
+    for noisy in ("urllib3", "google.auth", "google.api_core", "grpc", "werkzeug", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
 

@@ -25,10 +25,17 @@ def find_secrets(text: str) -> list[tuple[str, str]]:
     ]
 
 
+#: Logs not written by Sharecast code: the third-party Cloud Storage emulator prints every
+#: request line (signed URLs included) to stdout; in production that is Google's own service.
+NOT_OURS = {"storage.log"}
+
+
 def scan_logs(directory: Path) -> dict[str, list[tuple[str, str]]]:
     """Credentials found in each ``*.log`` file of ``directory`` (file name => findings)."""
     found = {}
     for path in sorted(directory.glob("*.log")):
+        if path.name in NOT_OURS:
+            continue
         hits = find_secrets(path.read_text(errors="replace"))
         if hits:
             found[path.name] = hits[:5]

@@ -82,6 +82,7 @@ def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
     roles=AUTHORS,
     rate="write",
     body=MediaConfirmIn,
+    errors={404, 409},
     responses={200: MediaOut},
 )
 def confirm(user: Principal, body: MediaConfirmIn) -> Response:
@@ -127,6 +128,7 @@ def get_media(user: Principal, media_id: str) -> Response:
     summary="Delete one of the caller's files",
     roles=AUTHORS,
     rate="write",
+    errors={409},
     responses={200: MediaOut},
 )
 def delete_media(user: Principal, media_id: str) -> Response:

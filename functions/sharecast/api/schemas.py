@@ -39,7 +39,7 @@ class ApiModel(BaseModel):
 class MediaRef(ApiModel):
     """A reference to uploaded media."""
 
-    mediaId: str = Field(min_length=1, max_length=64)
+    mediaId: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class TargetIn(ApiModel):
@@ -494,7 +494,7 @@ class UploadUrlOut(BaseModel):
 class MediaConfirmIn(ApiModel):
     """``POST /media/confirm`` body."""
 
-    mediaId: str = Field(min_length=1, max_length=64)
+    mediaId: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class MediaOut(BaseModel):

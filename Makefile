@@ -34,10 +34,11 @@ lint: $(STAMP) tfcheck
 	$(BIN)/ruff format --check functions infra tests
 	$(BIN)/mypy
 
-## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, media memory, the big chaos run.
+## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, a large fuzz round, media memory, the big chaos run.
 bench: $(STAMP) check-emulators
 	$(BIN)/python tests/bench/bench_relay.py
 	$(BIN)/python tests/bench/bench_e2e.py
+	$(BIN)/python tests/bench/bench_fuzz.py
 	$(BIN)/python tests/bench/bench_media.py
 	$(BIN)/python tests/bench/bench_chaos.py
 

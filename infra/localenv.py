@@ -46,6 +46,9 @@ b3ILDO2I/iDC4kU9S4XzgyY=
 """
 MEDIA_BUCKET = "sharecast-media-local"
 PROJECT = "sharecast-local"
+#: Issuer and audience of local user tokens (checked like a real identity provider's).
+DEV_JWT_ISSUER = "https://sharecast.local/dev-issuer"
+DEV_JWT_AUDIENCE = "sharecast-api"
 HOST = "127.0.0.1"
 
 
@@ -85,6 +88,8 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         "CLOUD_TASKS_EMULATOR_HOST": f"{HOST}:{ports.tasks}",
         "PUBLISHER_URL": f"http://{HOST}:{ports.publisher}",
         "JWT_SECRET": DEV_JWT_SECRET,
+        "JWT_ISSUER": DEV_JWT_ISSUER,
+        "JWT_AUDIENCE": DEV_JWT_AUDIENCE,
         "INTERNAL_AUTH_SECRET": DEV_INTERNAL_SECRET,
         "TOKEN_ENCRYPTION_KEYS": DEV_TOKEN_KEY,
         "FACEBOOK_GRAPH_BASE_URL": f"http://{HOST}:{ports.sandbox}",

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from infra.localenv import DEV_JWT_SECRET
+from infra.localenv import DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, DEV_JWT_SECRET
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=12 * 3600, help="validity in seconds")
     args = parser.parse_args(argv)
     os.environ.setdefault("JWT_SECRET", DEV_JWT_SECRET)
+    os.environ.setdefault("JWT_ISSUER", DEV_JWT_ISSUER)
+    os.environ.setdefault("JWT_AUDIENCE", DEV_JWT_AUDIENCE)
     from sharecast.auth import issue_dev_token
     from sharecast.config import Settings
 

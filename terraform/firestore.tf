@@ -112,6 +112,24 @@ locals {
         { field_path = "created_at", order = "DESCENDING" },
       ]
     }
+    # analytics_user_targets: a user's targets created in a time range (GET /analytics/summary).
+    targets_user_created = {
+      collection  = "targets"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
+      ]
+    }
+    # analytics_user_attempts: a user's attempts started in a time range.
+    attempts_user_started = {
+      collection  = "attempts"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "user_id", order = "ASCENDING" },
+        { field_path = "started_at", order = "ASCENDING" },
+      ]
+    }
     # media cleanup (sharecast.store.media.expired): uploaded/failed files past expires_at.
     media_status_expires_at = {
       collection  = "media"
@@ -178,14 +196,19 @@ locals {
   }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
-  #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }. None today.
-  field_indexes = {}
+  #   { collection = "targets", field = "next_attempt_at", order = "ASCENDING" }.
+  field_indexes = {
+    # analytics_targets: every target created in a time range (viewers and up).
+    targets_created_at = { collection = "targets", field = "created_at", order = "ASCENDING" }
+  }
 
   # TTL policies: documents of `collection` (a collection group) are deleted after `field`.
   # Must equal sharecast.store.queries.ALL_TTL_POLICIES.
   ttl_policies = {
-    events_expire_at       = { collection = "events", field = "expire_at" }       # users/{uid}/events
-    oauth_states_expire_at = { collection = "oauth_states", field = "expire_at" } # OAuth state
+    events_expire_at       = { collection = "events", field = "expire_at" }           # users/{uid}/events
+    oauth_states_expire_at = { collection = "oauth_states", field = "expire_at" }     # OAuth state
+    rate_limit_hits        = { collection = "hits", field = "expire_at" }             # rate_limits/{w}/hits
+    idempotency_expire     = { collection = "idempotency_keys", field = "expire_at" } # sharecast.idempotency
   }
 
   # Fields never queried whose automatic single-field indexes are switched off: a large map

@@ -20,7 +20,7 @@ locals {
   # Environment variables shared by several workloads, by group. Names are Settings fields
   # (functions/sharecast/config.py) upper-cased; a null value means "not set" (the default of
   # Settings applies). Never set here: *_EMULATOR_HOST, INTERNAL_AUTH_SECRET (production uses
-  # OIDC: the publisher is private and Cloud Run IAM checks each task's token),
+  # OIDC: Cloud Run IAM and sharecast.internal_auth check each task's token),
   # SANDBOX_CONNECTIONS, RELAY_INSTANCE_ID (each relay instance needs its own subscription).
   env_groups = {
     # Every workload.
@@ -85,6 +85,7 @@ locals {
         PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
         SHARE_PLATFORMS      = join(",", var.share_platforms)
         YOUTUBE_API_BASE_URL = var.youtube_api_base_url
+        CORS_ALLOWED_ORIGINS = join(",", var.cors_origins)
         RETRY_POLICIES       = jsonencode(var.retry_policies) # budgets of new and retried targets
         # Signs upload/read URLs as itself through IAM signBlob (iam.tf: TokenCreator on itself).
         MEDIA_SIGNER_EMAIL = "sharecast-api@${var.project_id}.iam.gserviceaccount.com"

@@ -11,7 +11,8 @@ locals {
     env_groups = ["auth"]
     env = {
       # Streams end cleanly before Cloud Run's request timeout cuts them (precondition below).
-      RELAY_MAX_STREAM_S = var.relay_max_stream_s
+      RELAY_MAX_STREAM_S   = var.relay_max_stream_s
+      CORS_ALLOWED_ORIGINS = join(",", var.cors_origins) # browsers' EventSource origins
     }
     secrets = {
       JWT_SECRET       = "jwt-secret"

@@ -4,7 +4,12 @@ User tokens are verified with the algorithms named in settings, never the token'
 HS256 with ``JWT_SECRET`` locally, or RS256/ES256 with keys from ``JWT_JWKS_URL`` (cached by
 :class:`jwt.PyJWKClient`). ``exp`` is required; ``nbf``, ``iss`` and ``aud`` are checked when
 present/configured, with ``JWT_LEEWAY_S`` seconds of leeway. The role comes from the
-``ROLE_CLAIM`` claim (default ``role``; ``user`` when absent).
+``ROLE_CLAIM`` claim (default ``role``; a name or a list of names; ``user`` when absent).
+
+Hardening: the accepted algorithms come only from ``JWT_ALGORITHMS`` (Settings refuses HMAC
+algorithms next to a JWKS and ``none`` altogether), so ``alg: none`` and HS/RS confusion fail;
+a ``kid`` unknown to the JWKS makes :class:`jwt.PyJWKClient` refetch the set once (key
+rotation) and then fails. See https://pyjwt.readthedocs.io/en/stable/usage.html.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from sharecast.config import Settings
 from sharecast.errors import Unauthenticated
 from sharecast.timeutil import utcnow
 
+#: Roles from the least to the most privileged (SPEC §4.4). A claim listing several roles gets
+#: the most privileged one. Which roles may call a route is declared with the route
+#: (``sharecast.api.routes``), not derived from this order.
 ROLES = ("user", "viewer", "monitor", "admin")
 SSE_AUDIENCE = "sharecast-relay"
 _SSE_ALGORITHM = "HS256"
@@ -42,10 +50,14 @@ def _principal(claims: dict[str, Any], role_claim: str) -> Principal:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > 128 or "/" in sub:
         raise Unauthenticated("token has no usable 'sub' claim")
-    role = claims.get(role_claim, "user")
-    if role not in ROLES:
-        raise Unauthenticated(f"unknown role {role!r}")
-    return Principal(user_id=sub, role=str(role))
+    raw = claims.get(role_claim, "user")
+    granted = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else None
+    if not granted or not all(isinstance(r, str) for r in granted):
+        raise Unauthenticated("the role claim must be a role name or a list of them")
+    known = [r for r in ROLES if r in granted]
+    if len(known) != len(granted):
+        raise Unauthenticated("unknown role in the role claim")
+    return Principal(user_id=sub, role=known[-1])
 
 
 def verify_user_token(token: str, settings: Settings) -> Principal:

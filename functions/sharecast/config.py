@@ -9,9 +9,18 @@ match the environment variables that Terraform sets on each function. Emulator h
 from __future__ import annotations
 
 import functools
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sharecast.domain.backoff import RetryPolicy
@@ -24,6 +33,11 @@ def _split_csv(value: object) -> object:
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
+
+_RATE = re.compile(r"\s*[a-z_]+\s*=\s*[1-9][0-9]*\s*/\s*[1-9][0-9]*\s*")
+
+#: Signature algorithms a deployment may accept (never ``none``).
+_JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
 
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 
@@ -208,8 +222,28 @@ class Settings(BaseSettings):
     outbox_grace_s: float = Field(default=10.0, ge=0)
     sweep_batch_limit: int = Field(default=200, ge=1, le=1000)
 
-    # Browser origins allowed to call the relay (and, with the security work, the API).
+    # Browser origins allowed to call the relay and the API (exact ``https://host[:port]``).
     cors_allowed_origins: CsvList = Field(default_factory=list)
+
+    # API input limits, rate limits and idempotency keys (SPEC §4, issue 8).
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=32_000_000)
+    # ``class=limit/period_s`` per route class, per user, in fixed windows of ``period_s``.
+    rate_limits: CsvList = Field(
+        default_factory=lambda: ["read=600/60", "write=120/60", "session=60/60", "analytics=60/60"]
+    )
+    rate_limit_ttl_s: int = Field(default=3600, ge=60)
+    idempotency_ttl_s: int = Field(default=86400, ge=60, le=30 * 86400)
+    # A key still "in flight" after this long is taken over by a retry (its first request died).
+    idempotency_lease_s: int = Field(default=60, ge=5, le=3600)
+    analytics_max_range_days: int = Field(default=92, ge=1, le=366)
+    analytics_max_records: int = Field(default=5000, ge=10, le=50_000)
+
+    # Internal callers (Cloud Tasks, Cloud Scheduler): when set, internal functions require a
+    # Google-signed OIDC token whose ``email`` is one of these service accounts and whose
+    # audience is the function's own URL. The publisher falls back to
+    # ``tasks_invoker_service_account`` (sharecast.publisher.envelope).
+    internal_oidc_service_accounts: CsvList = Field(default_factory=list)
+    google_oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
 
     # Relay (Cloud Run SSE service).
     relay_instance_id: str | None = None
@@ -238,6 +272,41 @@ class Settings(BaseSettings):
             max_s=override.max_s or self.backoff_max_s,
             jitter=self.backoff_jitter if override.jitter is None else override.jitter,
         )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _check_rate_limits(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _RATE.fullmatch(item):
+                raise ValueError(f"rate limit {item!r} is not 'class=limit/period_s'")
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _check_algorithms(cls, value: list[str]) -> list[str]:
+        unknown = [a for a in value if a not in _JWT_ALGORITHMS]
+        if unknown or not value:
+            raise ValueError(f"JWT_ALGORITHMS must be a non-empty subset of {_JWT_ALGORITHMS}")
+        return value
+
+    @model_validator(mode="after")
+    def _no_algorithm_confusion(self) -> Settings:
+        """Keys from a JWKS are public: an HMAC algorithm next to them would let anyone sign."""
+        if self.jwt_jwks_url and any(a.startswith("HS") for a in self.jwt_algorithms):
+            raise ValueError("JWT_JWKS_URL needs asymmetric JWT_ALGORITHMS (RS*/ES*/PS*)")
+        if not self.jwt_jwks_url and any(not a.startswith("HS") for a in self.jwt_algorithms):
+            raise ValueError("asymmetric JWT_ALGORITHMS need JWT_JWKS_URL")
+        return self
+
+    @property
+    def rate_limit_table(self) -> dict[str, tuple[int, int]]:
+        """``{route class: (limit, period_s)}`` parsed from ``rate_limits``."""
+        table = {}
+        for item in self.rate_limits:
+            name, _, rule = item.partition("=")
+            limit, _, period = rule.partition("/")
+            table[name.strip()] = (int(limit), int(period))
+        return table
 
     @property
     def queue_path(self) -> str:

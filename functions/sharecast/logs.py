@@ -10,6 +10,7 @@ See https://cloud.google.com/logging/docs/structured-logging.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -62,6 +63,20 @@ class _ExtraFields(logging.Filter):
         return True
 
 
+class _RequestUrlWithoutQuery(logging.Filter):
+    """Drops the query string from the ``httpRequest.requestUrl`` that Google's handler adds
+    to every record logged during a request (``?auth_token=``/``?token=`` carry credentials).
+    Must run after the handler's own ``CloudLoggingFilter``, which fills it in."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        http = getattr(record, "_http_request", None)
+        if isinstance(http, dict) and isinstance(http.get("requestUrl"), str):
+            http = {**http, "requestUrl": http["requestUrl"].split("?", 1)[0]}
+            record._http_request = http
+            record._http_request_str = json.dumps(http, ensure_ascii=False)
+        return True
+
+
 def setup_logging(level: str | None = None) -> None:
     """Install the JSON handler on the root logger once per process (idempotent)."""
     global _configured
@@ -70,10 +85,12 @@ def setup_logging(level: str | None = None) -> None:
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     handler = StructuredLogHandler(project_id=project, stream=sys.stdout)
     handler.addFilter(_ExtraFields())
+    handler.addFilter(_RequestUrlWithoutQuery())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
-    for noisy in ("urllib3", "google.auth", "google.api_core", "grpc", "werkzeug"):
+    # httpx logs every request URL at INFO (signed URLs carry their signature in the query).
+    for noisy in ("urllib3", "google.auth", "google.api_core", "grpc", "werkzeug", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
 

@@ -16,6 +16,7 @@ class ApiClient:
 
     def __init__(self, ports: Ports, user_id: str, role: str = "user") -> None:
         self.base = f"http://{HOST}:{ports.api}"
+        self.user_id = user_id
         self.token = issue_dev_token(Settings(), user_id=user_id, role=role)
         self.session = requests.Session()
 
@@ -23,8 +24,10 @@ class ApiClient:
         headers = kw.pop("headers", {})
         if token != "":
             headers.setdefault("Authorization", f"Bearer {token or self.token}")
-        kw.setdefault("timeout", 15)
-        return self.session.request(method, self.base + path, headers=headers, **kw)
+        timeout = kw.pop("timeout", 60)  # generous: a loaded CI machine
+        return self.session.request(
+            method, self.base + path, headers=headers, timeout=timeout, **kw
+        )
 
     def post(self, path: str, **kw: Any):
         return self.request("POST", path, **kw)

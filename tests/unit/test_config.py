@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_lists_from_environment(monkeypatch):
     monkeypatch.setenv("PUBLISH_PLATFORMS", "facebook, x")
     monkeypatch.setenv("JWT_ALGORITHMS", "RS256,ES256")
+    monkeypatch.setenv("JWT_JWKS_URL", "https://idp.example/jwks.json")
     s = Settings()
     assert s.publish_platforms == ["facebook", "x"]
     assert s.jwt_algorithms == ["RS256", "ES256"]

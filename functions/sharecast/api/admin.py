@@ -1,16 +1,19 @@
 """Operations routes (SPEC §4.4): dead letters and the attempt log.
 
-``monitor`` and ``admin`` read; only ``admin`` retries a dead letter. Roles are checked by
-:func:`sharecast.api.context.require_role`.
+``monitor`` and ``admin`` read; only ``admin`` retries a dead letter. Roles are declared with
+:func:`sharecast.api.routes.route` (``MONITORS``, ``ADMINS``).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from typing import Any
+
+from flask import Blueprint
 
 from sharecast import lifecycle
-from sharecast.api.context import deps, query_args, require_role
+from sharecast.api.context import deps
 from sharecast.api.posts import change_response, run_transition, services
+from sharecast.api.routes import ADMINS, MONITORS, route
 from sharecast.api.schemas import (
     AttemptListOut,
     AttemptOut,
@@ -18,6 +21,7 @@ from sharecast.api.schemas import (
     DeadLetterListOut,
     DeadLetterOut,
     PageQuery,
+    PostOut,
     TargetErrorOut,
     TargetOut,
 )
@@ -28,9 +32,6 @@ from sharecast.timeutil import isoformat, utcnow
 
 bp = Blueprint("admin", __name__)
 
-#: Roles that may read operations data, and the role that may act on it.
-READERS = ("monitor", "admin")
-ACTORS = ("admin",)
 #: Separates the post id from the target id in a ``targetPath``.
 PATH_SEPARATOR = ":"
 
@@ -58,13 +59,20 @@ def attempt_out(record: AttemptRecord) -> AttemptOut:
     )
 
 
-@bp.get("/admin/dead-letters")
-def dead_letters() -> Response:
-    """Targets that finally failed, most recent first (monitor, admin)."""
-    require_role(*READERS)
-    query = query_args(PageQuery)
+@route(
+    bp,
+    "GET",
+    "/admin/dead-letters",
+    summary="Targets that finally failed, most recent first",
+    roles=MONITORS,
+    rate="read",
+    query=PageQuery,
+    responses={200: DeadLetterListOut},
+)
+def dead_letters(query: PageQuery) -> DeadLetterListOut:
+    """Every user's FAILED targets (monitor, admin); ``nextCursor`` is null on the last page."""
     page = list_dead_letters(deps().clients.firestore, limit=query.limit, cursor=query.cursor)
-    body = DeadLetterListOut(
+    return DeadLetterListOut(
         items=[
             DeadLetterOut(
                 targetPath=target_path(t),
@@ -75,15 +83,22 @@ def dead_letters() -> Response:
         ],
         nextCursor=page.next_cursor,
     )
-    return jsonify(body.model_dump(mode="json"))
 
 
-@bp.post("/admin/dead-letters/<path>/retry")
-def retry_dead_letter(path: str) -> tuple[Response, int]:
-    """Retry a dead letter of any user with a new attempt budget (admin): 202, 404 for an
-    unknown target, 409 with the current state when it is not FAILED."""
-    require_role(*ACTORS)
-    post_id, sep, target_id = path.partition(PATH_SEPARATOR)
+@route(
+    bp,
+    "POST",
+    "/admin/dead-letters/{target_path}/retry",
+    summary="Retry a dead letter of any user with a new attempt budget",
+    roles=ADMINS,
+    rate="write",
+    errors={409},
+    responses={202: PostOut},
+)
+def retry_dead_letter(target_path: str) -> tuple[dict[str, Any], int]:
+    """``target_path`` is ``{postId}:{targetId}`` (admin): 202, 404 for an unknown target,
+    409 with the current state when it is not FAILED."""
+    post_id, sep, target_id = target_path.partition(PATH_SEPARATOR)
     if not sep or not post_id or not target_id:
         raise NotFound("target not found; targetPath is {postId}:{targetId}")
     svc = services()
@@ -95,12 +110,18 @@ def retry_dead_letter(path: str) -> tuple[Response, int]:
     return change_response(change, 202)
 
 
-@bp.get("/admin/attempts")
-def attempts() -> Response:
-    """The attempt log, newest first, by ``postId``, ``targetId``, ``outcome`` (monitor,
-    admin)."""
-    require_role(*READERS)
-    query = query_args(AttemptQuery)
+@route(
+    bp,
+    "GET",
+    "/admin/attempts",
+    summary="The attempt log, newest first",
+    roles=MONITORS,
+    rate="read",
+    query=AttemptQuery,
+    responses={200: AttemptListOut},
+)
+def attempts(query: AttemptQuery) -> AttemptListOut:
+    """By ``postId``, ``targetId`` (with its post), ``outcome`` (monitor, admin)."""
     page = list_attempts(
         deps().clients.firestore,
         post_id=query.postId,
@@ -109,5 +130,4 @@ def attempts() -> Response:
         limit=query.limit,
         cursor=query.cursor,
     )
-    body = AttemptListOut(items=[attempt_out(r) for r in page.items], nextCursor=page.next_cursor)
-    return jsonify(body.model_dump(mode="json"))
+    return AttemptListOut(items=[attempt_out(r) for r in page.items], nextCursor=page.next_cursor)

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import requests
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app
 
 from sharecast.api.connection_schemas import (
     AuthorizeOut,
@@ -17,7 +17,9 @@ from sharecast.api.connection_schemas import (
     ConnectionOut,
     ConnectionsOut,
 )
-from sharecast.api.context import deps, principal
+from sharecast.api.context import deps
+from sharecast.api.routes import AUTHORS, route
+from sharecast.auth import Principal
 from sharecast.domain.statuses import Platform, normalise_platform
 from sharecast.oauth import flow
 from sharecast.oauth.providers import Provider, build_providers
@@ -39,27 +41,37 @@ def _providers() -> dict[Platform, Provider]:
     return providers
 
 
-def _json(model: ConnectionsOut | AuthorizeOut, status: int = 200) -> Response:
-    return Response(model.model_dump_json(), status=status, mimetype="application/json")
-
-
 def _provider(name: str) -> Provider:
     platform = normalise_platform(name) if len(name) <= 32 else None
     return flow.provider_for(_providers(), platform)
 
 
-@bp.get("/connections")
-def list_connections() -> Response:
-    """The caller's connected accounts with status, scopes and token expiry."""
-    user = principal()
+@route(
+    bp,
+    "GET",
+    "/connections",
+    summary="The caller's connected accounts",
+    roles=AUTHORS,
+    rate="read",
+    responses={200: ConnectionsOut},
+)
+def list_connections(user: Principal) -> ConnectionsOut:
+    """The caller's connected accounts with status, scopes and token expiry (never tokens)."""
     records = connections_store.list_connections(deps().clients.firestore, user_id=user.user_id)
-    return _json(ConnectionsOut(connections=[ConnectionOut.of(r) for r in records]))
+    return ConnectionsOut(connections=[ConnectionOut.of(r) for r in records])
 
 
-@bp.get("/connections/<platform>/authorize")
-def authorize(platform: str) -> Response:
-    """Start connecting an account: the consent URL with a state bound to the caller."""
-    user = principal()
+@route(
+    bp,
+    "GET",
+    "/connections/{platform}/authorize",
+    summary="Start connecting an account: the OAuth consent URL",
+    roles=AUTHORS,
+    rate="write",
+    responses={200: AuthorizeOut},
+)
+def authorize(user: Principal, platform: str) -> AuthorizeOut:
+    """The consent URL with a single-use state bound to the caller (PKCE where required)."""
     provider = _provider(platform)
     d = deps()
     result = flow.authorize(
@@ -72,19 +84,24 @@ def authorize(platform: str) -> Response:
     )
     expires = isoformat(result.expires_at)
     assert expires is not None
-    return _json(
-        AuthorizeOut(
-            authorizationUrl=result.authorization_url, state=result.state, expiresAt=expires
-        )
+    return AuthorizeOut(
+        authorizationUrl=result.authorization_url, state=result.state, expiresAt=expires
     )
 
 
-@bp.get("/connections/<platform>/callback")
-def callback(platform: str) -> Response:
-    """Finish connecting: exchange the code and store one connection per account."""
-    user = principal()
+@route(
+    bp,
+    "GET",
+    "/connections/{platform}/callback",
+    summary="Finish connecting: exchange the code, store one connection per account",
+    roles=AUTHORS,
+    rate="write",
+    query=CallbackQuery,
+    responses={201: ConnectionsOut},
+)
+def callback(user: Principal, platform: str, query: CallbackQuery) -> tuple[ConnectionsOut, int]:
+    """Called with what the network appended to the redirect URI (``code``, ``state``)."""
     provider = _provider(platform)
-    query = CallbackQuery.model_validate(request.args.to_dict())
     d = deps()
     saved = flow.callback(
         db=d.clients.firestore,
@@ -96,14 +113,21 @@ def callback(platform: str) -> Response:
         error=query.error,
         now=utcnow(),
     )
-    return _json(ConnectionsOut(connections=[ConnectionOut.of(r) for r in saved]), 201)
+    return ConnectionsOut(connections=[ConnectionOut.of(r) for r in saved]), 201
 
 
-@bp.delete("/connections/<conn_id>")
-def delete(conn_id: str) -> Response:
-    """Delete one of the caller's connections (its tokens go with it)."""
-    user = principal()
+@route(
+    bp,
+    "DELETE",
+    "/connections/{conn_id}",
+    summary="Delete one of the caller's connections",
+    roles=AUTHORS,
+    rate="write",
+    responses={204: None},
+)
+def delete(user: Principal, conn_id: str) -> tuple[None, int]:
+    """Its tokens go with it; someone else's connection is 404."""
     connections_store.delete_connection(
         deps().clients.firestore, user_id=user.user_id, conn_id=conn_id
     )
-    return Response(status=204)
+    return None, 204

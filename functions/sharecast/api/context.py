@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sharecast.auth import Principal, verify_user_token
 from sharecast.clients import Clients
 from sharecast.config import Settings
-from sharecast.errors import BadRequest, Forbidden, Unauthenticated, UnsupportedMediaType
+from sharecast.errors import BadRequest, NotFound, Unauthenticated, UnsupportedMediaType
 from sharecast.vault import TokenVault
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,34 +63,59 @@ def principal() -> Principal:
     return result
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_strict_json(raw: bytes) -> Any:
+    """Parse RFC 8259 JSON strictly: UTF-8, no ``NaN``/``Infinity``, no duplicate keys.
+
+    Raises :class:`BadRequest` (400) otherwise, including nesting too deep to parse.
+    """
+    try:
+        return json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_no_duplicate_keys,
+        )
+    except RecursionError as exc:
+        raise BadRequest("malformed JSON: nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON: {exc}") from exc
+
+
 def json_body(model: type[M]) -> M:
     """Parse the JSON body into ``model``.
 
     Raises :class:`UnsupportedMediaType` (415) for other content types, :class:`BadRequest`
-    (400) for malformed JSON, and pydantic's ``ValidationError`` (rendered as 422) for invalid
-    fields.
+    (400) for malformed or non-strict JSON (:func:`parse_strict_json`), ``PayloadTooLarge``
+    (413, from werkzeug's ``MAX_CONTENT_LENGTH``) and pydantic's ``ValidationError`` (rendered
+    as 422) for invalid fields.
     """
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("the body must be application/json")
-    raw = request.get_data(cache=False)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"malformed JSON: {exc}") from exc
-    return model.model_validate(data)
+    return model.model_validate(parse_strict_json(request.get_data(cache=True)))
 
 
 def query_args(model: type[M]) -> M:
-    """Parse the query string into ``model`` (the first value of each parameter); pydantic's
-    ``ValidationError`` is rendered as 422 with one entry per bad parameter."""
-    return model.model_validate(request.args.to_dict())
+    """The query string as ``model`` (unknown or repeated parameters are refused with 422)."""
+    values: dict[str, Any] = {}
+    for name, given in request.args.to_dict(flat=False).items():
+        values[name] = given[0] if len(given) == 1 else given
+    return model.model_validate(values)
 
 
-def require_role(*allowed: str) -> Principal:
-    """The caller, when their role is one of ``allowed``; raises :class:`Forbidden` (403)
-    otherwise (:class:`Unauthenticated` without a valid token). The one place routes check
-    roles (SPEC §4.4: monitor reads operations data, admin also acts on it)."""
-    user = principal()
-    if user.role not in allowed:
-        raise Forbidden(f"this route needs one of the roles {', '.join(allowed)}")
-    return user
+def ensure_owner(owner_id: str, user: Principal, what: str) -> None:
+    """Raise :class:`NotFound` unless ``user`` owns the resource (SPEC: someone else's
+    resource is answered exactly like a missing one, 404, never 403)."""
+    if owner_id != user.user_id:
+        raise NotFound(f"{what} not found")

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from sharecast.api.context import deps, json_body, principal
+from sharecast.api.context import deps
+from sharecast.api.routes import AUTHORS, route
 from sharecast.api.schemas import MediaConfirmIn, MediaOut, UploadUrlIn, UploadUrlOut
+from sharecast.auth import Principal
 from sharecast.domain.media import MediaRecord, MediaStatus
 from sharecast.media import uploads
 from sharecast.media.services import MediaServices
@@ -34,11 +36,19 @@ def media_out(record: MediaRecord, **extra: str | None) -> MediaOut:
     return MediaOut.model_validate({**record.to_json(), **extra})
 
 
-@bp.post("/media/upload-url")
-def upload_url() -> tuple[Response, int]:
+@route(
+    bp,
+    "POST",
+    "/media/upload-url",
+    summary="A signed PUT URL for a new file",
+    roles=AUTHORS,
+    rate="write",
+    idempotent=True,
+    body=UploadUrlIn,
+    responses={201: UploadUrlOut},
+)
+def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
     """Issue a signed PUT URL for a new file (type and size checked first: 422)."""
-    user = principal()
-    body = json_body(UploadUrlIn)
     d = deps()
     ticket = uploads.request_upload(
         db=d.clients.firestore,
@@ -64,12 +74,20 @@ def upload_url() -> tuple[Response, int]:
     return response, 201
 
 
-@bp.post("/media/confirm")
-def confirm() -> Response:
+@route(
+    bp,
+    "POST",
+    "/media/confirm",
+    summary="Check an uploaded file and mark it UPLOADED",
+    roles=AUTHORS,
+    rate="write",
+    body=MediaConfirmIn,
+    errors={404, 409},
+    responses={200: MediaOut},
+)
+def confirm(user: Principal, body: MediaConfirmIn) -> Response:
     """Check the uploaded object and mark the file ``UPLOADED`` (422 and ``FAILED`` when it
     does not match what was declared; 409 when nothing was uploaded yet)."""
-    user = principal()
-    body = json_body(MediaConfirmIn)
     d = deps()
     record = uploads.confirm_upload(
         db=d.clients.firestore,
@@ -82,10 +100,17 @@ def confirm() -> Response:
     return jsonify(media_out(record).model_dump())
 
 
-@bp.get("/media/<media_id>")
-def get_media(media_id: str) -> Response:
+@route(
+    bp,
+    "GET",
+    "/media/{media_id}",
+    summary="One of the caller's files, with a signed read URL once uploaded",
+    roles=AUTHORS,
+    rate="read",
+    responses={200: MediaOut},
+)
+def get_media(user: Principal, media_id: str) -> Response:
     """The caller's file; an ``UPLOADED`` one comes with a short-lived signed read URL."""
-    user = principal()
     d = deps()
     record = uploads.owned(d.clients.firestore, user_id=user.user_id, media_id=media_id)
     extra: dict[str, str | None] = {}
@@ -96,10 +121,18 @@ def get_media(media_id: str) -> Response:
     return jsonify(media_out(record, **extra).model_dump())
 
 
-@bp.delete("/media/<media_id>")
-def delete_media(media_id: str) -> Response:
+@route(
+    bp,
+    "DELETE",
+    "/media/{media_id}",
+    summary="Delete one of the caller's files",
+    roles=AUTHORS,
+    rate="write",
+    errors={409},
+    responses={200: MediaOut},
+)
+def delete_media(user: Principal, media_id: str) -> Response:
     """Delete the caller's file (409 while a post that may still publish uses it)."""
-    user = principal()
     d = deps()
     record = uploads.delete_media(
         db=d.clients.firestore,

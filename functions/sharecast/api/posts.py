@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint
 
 from sharecast import lifecycle
-from sharecast.api.context import deps, json_body, principal, query_args
+from sharecast.api.context import deps
+from sharecast.api.routes import AUTHORS, route
 from sharecast.api.schemas import (
     CreateQuery,
     MultipostIn,
@@ -18,9 +19,11 @@ from sharecast.api.schemas import (
     PostListOut,
     PostListQuery,
     PostOut,
+    PostPatchFields,
     PostPatchIn,
     TargetIn,
 )
+from sharecast.auth import Principal
 from sharecast.domain.lifecycle import TransitionRefused
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.statuses import PostStatus
@@ -92,21 +95,33 @@ def run_transition(operation: Callable[[], PostChange]) -> PostChange:
         ) from None
 
 
-def change_response(change: PostChange, status: int) -> tuple[Response, int]:
+def change_response(change: PostChange, status: int) -> tuple[dict[str, Any], int]:
     """The post after a lifecycle operation, with ``status``."""
-    return jsonify(post_out(change.post, change.targets)), status
+    return post_json(change.post, change.targets), status
 
 
-@bp.post("/posts/multipost")
-def multipost() -> tuple[Response, int]:
-    """Create a post for several platforms, now, at ``scheduleAt``, or as a draft.
+@route(
+    bp,
+    "POST",
+    "/posts/multipost",
+    summary="Create a post for several platforms: now, at scheduleAt, or as a draft",
+    roles=AUTHORS,
+    rate="write",
+    idempotent=True,
+    body=MultipostIn,
+    query=CreateQuery,
+    responses={202: MultipostOut, 201: MultipostOut},
+)
+def multipost(
+    user: Principal, body: MultipostIn, query: CreateQuery
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Every target is validated before anything is stored (422 with one entry per problem);
+    201 for a draft, 202 when queued or scheduled. With ``Idempotency-Key`` a retry gets the
+    first answer back instead of a second post.
 
     ``?wait=N`` (0-25 s) waits for every target to finish before answering and returns what
     is known at the deadline (nothing is waited for on drafts and scheduled posts).
     """
-    user = principal()
-    query = query_args(CreateQuery)
-    body = json_body(MultipostIn)
     d = deps()
     post, targets = create_multipost(
         db=d.clients.firestore,
@@ -152,16 +167,21 @@ def multipost() -> tuple[Response, int]:
         "enqueuePending": created.enqueue_pending and post.enqueue_pending,
     }
     status = 201 if post.status is PostStatus.DRAFT else 202
-    response = jsonify(MultipostOut.model_validate(payload).model_dump(mode="json"))
-    response.headers["Location"] = f"/posts/{post.id}"
-    return response, status
+    return payload, status, {"Location": f"/posts/{post.id}"}
 
 
-@bp.get("/posts")
-def list_own_posts() -> Response:
-    """The caller's posts, newest first: ``?status=&from=&to=&cursor=&limit=``."""
-    user = principal()
-    query = query_args(PostListQuery)
+@route(
+    bp,
+    "GET",
+    "/posts",
+    summary="The caller's posts, newest first",
+    roles=AUTHORS,
+    rate="read",
+    query=PostListQuery,
+    responses={200: PostListOut},
+)
+def list_own_posts(user: Principal, query: PostListQuery) -> PostListOut:
+    """``?status=&from=&to=&cursor=&limit=``; ``nextCursor`` is null on the last page."""
     page = list_posts(
         deps().clients.firestore,
         user_id=user.user_id,
@@ -171,23 +191,32 @@ def list_own_posts() -> Response:
         limit=query.limit,
         cursor=query.cursor,
     )
-    body = PostListOut(
+    return PostListOut(
         items=[PostOut.model_validate(post_json(p, t)) for p, t in page.items],
         nextCursor=page.next_cursor,
     )
-    return jsonify(body.model_dump(mode="json"))
 
 
-@bp.patch("/posts/<post_id>")
-def edit(post_id: str) -> tuple[Response, int]:
-    """Edit a DRAFT or SCHEDULED post: content, targets (replaced), schedule, draft.
-
-    200 when nothing was queued (a draft, a content-only edit); 202 when new tasks were queued
-    (or, with Cloud Tasks down, marked ``enqueuePending`` for the sweeper).
-    """
-    user = principal()
-    body = json_body(PostPatchIn)
-    edit = lifecycle.PostEdit(
+@route(
+    bp,
+    "PATCH",
+    "/posts/{post_id}",
+    summary="Edit a DRAFT or SCHEDULED post",
+    roles=AUTHORS,
+    rate="write",
+    body=PostPatchFields,
+    errors={409},
+    responses={200: PostOut, 202: PostOut},
+)
+def edit(user: Principal, post_id: str, body: PostPatchFields) -> tuple[dict[str, Any], int]:
+    """Content, targets (replaced), schedule, draft. 200 when nothing was queued (a draft, a
+    content-only edit); 202 when new tasks were queued (or, with Cloud Tasks down, marked
+    ``enqueuePending`` for the sweeper); 409 with the current state otherwise. An empty body
+    is 422 (after the ownership check: someone else's post is 404 whatever the body)."""
+    if not body.model_fields_set:
+        lifecycle.load_own_post(deps().clients.firestore, post_id=post_id, user_id=user.user_id)
+        PostPatchIn.model_validate({})  # raises the 422 "nothing to change"
+    change_edit = lifecycle.PostEdit(
         content=body.content,
         targets=target_inputs(body.platforms) if body.platforms is not None else None,
         schedule_at=body.schedule_utc(),
@@ -197,16 +226,24 @@ def edit(post_id: str) -> tuple[Response, int]:
     svc = services()
     change = run_transition(
         lambda: lifecycle.edit_post(
-            svc, post_id=post_id, user_id=user.user_id, edit=edit, now=utcnow()
+            svc, post_id=post_id, user_id=user.user_id, edit=change_edit, now=utcnow()
         )
     )
     return change_response(change, 202 if change.requeued else 200)
 
 
-@bp.post("/posts/<post_id>/cancel")
-def cancel(post_id: str) -> tuple[Response, int]:
-    """Cancel a DRAFT or SCHEDULED post (its targets become CANCELLED)."""
-    user = principal()
+@route(
+    bp,
+    "POST",
+    "/posts/{post_id}/cancel",
+    summary="Cancel a DRAFT or SCHEDULED post",
+    roles=AUTHORS,
+    rate="write",
+    errors={409},
+    responses={200: PostOut},
+)
+def cancel(user: Principal, post_id: str) -> tuple[dict[str, Any], int]:
+    """Its targets become CANCELLED; 409 with the current state for any other status."""
     svc = services()
     change = run_transition(
         lambda: lifecycle.cancel_post(svc, post_id=post_id, user_id=user.user_id, now=utcnow())
@@ -214,10 +251,18 @@ def cancel(post_id: str) -> tuple[Response, int]:
     return change_response(change, 200)
 
 
-@bp.post("/posts/<post_id>/publish")
-def publish(post_id: str) -> tuple[Response, int]:
-    """Publish a DRAFT or SCHEDULED post now (202); the scheduled tasks become no-ops."""
-    user = principal()
+@route(
+    bp,
+    "POST",
+    "/posts/{post_id}/publish",
+    summary="Publish a DRAFT or SCHEDULED post now",
+    roles=AUTHORS,
+    rate="write",
+    errors={409},
+    responses={202: PostOut},
+)
+def publish(user: Principal, post_id: str) -> tuple[dict[str, Any], int]:
+    """202; the scheduled tasks become no-ops. 409 with the current state otherwise."""
     svc = services()
     change = run_transition(
         lambda: lifecycle.publish_post(svc, post_id=post_id, user_id=user.user_id, now=utcnow())
@@ -225,10 +270,18 @@ def publish(post_id: str) -> tuple[Response, int]:
     return change_response(change, 202)
 
 
-@bp.post("/posts/<post_id>/targets/<target_id>/retry")
-def retry(post_id: str, target_id: str) -> tuple[Response, int]:
-    """Retry a FAILED target with a new attempt budget (202); 409 for any other status."""
-    user = principal()
+@route(
+    bp,
+    "POST",
+    "/posts/{post_id}/targets/{target_id}/retry",
+    summary="Retry a FAILED target with a new attempt budget",
+    roles=AUTHORS,
+    rate="write",
+    errors={409},
+    responses={202: PostOut},
+)
+def retry(user: Principal, post_id: str, target_id: str) -> tuple[dict[str, Any], int]:
+    """202; 409 with the current state for any status but FAILED."""
     svc = services()
     change = run_transition(
         lambda: lifecycle.retry_target(
@@ -238,11 +291,18 @@ def retry(post_id: str, target_id: str) -> tuple[Response, int]:
     return change_response(change, 202)
 
 
-@bp.get("/posts/<post_id>")
-def get_post(post_id: str) -> Response:
-    """One of the caller's posts with its targets; 404 for anyone else's."""
-    user = principal()
+@route(
+    bp,
+    "GET",
+    "/posts/{post_id}",
+    summary="One of the caller's posts with its targets",
+    roles=AUTHORS,
+    rate="read",
+    responses={200: PostOut},
+)
+def get_post(user: Principal, post_id: str) -> dict[str, Any]:
+    """Someone else's post is answered like a missing one: 404."""
     post, targets = lifecycle.load_own_post(
         deps().clients.firestore, post_id=post_id, user_id=user.user_id
     )
-    return jsonify(post_out(post, targets))
+    return post_json(post, targets)

@@ -21,6 +21,8 @@ from sharecast.errors import (
 
 log = logging.getLogger(__name__)
 
+_KEPT_HTTP_HEADERS = frozenset({"allow", "retry-after", "www-authenticate"})
+
 
 def problem_response(error: SharecastError) -> Response:
     """Render ``error`` as ``application/problem+json`` with its status and headers."""
@@ -62,7 +64,21 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
-        return problem_response(error_for_status(error.code or 500, error.description or ""))
+        problem = error_for_status(error.code or 500, error.description or "")
+        for name, value in error.get_headers():
+            if name.lower() in _KEPT_HTTP_HEADERS:  # Allow (405), Retry-After...
+                problem.headers[name] = value
+        return problem_response(problem)
+
+    @app.errorhandler(GoogleAPICallError)
+    @app.errorhandler(RetryError)
+    def _dependency(error: Exception) -> Response:
+        log.warning("a Google service failed: %s", type(error).__name__, exc_info=True)
+        return problem_response(
+            DependencyUnavailable(
+                "a backing service is unavailable; retry", headers={"Retry-After": "1"}
+            )
+        )
 
     @app.errorhandler(GoogleAPICallError)
     @app.errorhandler(RetryError)

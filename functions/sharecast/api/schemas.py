@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sharecast.domain.statuses import PostStatus, TargetStatus
+from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
 from sharecast.timeutil import to_utc
 
 _TEXT_MAX = 100_000
+#: Instants outside these bounds are refused (422): nothing Sharecast stores is older, and
+#: converting extreme values between offsets would overflow ``datetime``.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def bounded_utc(value: datetime | None) -> datetime | None:
+    """``value`` in UTC; raises ``ValueError`` (a 422 field problem) outside 2000..2200."""
+    if value is None:
+        return None
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the date is out of range") from exc
+    if not _EARLIEST <= utc <= _LATEST:
+        raise ValueError("the date must be between 2000-01-01 and 2200-01-01 (UTC)")
+    return utc
 
 
 class ApiModel(BaseModel):
@@ -22,7 +39,7 @@ class ApiModel(BaseModel):
 class MediaRef(ApiModel):
     """A reference to uploaded media."""
 
-    mediaId: str = Field(min_length=1, max_length=64)
+    mediaId: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class TargetIn(ApiModel):
@@ -46,6 +63,8 @@ class MultipostIn(ApiModel):
     draft: bool = False
     allowLate: bool = False
 
+    _bounded = field_validator("scheduleAt")(classmethod(lambda cls, v: bounded_utc(v)))
+
     def schedule_utc(self) -> datetime | None:
         """``scheduleAt`` converted to UTC."""
         return to_utc(self.scheduleAt) if self.scheduleAt else None
@@ -60,11 +79,13 @@ class CreateQuery(ApiModel):
     wait: int = Field(default=0, ge=0, le=25)
 
 
-class PostPatchIn(ApiModel):
+class PostPatchFields(ApiModel):
     """``PATCH /posts/{id}`` body: only the fields given change (while DRAFT or SCHEDULED).
 
     ``platforms`` replaces every target; ``scheduleAt: null`` removes the schedule (the post
     then publishes when it leaves draft, or at once); ``draft`` moves it to or from DRAFT.
+    At least one field must be given (checked by :class:`PostPatchIn` after the post's
+    ownership, so someone else's post is 404 whatever the body).
     """
 
     content: str | None = Field(default=None, max_length=_TEXT_MAX)
@@ -72,15 +93,21 @@ class PostPatchIn(ApiModel):
     scheduleAt: AwareDatetime | None = None
     draft: bool | None = None
 
+    _bounded = field_validator("scheduleAt")(classmethod(lambda cls, v: bounded_utc(v)))
+
+    def schedule_utc(self) -> datetime | None:
+        """``scheduleAt`` converted to UTC."""
+        return to_utc(self.scheduleAt) if self.scheduleAt else None
+
+
+class PostPatchIn(PostPatchFields):
+    """:class:`PostPatchFields` with at least one field given."""
+
     @model_validator(mode="after")
     def _something(self) -> PostPatchIn:
         if not self.model_fields_set:
             raise ValueError("nothing to change: give content, platforms, scheduleAt or draft")
         return self
-
-    def schedule_utc(self) -> datetime | None:
-        """``scheduleAt`` converted to UTC."""
-        return to_utc(self.scheduleAt) if self.scheduleAt else None
 
 
 class PostListQuery(ApiModel):
@@ -112,88 +139,105 @@ class AttemptQuery(PageQuery):
     outcome: TargetStatus | None = None
 
 
-class ResponseModel(BaseModel):
-    """A response body; unknown fields are errors so the model cannot drift from the code."""
+# --- Responses (validated on the way out by ``api.routes``, documented in OpenAPI) -------------
+# Timestamps are RFC 3339 strings in UTC with milliseconds (``2030-01-01T09:00:00.000Z``).
+
+_ID_MAX = 128
+_TS_MAX = 40
+
+
+class ApiOut(BaseModel):
+    """Response model: exactly these fields (a handler answering more is a server bug)."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class TargetErrorOut(ResponseModel):
-    """Why a target failed or is being retried (SPEC §3)."""
+class HealthOut(ApiOut):
+    """``GET /healthz``."""
 
-    code: str
-    message: str
+    status: str = Field(max_length=16)
+
+
+class TargetErrorOut(ApiOut):
+    """Why a target failed or is being retried (SPEC §2 ``error``)."""
+
+    code: str = Field(max_length=64)
+    message: str = Field(max_length=2000)
     retryable: bool
-    retry_after_s: float | None
+    retry_after_s: float | None = None
     attempts: int
     max_attempts: int
 
 
-class TargetOut(ResponseModel):
-    """One target of a post, as in ``target_status`` events (timestamps RFC 3339 UTC)."""
+class TargetOut(ApiOut):
+    """One target of a post (the same shape as ``target_status`` event data)."""
 
-    post_id: str
-    target_id: str
-    platform: str
-    account_id: str
+    post_id: str = Field(max_length=_ID_MAX)
+    target_id: str = Field(max_length=_ID_MAX)
+    platform: Platform
+    account_id: str = Field(max_length=_ID_MAX)
     status: TargetStatus
     attempts: int
     max_attempts: int
-    next_attempt_at: str | None
-    external_id: str | None
-    external_url: str | None
+    next_attempt_at: str | None = Field(max_length=_TS_MAX)
+    external_id: str | None = Field(max_length=512)
+    external_url: str | None = Field(max_length=2048)
     error: TargetErrorOut | None
-    published_at: str | None
+    published_at: str | None = Field(max_length=_TS_MAX)
     version: int
-    updated_at: str
+    updated_at: str | None = Field(max_length=_TS_MAX)
 
 
-class PostOut(ResponseModel):
-    """A post with its targets (``GET /posts/{id}`` and every lifecycle route)."""
+class PostOut(ApiOut):
+    """``GET /posts/{post_id}``: a post with its targets."""
 
-    postId: str
+    postId: str = Field(max_length=_ID_MAX)
     status: PostStatus
-    content: str
-    scheduledAt: str | None
-    publishedAt: str | None
-    createdAt: str
-    updatedAt: str
+    content: str = Field(max_length=_TEXT_MAX)
+    scheduledAt: str | None = Field(max_length=_TS_MAX)
+    publishedAt: str | None = Field(max_length=_TS_MAX)
+    createdAt: str | None = Field(max_length=_TS_MAX)
+    updatedAt: str | None = Field(max_length=_TS_MAX)
     enqueuePending: bool
     allowLate: bool
     version: int
     targets: list[TargetOut]
 
 
-class PostListOut(ResponseModel):
+class PostListOut(ApiOut):
     """``GET /posts``: a page of posts, newest first; ``nextCursor`` is null on the last page."""
 
     items: list[PostOut]
     nextCursor: str | None
 
 
-class MultipostResultOut(ResponseModel):
-    """One target in the answer to ``POST /posts/multipost``."""
+class TargetResultOut(ApiOut):
+    """One entry of ``results`` of a new post."""
 
-    platform: str
-    targetId: str
-    accountId: str
+    platform: Platform
+    targetId: str = Field(max_length=_ID_MAX)
+    accountId: str = Field(max_length=_ID_MAX)
     status: TargetStatus
-    postId: str | None
+    postId: str | None = Field(max_length=512, description="the platform's post id, once known")
     error: TargetErrorOut | None
 
 
-class MultipostOut(ResponseModel):
-    """``POST /posts/multipost`` answer (202, or 201 for a draft)."""
+class MultipostOut(ApiOut):
+    """``POST /posts/multipost``: 202 (queued or scheduled) or 201 (draft)."""
 
-    postId: str
+    postId: str = Field(max_length=_ID_MAX)
     status: PostStatus
-    results: list[MultipostResultOut]
-    scheduledAt: str | None
-    createdAt: str
+    results: list[TargetResultOut]
+    scheduledAt: str | None = Field(max_length=_TS_MAX)
+    createdAt: str | None = Field(max_length=_TS_MAX)
     enqueuePending: bool
 
 
-class DeadLetterOut(ResponseModel):
+#: The name main's lifecycle code used for one entry of ``results``.
+MultipostResultOut = TargetResultOut
+
+
+class DeadLetterOut(ApiOut):
     """A target that finally failed; ``targetPath`` (``{postId}:{targetId}``) names it in
     ``POST /admin/dead-letters/{targetPath}/retry``."""
 
@@ -202,14 +246,14 @@ class DeadLetterOut(ResponseModel):
     target: TargetOut
 
 
-class DeadLetterListOut(ResponseModel):
+class DeadLetterListOut(ApiOut):
     """``GET /admin/dead-letters``: most recently failed first."""
 
     items: list[DeadLetterOut]
     nextCursor: str | None
 
 
-class AttemptOut(ResponseModel):
+class AttemptOut(ApiOut):
     """One row of the attempt log: ``outcome`` is the target status the attempt left."""
 
     id: str
@@ -226,7 +270,7 @@ class AttemptOut(ResponseModel):
     durationMs: int
 
 
-class AttemptListOut(ResponseModel):
+class AttemptListOut(ApiOut):
     """``GET /admin/attempts``: newest first."""
 
     items: list[AttemptOut]
@@ -251,14 +295,14 @@ class ShareIn(ApiModel):
     )
 
 
-class ShareErrorOut(ApiModel):
+class ShareErrorOut(ApiOut):
     """Why one platform of a share request was not shared."""
 
     code: str
     message: str
 
 
-class ShareResultOut(ApiModel):
+class ShareResultOut(ApiOut):
     """One platform's outcome. ``status`` is null when ``error`` says nothing was recorded."""
 
     platform: str
@@ -270,14 +314,14 @@ class ShareResultOut(ApiModel):
     error: ShareErrorOut | None = None
 
 
-class ShareOut(ApiModel):
+class ShareOut(ApiOut):
     """``POST /videos/{videoId}/share`` (200) and ``.../share/{platform}/retry`` (202)."""
 
     video_id: str
     results: list[ShareResultOut]
 
 
-class ShareStatusEntryOut(ApiModel):
+class ShareStatusEntryOut(ApiOut):
     """The caller's share of a video to one allowlisted platform (``shared``: it succeeded)."""
 
     platform: str
@@ -290,7 +334,7 @@ class ShareStatusEntryOut(ApiModel):
     error_message: str | None = None
 
 
-class ShareStatusOut(ApiModel):
+class ShareStatusOut(ApiOut):
     """``GET /videos/{videoId}/share-status``."""
 
     video_id: str
@@ -303,7 +347,7 @@ class ShareAuditQuery(ApiModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-class ShareAuditEntryOut(ApiModel):
+class ShareAuditEntryOut(ApiOut):
     """One audit entry: who (``actor``; ``system`` for the publisher) did what to whose share."""
 
     id: str
@@ -321,11 +365,105 @@ class ShareAuditEntryOut(ApiModel):
     created_at: str
 
 
-class ShareAuditOut(ApiModel):
+class ShareAuditOut(ApiOut):
     """``GET /videos/{videoId}/share-audit``: newest first."""
 
     video_id: str
     entries: list[ShareAuditEntryOut]
+
+
+class SseTokenOut(ApiOut):
+    """``POST /auth/sse-token``: a relay token for ``GET /events?token=``."""
+
+    token: str = Field(max_length=4096)
+    expiresAt: str = Field(max_length=_TS_MAX)
+
+
+class FieldProblemOut(ApiOut):
+    """One entry of ``errors[]`` of a problem."""
+
+    field: str
+    code: str
+    message: str
+    target: int | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``); may carry extension members."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblemOut] | None = None
+
+
+class OpenApiDocument(BaseModel):
+    """``GET /openapi.json``: an OpenAPI 3.1 document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+
+
+class AnalyticsQuery(ApiModel):
+    """``GET /analytics/summary`` query: ``[from, to)``, RFC 3339 with an offset (``Z``).
+
+    Defaults: ``to`` is now, ``from`` seven days before ``to``; at most
+    ``ANALYTICS_MAX_RANGE_DAYS`` apart.
+    """
+
+    from_: AwareDatetime | None = Field(default=None, alias="from", description="range start")
+    to: AwareDatetime | None = Field(default=None, description="range end (exclusive)")
+
+    _bounded = field_validator("from_", "to")(classmethod(lambda cls, v: bounded_utc(v)))
+
+
+class PercentilesOut(ApiOut):
+    """Latency percentiles (nearest rank) of ``count`` values."""
+
+    count: int
+    p50: float
+    p90: float
+    p99: float
+    max: float
+
+
+class PlatformSummaryOut(ApiOut):
+    """Figures of one platform."""
+
+    platform: str = Field(max_length=32)
+    targets: int
+    byStatus: dict[str, int]
+    successRate: float | None
+    publishLatencyS: PercentilesOut | None
+    attemptLatencyMs: PercentilesOut | None
+
+
+class AnalyticsSummaryOut(ApiOut):
+    """``GET /analytics/summary``: targets created and attempts started in ``[since, until)``.
+
+    ``scope`` is ``own`` for the ``user`` role, ``all`` for viewers, monitors and admins;
+    ``successRate`` is SUCCESS / (SUCCESS + FAILED); ``publishLatencyS`` is published_at -
+    created_at of successful targets; ``attemptLatencyMs`` the attempt log's durations;
+    ``truncated`` is true when ``ANALYTICS_MAX_RECORDS`` cut the data.
+    """
+
+    since: datetime
+    until: datetime
+    scope: Literal["own", "all"]
+    truncated: bool
+    targets: int
+    byStatus: dict[str, int]
+    successRate: float | None
+    publishLatencyS: PercentilesOut | None
+    attemptLatencyMs: PercentilesOut | None
+    platforms: list[PlatformSummaryOut]
 
 
 # --- media (SPEC §4.3) ----------------------------------------------------------------------
@@ -356,7 +494,7 @@ class UploadUrlOut(BaseModel):
 class MediaConfirmIn(ApiModel):
     """``POST /media/confirm`` body."""
 
-    mediaId: str = Field(min_length=1, max_length=64)
+    mediaId: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class MediaOut(BaseModel):

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint
 
-from sharecast.api.context import deps, principal
-from sharecast.auth import issue_sse_token
+from sharecast.api.context import deps
+from sharecast.api.routes import ANY_ROLE, route
+from sharecast.api.schemas import SseTokenOut
+from sharecast.auth import Principal, issue_sse_token
 from sharecast.timeutil import isoformat
 
 bp = Blueprint("session", __name__)
 
 
-@bp.post("/auth/sse-token")
-def sse_token() -> Response:
-    """Issue ``{token, expiresAt}`` for ``GET /events?token=`` on the relay."""
-    token, expires = issue_sse_token(principal(), deps().settings)
-    return jsonify({"token": token, "expiresAt": isoformat(expires)})
+@route(
+    bp,
+    "POST",
+    "/auth/sse-token",
+    summary="A short-lived token for GET /events?token= on the relay",
+    roles=ANY_ROLE,
+    rate="session",
+    responses={200: SseTokenOut},
+)
+def sse_token(user: Principal) -> SseTokenOut:
+    """Issue ``{token, expiresAt}``; the token is valid ``SSE_TOKEN_TTL_S`` seconds and only
+    on the relay (its audience)."""
+    token, expires = issue_sse_token(user, deps().settings)
+    return SseTokenOut(token=token, expiresAt=isoformat(expires) or "")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 
 import requests
-from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel
+from flask import Blueprint
 
-from sharecast.api.context import deps, json_body, principal
+from sharecast.api.context import deps
+from sharecast.api.routes import AUTHORS, route
 from sharecast.api.schemas import (
     ShareAuditEntryOut,
     ShareAuditOut,
@@ -26,6 +26,7 @@ from sharecast.api.schemas import (
     ShareStatusEntryOut,
     ShareStatusOut,
 )
+from sharecast.auth import Principal
 from sharecast.domain.shares import ShareMode
 from sharecast.shares import service
 from sharecast.shares.service import ShareContext, ShareResult
@@ -53,10 +54,6 @@ def _context() -> ShareContext:
     )
 
 
-def _json(model: BaseModel, status: int = 200) -> tuple[Response, int]:
-    return jsonify(model.model_dump(mode="json")), status
-
-
 def _result(result: ShareResult) -> ShareResultOut:
     return ShareResultOut(
         platform=result.platform.value,
@@ -71,12 +68,22 @@ def _result(result: ShareResult) -> ShareResultOut:
     )
 
 
-@bp.post("/videos/<video_id>/share")
-def share(video_id: str) -> tuple[Response, int]:
-    """Track a share (``track_only``) or post it for the caller (``server_post``)."""
-    user = principal()
+@route(
+    bp,
+    "POST",
+    "/videos/{video_id}/share",
+    summary="Share a video: track it or post it for the caller",
+    roles=AUTHORS,
+    rate="write",
+    idempotent=True,
+    body=ShareIn,
+    errors={400, 409},
+    responses={200: ShareOut},
+)
+def share(user: Principal, video_id: str, body: ShareIn) -> ShareOut:
+    """Track a share (``track_only``) or post it for the caller (``server_post``). With
+    ``Idempotency-Key`` a retry gets the first answer back."""
     service.check_video_id(video_id)
-    body = json_body(ShareIn)
     d = deps()
     platforms = service.resolve_platforms(body.platforms, d.settings)
     results = service.share_video(
@@ -90,13 +97,21 @@ def share(video_id: str) -> tuple[Response, int]:
         tags=body.hashtags,
         now=utcnow(),
     )
-    return _json(ShareOut(video_id=video_id, results=[_result(r) for r in results]))
+    return ShareOut(video_id=video_id, results=[_result(r) for r in results])
 
 
-@bp.get("/videos/<video_id>/share-status")
-def share_status(video_id: str) -> tuple[Response, int]:
-    """The caller's share state of the video on every allowlisted platform."""
-    user = principal()
+@route(
+    bp,
+    "GET",
+    "/videos/{video_id}/share-status",
+    summary="The caller's share state of a video on every allowlisted platform",
+    roles=AUTHORS,
+    rate="read",
+    errors={400},
+    responses={200: ShareStatusOut},
+)
+def share_status(user: Principal, video_id: str) -> ShareStatusOut:
+    """One entry per allowlisted platform (``shared``: a share succeeded)."""
     service.check_video_id(video_id)
     d = deps()
     rows = service.share_status(
@@ -115,44 +130,58 @@ def share_status(video_id: str) -> tuple[Response, int]:
         )
         for platform, record in rows
     ]
-    return _json(ShareStatusOut(video_id=video_id, platforms=entries))
+    return ShareStatusOut(video_id=video_id, platforms=entries)
 
 
-@bp.post("/videos/<video_id>/share/<platform>/retry")
-def retry(video_id: str, platform: str) -> tuple[Response, int]:
-    """Publish a failed server post again: 202, or 409 when the last attempt did not fail."""
-    user = principal()
+@route(
+    bp,
+    "POST",
+    "/videos/{video_id}/share/{platform}/retry",
+    summary="Publish a failed server post of a video again",
+    roles=AUTHORS,
+    rate="write",
+    errors={400, 404, 409},
+    responses={202: ShareOut},
+)
+def retry(user: Principal, video_id: str, platform: str) -> tuple[ShareOut, int]:
+    """202, or 409 when the last attempt did not fail."""
     service.check_video_id(video_id)
     [canonical] = service.resolve_platforms([platform], deps().settings)
     result = service.retry_share(
         _context(), user_id=user.user_id, video_id=video_id, platform=canonical, now=utcnow()
     )
-    return _json(ShareOut(video_id=video_id, results=[_result(result)]), 202)
+    return ShareOut(video_id=video_id, results=[_result(result)]), 202
 
 
-@bp.get("/videos/<video_id>/share-audit")
-def share_audit(video_id: str) -> tuple[Response, int]:
-    """The audit trail of the video's shares: the caller's entries; an admin's: everyone's."""
-    user = principal()
+@route(
+    bp,
+    "GET",
+    "/videos/{video_id}/share-audit",
+    summary="The audit trail of a video's shares, newest first",
+    roles=AUTHORS,
+    rate="read",
+    query=ShareAuditQuery,
+    errors={400},
+    responses={200: ShareAuditOut},
+)
+def share_audit(user: Principal, video_id: str, query: ShareAuditQuery) -> ShareAuditOut:
+    """The caller's entries; an admin's: everyone's."""
     service.check_video_id(video_id)
-    query = ShareAuditQuery.model_validate(request.args.to_dict())
     entries = shares_store.list_audit(
         deps().clients.firestore,
         video_id=video_id,
         user_id=None if user.role == "admin" else user.user_id,
         limit=query.limit,
     )
-    return _json(
-        ShareAuditOut(
-            video_id=video_id,
-            entries=[
-                ShareAuditEntryOut(
-                    **{
-                        **e.model_dump(mode="json"),
-                        "created_at": isoformat(e.created_at),
-                    }
-                )
-                for e in entries
-            ],
-        )
+    return ShareAuditOut(
+        video_id=video_id,
+        entries=[
+            ShareAuditEntryOut(
+                **{
+                    **e.model_dump(mode="json"),
+                    "created_at": isoformat(e.created_at),
+                }
+            )
+            for e in entries
+        ],
     )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 
 from flask import Request
 
 from sharecast.config import Settings
-from sharecast.errors import BadRequest, Unauthenticated
-from sharecast.tasks import INTERNAL_AUTH_HEADER, PublishTask
+from sharecast.errors import BadRequest
+from sharecast.internal_auth import verify_internal_caller
+from sharecast.tasks import PublishTask
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,14 @@ class Delivery:
 
 
 def check_internal_auth(request: Request, settings: Settings) -> None:
-    """Require the shared secret when one is configured (locally); in production Cloud Run IAM
-    verifies the task's OIDC token before the request reaches us. Raises Unauthenticated."""
-    secret = settings.internal_auth_secret
-    if secret is None:
-        return
-    given = request.headers.get(INTERNAL_AUTH_HEADER, "")
-    if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
-        raise Unauthenticated("internal caller not authenticated")
+    """Verify the Cloud Tasks caller: its OIDC token (audience ``PUBLISHER_URL``, account
+    ``INTERNAL_OIDC_SERVICE_ACCOUNTS`` or else ``TASKS_INVOKER_SERVICE_ACCOUNT``, the identity
+    our tasks carry) when one is configured, else the local shared secret
+    (:func:`sharecast.internal_auth.verify_internal_caller`). Raises Unauthenticated."""
+    accounts = settings.internal_oidc_service_accounts or (
+        [settings.tasks_invoker_service_account] if settings.tasks_invoker_service_account else []
+    )
+    verify_internal_caller(request, settings, audience=settings.publisher_url, accounts=accounts)
 
 
 def parse_task(request: Request) -> tuple[PublishTask, Delivery]:

@@ -218,6 +218,42 @@ SHARE_AUDIT_OF_VIDEO = QuerySpec(
     order_by=(("created_at", Direction.DESCENDING),),
 )
 
+#: ``analytics.summarize`` (viewer, monitor, admin): every target created in a time range.
+ANALYTICS_TARGETS = QuerySpec(
+    name="analytics_targets",
+    collection_group="targets",
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``analytics.summarize`` (user): the caller's targets created in a time range.
+ANALYTICS_USER_TARGETS = QuerySpec(
+    name="analytics_user_targets",
+    collection_group="targets",
+    equality=("user_id",),
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``analytics.summarize`` (viewer, monitor, admin): every attempt started in a time range.
+ANALYTICS_ATTEMPTS = QuerySpec(
+    name="analytics_attempts",
+    collection_group="attempts",
+    range_fields=("started_at",),
+    order_by=(("started_at", Direction.ASCENDING),),
+)
+
+#: ``analytics.summarize`` (user): the caller's attempts started in a time range.
+ANALYTICS_USER_ATTEMPTS = QuerySpec(
+    name="analytics_user_attempts",
+    collection_group="attempts",
+    equality=("user_id",),
+    range_fields=("started_at",),
+    order_by=(("started_at", Direction.ASCENDING),),
+)
+
 #: ``store.media.expired``: uploaded or failed media whose ``expires_at`` has passed (cleanup).
 MEDIA_EXPIRED = QuerySpec(
     name="media_expired",
@@ -291,6 +327,10 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     USER_POSTS_BY_STATUS,
     DEAD_LETTERS,
     *ATTEMPT_QUERIES.values(),
+    ANALYTICS_TARGETS,
+    ANALYTICS_USER_TARGETS,
+    ANALYTICS_ATTEMPTS,
+    ANALYTICS_USER_ATTEMPTS,
     USER_CONNECTIONS,
     SHARE_AUDIT_OF_USER,
     SHARE_AUDIT_OF_VIDEO,
@@ -309,8 +349,19 @@ EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
 #: ``oauth_states/{state}.expire_at`` (written by ``store.oauth_states.create_state``).
 OAUTH_STATES_TTL = TtlPolicy(collection_group="oauth_states", field="expire_at")
 
+#: ``rate_limits/{user}:{class}:{window}/hits/{id}.expire_at`` (``sharecast.ratelimit``).
+RATE_LIMITS_TTL = TtlPolicy(collection_group="hits", field="expire_at")
+
+#: ``idempotency_keys/{hash}.expire_at`` (``sharecast.idempotency``).
+IDEMPOTENCY_TTL = TtlPolicy(collection_group="idempotency_keys", field="expire_at")
+
 #: Every TTL field the code writes (compared with the ``google_firestore_field`` TTL configs).
-ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (EVENTS_TTL, OAUTH_STATES_TTL)
+ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (
+    EVENTS_TTL,
+    OAUTH_STATES_TTL,
+    RATE_LIMITS_TTL,
+    IDEMPOTENCY_TTL,
+)
 
 
 # --- Building a query from its declaration -----------------------------------------------

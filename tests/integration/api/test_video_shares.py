@@ -199,7 +199,9 @@ def test_malformed_json_bad_video_id_and_missing_token(api: ApiClient):
         400,
         "BAD_REQUEST",
     )
-    assert_problem(share(api, video="bad%20id", platforms=["x"]), 400, "BAD_REQUEST")
+    # Outside the route registry's id pattern: no such resource can exist (api.routes), 404.
+    assert_problem(share(api, video="bad%20id", platforms=["x"]), 404, "NOT_FOUND")
+    # Inside it but not a video id: 400.
     assert_problem(api.get("/videos/a:b/share-status"), 400, "BAD_REQUEST")
     assert_problem(api.get(f"/videos/{VIDEO}/share-audit?limit=0"), 422, "VALIDATION_FAILED")
     assert_problem(api.get(f"/videos/{VIDEO}/share-status", token=""), 401, "UNAUTHENTICATED")

@@ -167,7 +167,39 @@ def test_lifecycle_queries_need_these_indexes():
     assert composite(("status", ASC), ("expires_at", ASC), group="media") in needed
     assert composite(("status", ASC), ("upload_expires_at", ASC), group="media") in needed
     assert composite(("video_id", ASC), ("created_at", DESC), group="share_audit") in needed
-    assert required_field_indexes(queries.ALL_QUERIES) == set()
+    # The only single-field index at collection-group scope is analytics' (targets.created_at).
+    assert required_field_indexes(queries.ALL_QUERIES) == {
+        queries.FieldIndex("targets", "created_at", ASC)
+    }
+
+
+def test_the_base_queries_need_no_composite_index():
+    base = (queries.ACTIVE_CONNECTION, queries.EVENTS_FROM_ID)
+    assert required_composite_indexes(base) == set()
+    assert required_field_indexes(base) == set()
+
+
+def test_analytics_queries_need_their_indexes():
+    by_user = required_composite_indexes(
+        (queries.ANALYTICS_USER_TARGETS, queries.ANALYTICS_USER_ATTEMPTS)
+    )
+    assert {(i.collection_group, i.scope, tuple(f for f, _ in i.fields)) for i in by_user} == {
+        ("targets", queries.Scope.COLLECTION_GROUP, ("user_id", "created_at")),
+        ("attempts", queries.Scope.COLLECTION, ("user_id", "started_at")),
+    }
+    assert required_field_indexes((queries.ANALYTICS_TARGETS,)) == {
+        queries.FieldIndex("targets", "created_at", ASC)
+    }
+    assert required_composite_indexes((queries.ANALYTICS_ATTEMPTS,)) == set()
+
+
+def test_media_cleanup_queries_need_their_indexes():
+    media = (queries.MEDIA_EXPIRED, queries.MEDIA_STALE_UPLOADS)
+    assert required_composite_indexes(media) == {
+        composite(("status", ASC), ("expires_at", ASC), group="media"),
+        composite(("status", ASC), ("upload_expires_at", ASC), group="media"),
+    }
+    assert required_field_indexes(media) == set()
 
 
 # --- building queries -------------------------------------------------------------------------

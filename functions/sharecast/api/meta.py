@@ -1,0 +1,37 @@
+"""Routes about the API itself: ``GET /healthz`` and ``GET /openapi.json`` (no token)."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, Response, json
+
+from sharecast.api.openapi import build_document
+from sharecast.api.routes import PUBLIC, REGISTRY, route
+from sharecast.api.schemas import HealthOut, OpenApiDocument
+
+bp = Blueprint("meta", __name__)
+
+
+@route(bp, "GET", "/healthz", summary="Liveness", roles=PUBLIC, responses={200: HealthOut})
+def healthz() -> HealthOut:
+    """Answers 200 as long as the process serves requests (touches no dependency)."""
+    return HealthOut(status="ok")
+
+
+@functools.cache
+def _document_json() -> str:
+    return json.dumps(build_document(REGISTRY))
+
+
+@route(
+    bp,
+    "GET",
+    "/openapi.json",
+    summary="This API's OpenAPI 3.1 document",
+    roles=PUBLIC,
+    responses={200: OpenApiDocument},
+)
+def openapi_json() -> Response:
+    """Generated from the route declarations and their pydantic models."""
+    return Response(_document_json(), mimetype="application/json")

@@ -1,0 +1,318 @@
+"""One declaration per route: method, path, models, roles, rate class, idempotency.
+
+Every route of the API is declared with :func:`route` next to its handler::
+
+    @route(bp, "GET", "/posts/{post_id}", summary="One of the caller's posts",
+           roles=AUTHORS, rate="read", responses={200: PostOut})
+    def get_post(user: Principal, post_id: str) -> PostOut: ...
+
+The declaration is the single source of
+
+- the Flask rule (``{name}`` becomes ``<name>``; path parameters must match ``ID_PATTERN``,
+  anything else is 404: no such resource can exist);
+- authentication and authorization: ``roles`` is the set of roles allowed (``PUBLIC`` = no
+  token); a valid token with another role gets 403;
+- the per-user rate limit of the route class ``rate`` (``sharecast.ratelimit``);
+- ``Idempotency-Key`` handling when ``idempotent`` (``sharecast.idempotency``);
+- parsing: ``body`` (JSON, ``api.context.json_body``) and ``query`` (query string) models;
+- the response: whatever the handler returns is validated against ``responses[status]``, so
+  the documented schema and the real answer cannot drift (a mismatch is a 500 and a log line);
+- the OpenAPI document (``api.openapi``) and the auth-matrix tests, which walk :data:`REGISTRY`.
+
+The handler gets, by keyword and only if its signature names them: ``user`` (the
+:class:`Principal`), ``body``, ``query`` and the path parameters. It returns a model or a dict
+(the route's only 2xx status), ``(payload, status)`` or ``(payload, status, headers)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, g, json, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from sharecast import idempotency, ratelimit
+from sharecast.api.context import deps, json_body, principal, query_args
+from sharecast.auth import ROLES
+from sharecast.errors import Forbidden, NotFound, SharecastError
+from sharecast.logs import fields
+from sharecast.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+#: No token needed.
+PUBLIC: frozenset[str] = frozenset()
+#: Every authenticated role.
+ANY_ROLE: frozenset[str] = frozenset(ROLES)
+#: Roles that own posts, media, shares and connections (SPEC §4.4: viewers and monitors are
+#: read-only).
+AUTHORS: frozenset[str] = frozenset({"user", "admin"})
+#: Operations roles: attempt logs and dead letters (read).
+MONITORS: frozenset[str] = frozenset({"monitor", "admin"})
+ADMINS: frozenset[str] = frozenset({"admin"})
+
+#: Every path parameter (ids) must match this, else 404.
+ID_PATTERN = r"^[A-Za-z0-9_:-]{1,128}$"
+_ID = re.compile(ID_PATTERN)
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """The declaration of one route (see the module docstring)."""
+
+    method: str
+    path: str
+    endpoint: str
+    summary: str
+    roles: frozenset[str]
+    responses: Mapping[int, type[BaseModel] | None]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    rate: str | None = None
+    idempotent: bool = False
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    path_params: tuple[str, ...] = field(default=())
+    #: Problem statuses the handler itself answers beyond those its declaration implies
+    #: (``api.openapi.error_statuses``), e.g. 409 for a refused state transition.
+    errors: frozenset[int] = frozenset()
+
+    @property
+    def public(self) -> bool:
+        """True when the route needs no token."""
+        return not self.roles
+
+    @property
+    def flask_rule(self) -> str:
+        """The Flask URL rule (``/posts/<post_id>``)."""
+        return _PARAM.sub(r"<\1>", self.path)
+
+    @property
+    def operation_id(self) -> str:
+        """Stable OpenAPI ``operationId`` (the endpoint name)."""
+        return self.endpoint.replace(".", "_")
+
+    @property
+    def success_status(self) -> int:
+        """The lowest 2xx status declared (the default when a handler returns a bare body)."""
+        return min(s for s in self.responses if 200 <= s < 300)
+
+
+#: Every declared route, in declaration order (filled at import time of the blueprints).
+REGISTRY: list[Route] = []
+
+
+def route(
+    bp: Blueprint,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    roles: frozenset[str],
+    responses: Mapping[int, type[BaseModel] | None],
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    rate: str | None = None,
+    idempotent: bool = False,
+    description: str = "",
+    errors: frozenset[int] | set[int] = frozenset(),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a route on ``bp`` and wrap its handler (see the module docstring).
+
+    ``roles`` is a frozenset of :data:`sharecast.auth.ROLES` (``PUBLIC`` for none);
+    ``responses`` maps every success status to its model (``None``: empty body); ``rate`` is a
+    class of ``Settings.rate_limits``; ``errors`` lists the problem statuses the handler raises
+    itself (documented in OpenAPI, e.g. 409 for a refused transition). Raises ``ValueError`` at
+    import time for an inconsistent declaration (unknown role, no 2xx response, idempotency
+    without authentication).
+    """
+    method = method.upper()
+    if not roles <= ANY_ROLE:
+        raise ValueError(f"{method} {path}: unknown roles {sorted(roles - ANY_ROLE)}")
+    if not any(200 <= s < 300 for s in responses):
+        raise ValueError(f"{method} {path}: declare at least one 2xx response")
+    if idempotent and not roles:
+        raise ValueError(f"{method} {path}: idempotency keys are scoped per user")
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        spec = Route(
+            method=method,
+            path=path,
+            endpoint=f"{bp.name}.{handler.__name__}",
+            summary=summary,
+            roles=roles,
+            responses=dict(responses),
+            body=body,
+            query=query,
+            rate=rate,
+            idempotent=idempotent,
+            tags=(bp.name,),
+            description=description or inspect.getdoc(handler) or "",
+            path_params=tuple(_PARAM.findall(path)),
+            errors=frozenset(errors),
+        )
+        wanted = set(inspect.signature(handler).parameters)
+
+        @functools.wraps(handler)
+        def view(**path_values: str) -> Response:
+            return _dispatch(spec, handler, wanted, path_values)
+
+        bp.add_url_rule(spec.flask_rule, handler.__name__, view, methods=[method])
+        REGISTRY.append(spec)
+        view.route = spec  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def _dispatch(
+    spec: Route, handler: Callable[..., Any], wanted: set[str], path_values: dict[str, str]
+) -> Response:
+    """Run one request of ``spec``: auth, role, rate limit, parse, idempotency, handler."""
+    started = time.monotonic()
+    g.route = spec
+    status = 0
+    try:
+        for value in path_values.values():
+            if not _ID.fullmatch(value):
+                raise NotFound("no such resource")
+        kwargs: dict[str, Any] = {k: v for k, v in path_values.items() if k in wanted}
+        user = None
+        if not spec.public:
+            user = principal()
+            if user.role not in spec.roles:
+                raise Forbidden(f"the {user.role!r} role may not call {spec.method} {spec.path}")
+            kwargs["user"] = user
+        d = deps()
+        if spec.rate is not None and user is not None:
+            g.rate_limit = ratelimit.check(
+                d.clients.firestore,
+                d.settings,
+                user_id=user.user_id,
+                route_class=spec.rate,
+                now=utcnow(),
+            )
+        if spec.query is not None:
+            kwargs["query"] = query_args(spec.query)
+        if spec.body is not None:
+            kwargs["body"] = json_body(spec.body)
+        kwargs = {k: v for k, v in kwargs.items() if k in wanted}
+        key = request.headers.get(idempotency.HEADER) if spec.idempotent else None
+        if key is not None and user is not None:
+            response = _idempotent(spec, handler, kwargs, user.user_id, key)
+        else:
+            response = _render(spec, handler(**kwargs))
+        status = response.status_code
+        return response
+    except SharecastError as exc:
+        status = exc.status
+        raise
+    except ValidationError:
+        status = 422  # rendered by api.problems
+        raise
+    except HTTPException as exc:
+        status = exc.code or 500
+        raise
+    except Exception:
+        status = 500
+        raise
+    finally:
+        log.info(
+            "request",
+            extra=fields(
+                method=spec.method,
+                route=spec.path,
+                status=status,
+                user_id=getattr(g.get("principal"), "user_id", None),
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+                **{k: v for k, v in path_values.items() if _ID.fullmatch(v)},
+            ),
+        )
+
+
+def _idempotent(
+    spec: Route, handler: Callable[..., Any], kwargs: dict[str, Any], user_id: str, key: str
+) -> Response:
+    d = deps()
+    scope = f"{spec.method} {spec.path}"
+    claim = idempotency.begin(
+        d.clients.firestore,
+        d.settings,
+        user_id=user_id,
+        scope=scope,
+        key=key,
+        path=request.path,
+        body=request.get_data(cache=True),
+        now=utcnow(),
+    )
+    if isinstance(claim, idempotency.Replay):
+        response = Response(claim.body, status=claim.status, mimetype="application/json")
+        for name, value in claim.headers.items():
+            response.headers[name] = value
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
+        return response
+    try:
+        response = _render(spec, handler(**kwargs))
+    except BaseException:
+        idempotency.release(d.clients.firestore, claim)
+        raise
+    idempotency.complete(
+        d.clients.firestore,
+        claim,
+        status=response.status_code,
+        body=response.get_data(as_text=True),
+        headers={k: v for k, v in response.headers.items() if k in idempotency.KEPT_HEADERS},
+    )
+    return response
+
+
+def _render(spec: Route, result: Any) -> Response:
+    """The Flask response of ``result``, validated against the declared response model."""
+    if isinstance(result, Response):
+        return result
+    headers: Mapping[str, str] = {}
+    status = spec.success_status
+    if isinstance(result, tuple):
+        if len(result) == 3:
+            result, status, headers = result
+        else:
+            result, status = result
+    if status not in spec.responses:
+        raise RuntimeError(f"{spec.endpoint} answered undeclared status {status}")
+    if isinstance(result, Response):  # a handler that builds its own response (headers...)
+        result.status_code = status
+        for name, value in headers.items():
+            result.headers[name] = value
+        return result
+    model = spec.responses[status]
+    if model is None:
+        response = Response(status=status)
+    else:
+        try:
+            instance = (
+                result
+                if isinstance(result, model)
+                else model.model_validate(
+                    result.model_dump() if isinstance(result, BaseModel) else result
+                )
+            )
+        except ValidationError as exc:
+            # The handler broke its own declared contract: a server bug, never the client's 422.
+            raise RuntimeError(
+                f"{spec.endpoint}: response does not match {model.__name__}"
+            ) from exc
+        response = Response(
+            json.dumps(instance.model_dump(mode="json")), status=status, mimetype="application/json"
+        )
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response

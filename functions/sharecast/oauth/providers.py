@@ -174,6 +174,26 @@ class Provider:
         """Exchange the authorization code and discover the accounts it grants."""
         raise NotImplementedError
 
+    def _code_grant(
+        self, *, code: str, redirect_uri: str, code_verifier: str | None, basic_auth: bool = False
+    ) -> dict[str, Any]:
+        """The token request of the authorization-code grant (RFC 6749 §4.1.3) at
+        ``token_url``: client credentials in the form, or HTTP Basic when ``basic_auth``;
+        ``code_verifier`` (PKCE, RFC 7636 §4.5) when given. Returns the JSON answer."""
+        client_id, secret = self._credentials()
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            data["code_verifier"] = code_verifier
+        if not basic_auth:
+            data |= {"client_id": client_id, "client_secret": secret}
+        return self._call(
+            "POST",
+            self.token_url,
+            data=data,
+            auth=(client_id, secret) if basic_auth else None,
+            token_endpoint=True,
+        )
+
     def refresh(self, tokens: TokenSet, *, now: datetime) -> TokenSet:
         """New credentials from ``tokens``. Raises :class:`NotRefreshable`,
         :class:`GrantRejected` (the user must authorize again) or :class:`UpstreamUnavailable`."""
@@ -353,19 +373,8 @@ class ThreadsProvider(Provider):
         self, *, code: str, redirect_uri: str, code_verifier: str | None, now: datetime
     ) -> list[Account]:
         """Code exchange, long-lived exchange, then ``GET /v1.0/me?fields=id,username``."""
-        client_id, secret = self._credentials()
-        short = self._call(
-            "POST",
-            self.token_url,
-            data={
-                "client_id": client_id,
-                "client_secret": secret,
-                "grant_type": "authorization_code",
-                "redirect_uri": redirect_uri,
-                "code": code,
-            },
-            token_endpoint=True,
-        )
+        short = self._code_grant(code=code, redirect_uri=redirect_uri, code_verifier=None)
+        _, secret = self._credentials()
         long = self._call(
             "GET",
             f"{self.api_base}/access_token",
@@ -413,19 +422,7 @@ class LinkedInProvider(Provider):
         self, *, code: str, redirect_uri: str, code_verifier: str | None, now: datetime
     ) -> list[Account]:
         """Code exchange, then the member from ``GET /v2/userinfo`` (``sub``, ``name``)."""
-        client_id, secret = self._credentials()
-        body = self._call(
-            "POST",
-            self.token_url,
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "client_id": client_id,
-                "client_secret": secret,
-            },
-            token_endpoint=True,
-        )
+        body = self._code_grant(code=code, redirect_uri=redirect_uri, code_verifier=None)
         tokens = self._tokens(body, now, previous=None)
         me = self._call("GET", f"{self.api_base}/v2/userinfo", bearer=tokens.access_token)
         return [Account(_need(me, "sub", self.platform), str(me.get("name", "")), tokens)]
@@ -472,17 +469,8 @@ class XProvider(Provider):
         self, *, code: str, redirect_uri: str, code_verifier: str | None, now: datetime
     ) -> list[Account]:
         """``POST /2/oauth2/token`` (Basic auth, ``code_verifier``), then ``GET /2/users/me``."""
-        body = self._call(
-            "POST",
-            self.token_url,
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "code_verifier": code_verifier or "",
-            },
-            auth=self._credentials(),
-            token_endpoint=True,
+        body = self._code_grant(
+            code=code, redirect_uri=redirect_uri, code_verifier=code_verifier, basic_auth=True
         )
         tokens = self._tokens(body, now)
         me = self._call("GET", f"{self.api_base}/2/users/me", bearer=tokens.access_token)
@@ -534,20 +522,7 @@ class YouTubeProvider(Provider):
         self, *, code: str, redirect_uri: str, code_verifier: str | None, now: datetime
     ) -> list[Account]:
         """Code exchange, then the caller's channels (``channels?part=snippet&mine=true``)."""
-        client_id, secret = self._credentials()
-        body = self._call(
-            "POST",
-            self.token_url,
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "client_id": client_id,
-                "client_secret": secret,
-                **({"code_verifier": code_verifier} if code_verifier else {}),
-            },
-            token_endpoint=True,
-        )
+        body = self._code_grant(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
         tokens = TokenSet(
             _need(body, "access_token", self.platform),
             body.get("refresh_token") or None,

@@ -28,11 +28,13 @@ run: $(STAMP) check-emulators
 test: $(STAMP) check-emulators
 	$(BIN)/python -m pytest
 
-## ruff and mypy (and checkov on terraform/, see tfcheck).
+## ruff, mypy, the import contracts of pyproject.toml (docs/architecture.md), and checkov on
+## terraform/ (see tfcheck).
 lint: $(STAMP) tfcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check functions infra tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 ## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, a large fuzz round, media memory, the big chaos run.
 bench: $(STAMP) check-emulators

@@ -1,7 +1,10 @@
 """Cloud Functions entry points. Each parses its envelope and calls typed domain code.
 
 Deployed from this directory (``functions/``) with ``--entry-point`` ``api``, ``publisher``,
-``sweeper`` or ``media_finalized``. Google clients are built once per instance, lazily.
+``sweeper`` or ``media_finalized``. Each instance builds one
+:class:`~sharecast.app.AppContext` (settings, lazily built Google clients, vault, clock,
+outbox...) and passes it to the service it calls; this module is also where the outcome
+consumers are wired in (the share sync reacts to every recorded target outcome).
 """
 
 from __future__ import annotations
@@ -14,49 +17,38 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from sharecast.api import create_app
-from sharecast.api.context import Deps
 from sharecast.api.problems import problem_response
+from sharecast.app import AppContext
 from sharecast.clients import get_clients
 from sharecast.config import get_settings
 from sharecast.errors import DependencyUnavailable, SharecastError
 from sharecast.logs import fields, setup_logging
-from sharecast.media.services import MediaServices
-from sharecast.media.source import GcsMediaSource
 from sharecast.media.uploads import object_finalized
-from sharecast.publisher.attempt import Publisher, run_attempt
 from sharecast.publisher.envelope import check_internal_auth, parse_task
+from sharecast.publisher.pipeline import run_attempt
+from sharecast.shares.outcome import sync_share_target
 from sharecast.sweeper.envelope import parse_sweep
-from sharecast.sweeper.run import Sweeper, run_sweep
-from sharecast.timeutil import utcnow
-from sharecast.vault import TokenVault
+from sharecast.sweeper.run import run_sweep
 
 setup_logging()
 log = logging.getLogger("sharecast")
 
 
 @functools.cache
-def _api_app() -> flask.Flask:
-    settings = get_settings()
-    return create_app(
-        Deps(settings=settings, clients=get_clients(), vault=TokenVault.from_settings(settings))
+def _ctx() -> AppContext:
+    """The process's context, built on first use; its members are built lazily too."""
+    return AppContext(
+        settings=get_settings(),
+        clients=get_clients(),
+        outcome_consumers=(sync_share_target,),
     )
 
 
 @functools.cache
-def _media() -> MediaServices:
-    return MediaServices(get_clients())
-
-
-@functools.cache
-def _publisher() -> Publisher:
-    media = _media()
-    source = GcsMediaSource(bucket=media.bucket, signer=media.signer)
-    return Publisher.build(get_settings(), get_clients(), media=source)
-
-
-@functools.cache
-def _sweeper() -> Sweeper:
-    return Sweeper.build(get_settings(), get_clients())
+def _api_app() -> flask.Flask:
+    ctx = _ctx()
+    ctx.vault  # noqa: B018 - a missing TOKEN_ENCRYPTION_KEYS fails at start, not per request
+    return create_app(ctx)
 
 
 @functions_framework.http
@@ -76,10 +68,11 @@ def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
     queue's own retry is the safety net.
     """
     try:
-        pub = _publisher()
-        check_internal_auth(request, pub.settings)
+        ctx = _ctx()
+        check_internal_auth(request, ctx.settings)
         task, delivery = parse_task(request)
-        report = run_attempt(pub, task=task)
+        ctx.vault  # noqa: B018 - a missing TOKEN_ENCRYPTION_KEYS fails before any claim
+        report = run_attempt(ctx, task=task)
     except SharecastError as exc:
         return problem_response(exc)
     except Exception:
@@ -114,15 +107,8 @@ def media_finalized(event: CloudEvent) -> None:
     if not isinstance(bucket_name, str) or not isinstance(name, str):
         log.warning("finalize event without bucket/name", extra=fields(event_id=event["id"]))
         return
-    media = _media()
-    verdict = object_finalized(
-        db=get_clients().firestore,
-        bucket=media.bucket,
-        settings=get_settings(),
-        bucket_name=bucket_name,
-        object_name=name,
-        now=utcnow(),
-    )
+    ctx = _ctx()
+    verdict = object_finalized(ctx, bucket_name=bucket_name, object_name=name, now=ctx.now())
     log.info(
         "object finalized",
         extra=fields(
@@ -142,10 +128,10 @@ def sweeper(request: flask.Request) -> flask.typing.ResponseReturnValue:
     next run repeats it; every step is idempotent).
     """
     try:
-        sw = _sweeper()
-        check_internal_auth(request, sw.settings)
+        ctx = _ctx()
+        check_internal_auth(request, ctx.settings)
         kind = parse_sweep(request)
-        report = run_sweep(sw, kind=kind, now=utcnow())
+        report = run_sweep(ctx, kind=kind, now=ctx.now())
     except SharecastError as exc:
         return problem_response(exc)
     except Exception:

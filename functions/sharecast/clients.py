@@ -1,6 +1,7 @@
 """Google clients, built once per process, lazily, and aware of the local emulators.
 
-Entry points build a :class:`Clients` once and pass the clients it holds to domain code.
+Entry points build a :class:`Clients` once, inside the process's
+:class:`sharecast.app.AppContext`.
 Firestore, Pub/Sub and Storage honour ``*_EMULATOR_HOST`` by themselves; Cloud Tasks has no
 official emulator switch, so ``CLOUD_TASKS_EMULATOR_HOST`` selects an insecure gRPC channel to
 ``infra/cloudtasks``.
@@ -36,8 +37,9 @@ class Clients:
             return firestore.Client(project=self.settings.google_cloud_project)
 
     @functools.cached_property
-    def publisher(self) -> pubsub_v1.PublisherClient:
-        """Pub/Sub publisher with small batches (status events are latency-sensitive)."""
+    def pubsub(self) -> pubsub_v1.PublisherClient:
+        """Pub/Sub publisher client with small batches (status events are latency-sensitive);
+        only :class:`sharecast.outbox.Outbox` publishes with it."""
         import google.cloud.pubsub_v1 as pubsub_v1
 
         with self._lock:

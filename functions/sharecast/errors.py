@@ -1,9 +1,14 @@
-"""The typed exception hierarchy of Sharecast, mapped to HTTP once (``api.problems``).
+"""The one typed exception hierarchy of Sharecast, and its one mapping to HTTP.
 
-Every error a request can cause is a :class:`SharecastError` subclass carrying its HTTP status,
-a stable machine ``code`` and a human ``detail``; the API renders it as RFC 9457 problem details
+Every error Sharecast raises on purpose is a :class:`SharecastError` subclass carrying a stable
+machine ``code`` and a human ``detail``. The classes say what went wrong, never which HTTP status
+it is: the store raises storage-level errors (:class:`NotFound`, :class:`Conflict`,
+:class:`Contention`), features raise request-level ones (:class:`ValidationFailed`...), and
+:data:`HTTP_STATUS` below is the only place where a class becomes a status. The API and the
+relay render errors as RFC 9457 problem details with :func:`problem_body`
 (``application/problem+json``: ``type``, ``title``, ``status``, ``detail``, ``code``,
-``errors[]``).
+``errors[]``). Subclasses elsewhere (``oauth.errors``, ``media.uploads``,
+``domain.user_transitions``) only refine ``code``/``title`` and inherit their status.
 """
 
 from __future__ import annotations
@@ -43,26 +48,35 @@ class SharecastError(Exception):
     headers: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    status: ClassVar[int] = 500
     code: ClassVar[str] = "INTERNAL"
     title: ClassVar[str] = "Internal error"
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
 
+    @property
+    def status(self) -> int:
+        """The HTTP status of this error (:func:`http_status`)."""
+        return http_status(type(self))
+
 
 class BadRequest(SharecastError):
     """The request cannot be parsed (malformed JSON, bad query parameter)."""
 
-    status = 400
     code = "BAD_REQUEST"
     title = "Bad request"
+
+
+class OAuthStateInvalid(BadRequest):
+    """The ``state`` of a callback is unknown, expired, already used, or not the caller's."""
+
+    code = "OAUTH_STATE_INVALID"
+    title = "Invalid OAuth state"
 
 
 class Unauthenticated(SharecastError):
     """No credentials, or credentials that are expired, forged or for another audience."""
 
-    status = 401
     code = "UNAUTHENTICATED"
     title = "Authentication required"
 
@@ -70,15 +84,14 @@ class Unauthenticated(SharecastError):
 class Forbidden(SharecastError):
     """Authenticated, but the role does not allow this route."""
 
-    status = 403
     code = "FORBIDDEN"
     title = "Forbidden"
 
 
 class NotFound(SharecastError):
-    """The resource does not exist, or belongs to someone else (never revealed as 403)."""
+    """The record or resource does not exist, or belongs to someone else (never revealed as
+    403). Raised by the store for a missing document."""
 
-    status = 404
     code = "NOT_FOUND"
     title = "Not found"
 
@@ -86,23 +99,25 @@ class NotFound(SharecastError):
 class MethodNotAllowed(SharecastError):
     """The route exists but not with this method."""
 
-    status = 405
     code = "METHOD_NOT_ALLOWED"
     title = "Method not allowed"
 
 
 class Conflict(SharecastError):
-    """The resource is in a state that does not allow the operation."""
+    """The record or resource is in a state that does not allow the operation."""
 
-    status = 409
     code = "CONFLICT"
     title = "Conflict"
+
+
+class Contention(Conflict):
+    """The record kept changing under an optimistic write or transaction (every retry lost a
+    race); trying again later may succeed. Raised by the store."""
 
 
 class PayloadTooLarge(SharecastError):
     """The request body is larger than the configured cap."""
 
-    status = 413
     code = "PAYLOAD_TOO_LARGE"
     title = "Payload too large"
 
@@ -110,7 +125,6 @@ class PayloadTooLarge(SharecastError):
 class UnsupportedMediaType(SharecastError):
     """The request body is not ``application/json``."""
 
-    status = 415
     code = "UNSUPPORTED_MEDIA_TYPE"
     title = "Unsupported media type"
 
@@ -118,7 +132,6 @@ class UnsupportedMediaType(SharecastError):
 class ValidationFailed(SharecastError):
     """The body parsed but is invalid; ``errors`` lists every problem found."""
 
-    status = 422
     code = "VALIDATION_FAILED"
     title = "Validation failed"
 
@@ -126,7 +139,6 @@ class ValidationFailed(SharecastError):
 class RateLimited(SharecastError):
     """Too many requests; ``headers`` carries ``Retry-After`` (seconds)."""
 
-    status = 429
     code = "RATE_LIMITED"
     title = "Too many requests"
 
@@ -134,27 +146,62 @@ class RateLimited(SharecastError):
 class DependencyUnavailable(SharecastError):
     """A Google service we depend on is unavailable; nothing was recorded."""
 
-    status = 503
     code = "DEPENDENCY_UNAVAILABLE"
     title = "Service unavailable"
+
+
+class NotConfigured(SharecastError):
+    """This deployment lacks the configuration the operation needs (client credentials...)."""
+
+    code = "NOT_CONFIGURED"
+    title = "Not configured"
+
+
+class UpstreamFailed(SharecastError):
+    """A third party the request depends on (a network's OAuth endpoint) failed."""
+
+    code = "UPSTREAM_FAILED"
+    title = "Upstream unavailable"
+
+
+class InternalError(SharecastError):
+    """Base of errors that never reach a client as such: the code that catches them turns them
+    into an outcome (a failed target, a lost lease...). Rendered as 500 if one escapes."""
 
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://sharecast.dev/problems/"
 
-_BY_STATUS: dict[int, type[SharecastError]] = {
-    400: BadRequest,
-    401: Unauthenticated,
-    403: Forbidden,
-    404: NotFound,
-    405: MethodNotAllowed,
-    409: Conflict,
-    413: PayloadTooLarge,
-    415: UnsupportedMediaType,
-    422: ValidationFailed,
-    429: RateLimited,
-    503: DependencyUnavailable,
+#: The HTTP status of each error class: the one mapping from the hierarchy to HTTP. A class
+#: not listed takes the status of its nearest listed base (500 for :class:`SharecastError`).
+HTTP_STATUS: dict[type[SharecastError], int] = {
+    SharecastError: 500,
+    BadRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    ValidationFailed: 422,
+    RateLimited: 429,
+    NotConfigured: 501,
+    UpstreamFailed: 502,
+    DependencyUnavailable: 503,
 }
+
+_BY_STATUS: dict[int, type[SharecastError]] = {
+    status: cls for cls, status in HTTP_STATUS.items() if cls is not SharecastError
+}
+
+
+def http_status(cls: type[SharecastError]) -> int:
+    """The HTTP status of ``cls``: its own or its nearest base's entry in :data:`HTTP_STATUS`."""
+    for base in cls.__mro__:
+        if base in HTTP_STATUS:
+            return HTTP_STATUS[base]
+    return 500
 
 
 def error_for_status(status: int, detail: str) -> SharecastError:

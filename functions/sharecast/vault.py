@@ -15,10 +15,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sharecast.config import Settings
+from sharecast.errors import InternalError
 
 
-class VaultError(Exception):
+class VaultError(InternalError):
     """A ciphertext could not be decrypted (unknown key id, tampering, wrong record)."""
+
+    code = "VAULT"
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 def _b64d(text: str) -> bytes:

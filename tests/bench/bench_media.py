@@ -1,4 +1,4 @@
-"""Publisher memory while publishing a 20 MiB and a 200 MiB video to X (media upload v2) through
+"""AppContext memory while publishing a 20 MiB and a 200 MiB video to X (media upload v2) through
 the sandbox, reading the object from the Storage emulator in chunks (SPEC §4.3).
 
 Each video is published by a fresh Python process running the publisher's own code path
@@ -28,10 +28,9 @@ MIB = 1024 * 1024
 
 PUBLISH = r"""
 import json, resource, sys, time, tracemalloc
-from sharecast.clients import Clients
+from sharecast.app import AppContext
 from sharecast.config import Settings
-from sharecast.media.services import MediaServices
-from sharecast.media.source import GcsMediaSource
+from sharecast.bucket.source import GcsMediaSource
 from sharecast.platforms.base import MediaItem, MemoryStepLog, Pending, PublishRequest
 from sharecast.platforms.x import XConnector
 
@@ -43,14 +42,14 @@ def vm(name):
 
 path, size = sys.argv[1], int(sys.argv[2])
 settings = Settings()
-media = MediaServices(Clients(settings))
-source = GcsMediaSource(bucket=media.bucket, signer=media.signer)
+ctx = AppContext.build(settings)
+source = GcsMediaSource(bucket=ctx.media_bucket, signer=ctx.signer)
 connector = XConnector(base_url=settings.x_api_base_url, timeout_s=60, media=source,
                        media_chunk_bytes=settings.x_media_chunk_bytes)
 item = MediaItem("bench", "VIDEO", "video/mp4", size, path)
 request = PublishRequest(account_id="sandbox:bench", text=f"bench {size}", target_key="bench/x",
                          media=(item,))
-_ = media.bucket.get_blob(path)  # warm the client before measuring
+_ = ctx.media_bucket.get_blob(path)  # warm the client before measuring
 baseline = vm("VmRSS:")
 tracemalloc.start()
 steps = MemoryStepLog()

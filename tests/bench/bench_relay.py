@@ -3,7 +3,7 @@
 Starts the Firestore and Pub/Sub emulators and the relay (a separate uvicorn process, so its
 memory can be read from ``/proc/<pid>/status``), opens ``--streams`` SSE streams over loopback
 (one user each), publishes ``--events`` events through Pub/Sub to those users at ``--rate``
-events/s (body and attributes exactly as ``sharecast.events.publish_events`` sends them) and
+events/s (body and attributes exactly as ``sharecast.outbox.Outbox`` sends them) and
 prints: streams open, events/s delivered, delivery latency p50/p99 (publish call → ``id:`` line
 read by the client) and relay RSS per stream. Everything stops within ``--max-s`` seconds.
 

@@ -10,14 +10,15 @@ from datetime import timedelta
 
 import pytest
 
-from sharecast.clients import Clients
+from sharecast.app import AppContext
 from sharecast.config import Settings
-from sharecast.lifecycle import PostEdit, Services, edit_post, publish_post
-from sharecast.multipost import MultipostInput, TargetInput, create_multipost, enqueue_targets
+from sharecast.posts.create import create_post
+from sharecast.posts.edit import PostEdit, edit_post, publish_post
+from sharecast.posts.plan import PostInput, TargetInput
+from sharecast.posts.queue import enqueue_targets
 from sharecast.store import posts as posts_store
 from sharecast.tasks import PublishTask
 from sharecast.timeutil import utcnow
-from sharecast.vault import TokenVault
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
@@ -28,41 +29,30 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def services(settings: Settings) -> Services:
-    clients = Clients(settings)
-    return Services(
-        db=clients.firestore,
-        tasks=clients.tasks,
-        pubsub=clients.publisher,
-        vault=TokenVault.from_settings(settings),
-        settings=settings,
-    )
+def services(settings: Settings) -> AppContext:
+    return AppContext.build(settings)
 
 
 @pytest.fixture
-def working() -> Services:
+def working() -> AppContext:
     return services(Settings())
 
 
 @pytest.fixture
-def broken() -> Services:
+def broken() -> AppContext:
     return services(Settings(cloud_tasks_emulator_host=f"127.0.0.1:{closed_port()}"))
 
 
-def draft(svc: Services, user_id: str, **changes) -> str:
-    request = MultipostInput(
+def draft(svc: AppContext, user_id: str, **changes) -> str:
+    request = PostInput(
         content="queued later",
         targets=[TargetInput(platform="x")],
         media_ids=[],
         schedule_at=None,
         draft=True,
     )
-    post, _ = create_multipost(
-        db=svc.db,
-        tasks=svc.tasks,
-        pubsub=svc.pubsub,
-        vault=svc.vault,
-        settings=svc.settings,
+    post, _ = create_post(
+        svc,
         user_id=user_id,
         request=request,
         now=utcnow(),
@@ -70,7 +60,7 @@ def draft(svc: Services, user_id: str, **changes) -> str:
     return post.id
 
 
-def task_exists(svc: Services, task: PublishTask) -> bool:
+def task_exists(svc: AppContext, task: PublishTask) -> bool:
     from google.api_core.exceptions import NotFound
 
     try:
@@ -91,14 +81,7 @@ def test_publish_now_with_cloud_tasks_down_is_saved_for_the_sweeper(working, bro
     assert target.generation == 1
     assert target.next_attempt_at is not None
     # What the sweeper does later: enqueue the next task of each target, in its generation.
-    assert enqueue_targets(
-        db=working.db,
-        tasks=working.tasks,
-        settings=working.settings,
-        post=stored,
-        targets=[target],
-        now=utcnow(),
-    )
+    assert enqueue_targets(working, post=stored, targets=[target], now=utcnow())
     assert task_exists(working, PublishTask.next_for(target))
     assert posts_store.get_post(working.db, post_id)[0].enqueue_pending is False
 

@@ -21,7 +21,8 @@ from sharecast.api import (
     session,
     shares,
 )
-from sharecast.api.context import Deps, install
+from sharecast.api.context import install
+from sharecast.app import AppContext
 
 #: Request headers a browser may send cross-origin, and response headers it may read.
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
@@ -52,16 +53,16 @@ BLUEPRINTS = (
 )
 
 
-def create_app(dependencies: Deps) -> Flask:
-    """Build the API app around ``dependencies`` (no network I/O happens here)."""
+def create_app(ctx: AppContext) -> Flask:
+    """Build the API app around ``ctx`` (no network I/O happens here)."""
     app = Flask("sharecast.api")
-    app.config["MAX_CONTENT_LENGTH"] = dependencies.settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = ctx.settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    install(app, dependencies)
+    install(app, ctx)
     problems.register(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    origins = frozenset(dependencies.settings.cors_allowed_origins)
+    origins = frozenset(ctx.settings.cors_allowed_origins)
 
     @app.before_request
     def cors_preflight() -> Response | None:

@@ -10,9 +10,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from sharecast import lifecycle
-from sharecast.api.context import deps
-from sharecast.api.posts import change_response, run_transition, services
+from sharecast.api.context import context
+from sharecast.api.posts import change_response, run_transition
 from sharecast.api.routes import ADMINS, MONITORS, route
 from sharecast.api.schemas import (
     AttemptListOut,
@@ -27,6 +26,7 @@ from sharecast.api.schemas import (
 )
 from sharecast.domain.models import AttemptRecord, TargetRecord
 from sharecast.errors import NotFound
+from sharecast.posts.edit import retry_target
 from sharecast.store.listing import list_attempts, list_dead_letters
 from sharecast.timeutil import isoformat, utcnow
 
@@ -71,7 +71,7 @@ def attempt_out(record: AttemptRecord) -> AttemptOut:
 )
 def dead_letters(query: PageQuery) -> DeadLetterListOut:
     """Every user's FAILED targets (monitor, admin); ``nextCursor`` is null on the last page."""
-    page = list_dead_letters(deps().clients.firestore, limit=query.limit, cursor=query.cursor)
+    page = list_dead_letters(context().db, limit=query.limit, cursor=query.cursor)
     return DeadLetterListOut(
         items=[
             DeadLetterOut(
@@ -101,11 +101,9 @@ def retry_dead_letter(target_path: str) -> tuple[dict[str, Any], int]:
     post_id, sep, target_id = target_path.partition(PATH_SEPARATOR)
     if not sep or not post_id or not target_id:
         raise NotFound("target not found; targetPath is {postId}:{targetId}")
-    svc = services()
+    ctx = context()
     change = run_transition(
-        lambda: lifecycle.retry_target(
-            svc, post_id=post_id, target_id=target_id, user_id=None, now=utcnow()
-        )
+        lambda: retry_target(ctx, post_id=post_id, target_id=target_id, user_id=None, now=utcnow())
     )
     return change_response(change, 202)
 
@@ -123,7 +121,7 @@ def retry_dead_letter(target_path: str) -> tuple[dict[str, Any], int]:
 def attempts(query: AttemptQuery) -> AttemptListOut:
     """By ``postId``, ``targetId`` (with its post), ``outcome`` (monitor, admin)."""
     page = list_attempts(
-        deps().clients.firestore,
+        context().db,
         post_id=query.postId,
         target_id=query.targetId,
         outcome=query.outcome.value if query.outcome else None,

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint
 
 from sharecast import analytics
-from sharecast.api.context import deps
+from sharecast.api.context import context
 from sharecast.api.routes import ANY_ROLE, route
 from sharecast.api.schemas import AnalyticsQuery, AnalyticsSummaryOut
 from sharecast.auth import Principal
@@ -32,7 +32,7 @@ DEFAULT_RANGE = timedelta(days=7)
 )
 def summary(user: Principal, query: AnalyticsQuery) -> dict[str, Any]:
     """A ``user`` gets figures of their own posts; viewers, monitors and admins everyone's."""
-    settings = deps().settings
+    settings = context().settings
     until = to_utc(query.to) if query.to else utcnow()
     since = to_utc(query.from_) if query.from_ else until - DEFAULT_RANGE
     if since >= until:
@@ -52,7 +52,7 @@ def summary(user: Principal, query: AnalyticsQuery) -> dict[str, Any]:
             ],
         )
     return analytics.summarize(
-        deps().clients.firestore,
+        context().db,
         user_id=user.user_id if user.role == "user" else None,
         since=since,
         until=until,

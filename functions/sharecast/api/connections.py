@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-import requests
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from sharecast.api.connection_schemas import (
     AuthorizeOut,
@@ -17,10 +16,10 @@ from sharecast.api.connection_schemas import (
     ConnectionOut,
     ConnectionsOut,
 )
-from sharecast.api.context import deps
+from sharecast.api.context import context
 from sharecast.api.routes import AUTHORS, route
 from sharecast.auth import Principal
-from sharecast.domain.statuses import Platform, normalise_platform
+from sharecast.domain.statuses import normalise_platform
 from sharecast.oauth import flow
 from sharecast.oauth.providers import Provider, build_providers
 from sharecast.store import connections as connections_store
@@ -29,21 +28,12 @@ from sharecast.timeutil import isoformat, utcnow
 bp = Blueprint("connections", __name__)
 
 
-_PROVIDERS = "sharecast.oauth_providers"
-
-
-def _providers() -> dict[Platform, Provider]:
-    """The OAuth providers of this app, built once (one HTTP session)."""
-    providers: dict[Platform, Provider] | None = current_app.extensions.get(_PROVIDERS)
-    if providers is None:
-        providers = build_providers(deps().settings, requests.Session())
-        current_app.extensions[_PROVIDERS] = providers
-    return providers
-
-
 def _provider(name: str) -> Provider:
+    """The OAuth provider of ``name`` on the app's HTTP session (404/400/501, see
+    :func:`sharecast.oauth.flow.provider_for`)."""
     platform = normalise_platform(name) if len(name) <= 32 else None
-    return flow.provider_for(_providers(), platform)
+    ctx = context()
+    return flow.provider_for(build_providers(ctx.settings, ctx.http), platform)
 
 
 @route(
@@ -57,7 +47,7 @@ def _provider(name: str) -> Provider:
 )
 def list_connections(user: Principal) -> ConnectionsOut:
     """The caller's connected accounts with status, scopes and token expiry (never tokens)."""
-    records = connections_store.list_connections(deps().clients.firestore, user_id=user.user_id)
+    records = connections_store.list_connections(context().db, user_id=user.user_id)
     return ConnectionsOut(connections=[ConnectionOut.of(r) for r in records])
 
 
@@ -73,11 +63,9 @@ def list_connections(user: Principal) -> ConnectionsOut:
 def authorize(user: Principal, platform: str) -> AuthorizeOut:
     """The consent URL with a single-use state bound to the caller (PKCE where required)."""
     provider = _provider(platform)
-    d = deps()
+    ctx = context()
     result = flow.authorize(
-        db=d.clients.firestore,
-        vault=d.vault,
-        settings=d.settings,
+        ctx,
         provider=provider,
         user_id=user.user_id,
         now=utcnow(),
@@ -102,10 +90,9 @@ def authorize(user: Principal, platform: str) -> AuthorizeOut:
 def callback(user: Principal, platform: str, query: CallbackQuery) -> tuple[ConnectionsOut, int]:
     """Called with what the network appended to the redirect URI (``code``, ``state``)."""
     provider = _provider(platform)
-    d = deps()
+    ctx = context()
     saved = flow.callback(
-        db=d.clients.firestore,
-        vault=d.vault,
+        ctx,
         provider=provider,
         user_id=user.user_id,
         code=query.code,
@@ -127,7 +114,5 @@ def callback(user: Principal, platform: str, query: CallbackQuery) -> tuple[Conn
 )
 def delete(user: Principal, conn_id: str) -> tuple[None, int]:
     """Its tokens go with it; someone else's connection is 404."""
-    connections_store.delete_connection(
-        deps().clients.firestore, user_id=user.user_id, conn_id=conn_id
-    )
+    connections_store.delete_connection(context().db, user_id=user.user_id, conn_id=conn_id)
     return None, 204

@@ -1,43 +1,31 @@
-"""Per-app dependencies and request helpers shared by the blueprints."""
+"""The app's :class:`~sharecast.app.AppContext` and request helpers shared by the blueprints."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from pydantic import BaseModel
 
+from sharecast.app import AppContext
 from sharecast.auth import Principal, verify_user_token
-from sharecast.clients import Clients
-from sharecast.config import Settings
-from sharecast.errors import BadRequest, NotFound, Unauthenticated, UnsupportedMediaType
-from sharecast.vault import TokenVault
+from sharecast.errors import BadRequest, Unauthenticated, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 
 _EXTENSION = "sharecast"
 
 
-@dataclass
-class Deps:
-    """Everything handlers need: settings, the lazily built Google clients and the vault."""
-
-    settings: Settings
-    clients: Clients
-    vault: TokenVault
-
-
-def deps() -> Deps:
-    """The dependencies of the current app."""
-    result: Deps = current_app.extensions[_EXTENSION]
+def context() -> AppContext:
+    """The context of the current app (the one :func:`install` attached)."""
+    result: AppContext = current_app.extensions[_EXTENSION]
     return result
 
 
-def install(app: Any, value: Deps) -> None:
-    """Attach ``value`` to ``app`` for :func:`deps`."""
-    app.extensions[_EXTENSION] = value
+def install(app: Any, ctx: AppContext) -> None:
+    """Attach ``ctx`` to ``app`` for :func:`context`."""
+    app.extensions[_EXTENSION] = ctx
 
 
 def principal() -> Principal:
@@ -55,7 +43,7 @@ def principal() -> Principal:
             "a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="sharecast"'}
         )
     try:
-        result = verify_user_token(token.strip(), deps().settings)
+        result = verify_user_token(token.strip(), context().settings)
     except Unauthenticated as exc:
         exc.headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
         raise
@@ -112,10 +100,3 @@ def query_args(model: type[M]) -> M:
     for name, given in request.args.to_dict(flat=False).items():
         values[name] = given[0] if len(given) == 1 else given
     return model.model_validate(values)
-
-
-def ensure_owner(owner_id: str, user: Principal, what: str) -> None:
-    """Raise :class:`NotFound` unless ``user`` owns the resource (SPEC: someone else's
-    resource is answered exactly like a missing one, 404, never 403)."""
-    if owner_id != user.user_id:
-        raise NotFound(f"{what} not found")

@@ -5,30 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
-from sharecast.api.context import deps
+from sharecast.api.context import context
 from sharecast.api.routes import AUTHORS, route
 from sharecast.api.schemas import MediaConfirmIn, MediaOut, UploadUrlIn, UploadUrlOut
 from sharecast.auth import Principal
 from sharecast.domain.media import MediaRecord, MediaStatus
 from sharecast.media import uploads
-from sharecast.media.services import MediaServices
 from sharecast.timeutil import isoformat, utcnow
 
 bp = Blueprint("media", __name__)
-
-_EXTENSION = "sharecast.media"
-
-
-def services() -> MediaServices:
-    """The app's media services (built on first use)."""
-    found = current_app.extensions.get(_EXTENSION)
-    if found is None:
-        found = MediaServices(deps().clients)
-        current_app.extensions[_EXTENSION] = found
-    result: MediaServices = found
-    return result
 
 
 def media_out(record: MediaRecord, **extra: str | None) -> MediaOut:
@@ -49,11 +36,8 @@ def media_out(record: MediaRecord, **extra: str | None) -> MediaOut:
 )
 def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
     """Issue a signed PUT URL for a new file (type and size checked first: 422)."""
-    d = deps()
     ticket = uploads.request_upload(
-        db=d.clients.firestore,
-        signer=services().signer,
-        settings=d.settings,
+        context(),
         user_id=user.user_id,
         file_name=body.fileName,
         mime_type=body.mimeType,
@@ -88,11 +72,8 @@ def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
 def confirm(user: Principal, body: MediaConfirmIn) -> Response:
     """Check the uploaded object and mark the file ``UPLOADED`` (422 and ``FAILED`` when it
     does not match what was declared; 409 when nothing was uploaded yet)."""
-    d = deps()
     record = uploads.confirm_upload(
-        db=d.clients.firestore,
-        bucket=services().bucket,
-        settings=d.settings,
+        context(),
         user_id=user.user_id,
         media_id=body.mediaId,
         now=utcnow(),
@@ -111,12 +92,12 @@ def confirm(user: Principal, body: MediaConfirmIn) -> Response:
 )
 def get_media(user: Principal, media_id: str) -> Response:
     """The caller's file; an ``UPLOADED`` one comes with a short-lived signed read URL."""
-    d = deps()
-    record = uploads.owned(d.clients.firestore, user_id=user.user_id, media_id=media_id)
+    ctx = context()
+    record = uploads.owned(ctx, user_id=user.user_id, media_id=media_id)
     extra: dict[str, str | None] = {}
     if record.status is MediaStatus.UPLOADED:
-        ttl = d.settings.media_read_url_ttl_s
-        extra["url"] = services().signer.sign(record.object_path, method="GET", ttl_s=ttl)
+        ttl = ctx.settings.media_read_url_ttl_s
+        extra["url"] = ctx.signer.sign(record.object_path, method="GET", ttl_s=ttl)
         extra["urlExpiresAt"] = isoformat(utcnow() + timedelta(seconds=ttl))
     return jsonify(media_out(record, **extra).model_dump())
 
@@ -133,10 +114,8 @@ def get_media(user: Principal, media_id: str) -> Response:
 )
 def delete_media(user: Principal, media_id: str) -> Response:
     """Delete the caller's file (409 while a post that may still publish uses it)."""
-    d = deps()
     record = uploads.delete_media(
-        db=d.clients.firestore,
-        bucket=services().bucket,
+        context(),
         user_id=user.user_id,
         media_id=media_id,
         now=utcnow(),

@@ -9,8 +9,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from sharecast import lifecycle
-from sharecast.api.context import deps
+from sharecast.api.context import context
 from sharecast.api.routes import AUTHORS, route
 from sharecast.api.schemas import (
     CreateQuery,
@@ -24,13 +23,17 @@ from sharecast.api.schemas import (
     TargetIn,
 )
 from sharecast.auth import Principal
-from sharecast.domain.lifecycle import TransitionRefused
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.statuses import PostStatus
+from sharecast.domain.user_transitions import TransitionRefused
 from sharecast.errors import Conflict
-from sharecast.multipost import MultipostInput, TargetInput, create_multipost
-from sharecast.store.lifecycle import PostChange
+from sharecast.posts import edit as post_edit
+from sharecast.posts.create import create_post
+from sharecast.posts.plan import PostInput, TargetInput
+from sharecast.posts.read import load_own_post
+from sharecast.posts.wait import wait_for_settled
 from sharecast.store.listing import list_posts
+from sharecast.store.post_changes import PostChange
 from sharecast.timeutil import isoformat, to_utc, utcnow
 
 bp = Blueprint("posts", __name__)
@@ -51,18 +54,6 @@ def post_json(post: PostRecord, targets: list[TargetRecord]) -> dict[str, Any]:
         "version": post.version,
         "targets": [t.snapshot() for t in targets],
     }
-
-
-def services() -> lifecycle.Services:
-    """The lifecycle services on this app's clients."""
-    d = deps()
-    return lifecycle.Services(
-        db=d.clients.firestore,
-        tasks=d.clients.tasks,
-        pubsub=d.clients.publisher,
-        vault=d.vault,
-        settings=d.settings,
-    )
 
 
 def target_inputs(platforms: list[TargetIn]) -> list[TargetInput]:
@@ -122,15 +113,11 @@ def multipost(
     ``?wait=N`` (0-25 s) waits for every target to finish before answering and returns what
     is known at the deadline (nothing is waited for on drafts and scheduled posts).
     """
-    d = deps()
-    post, targets = create_multipost(
-        db=d.clients.firestore,
-        tasks=d.clients.tasks,
-        pubsub=d.clients.publisher,
-        vault=d.vault,
-        settings=d.settings,
+    ctx = context()
+    post, targets = create_post(
+        ctx,
         user_id=user.user_id,
-        request=MultipostInput(
+        request=PostInput(
             content=body.content,
             targets=target_inputs(body.platforms),
             media_ids=[m.mediaId for m in body.media],
@@ -142,12 +129,7 @@ def multipost(
     )
     created = post
     if query.wait and post.status is PostStatus.PUBLISHING:
-        post, targets = lifecycle.wait_for_settled(
-            d.clients.firestore,
-            post_id=post.id,
-            timeout_s=query.wait,
-            poll_s=lifecycle.WAIT_POLL_S,
-        )
+        post, targets = wait_for_settled(ctx, post_id=post.id, timeout_s=query.wait)
     payload = {
         "postId": post.id,
         "status": post.status.value,
@@ -183,7 +165,7 @@ def multipost(
 def list_own_posts(user: Principal, query: PostListQuery) -> PostListOut:
     """``?status=&from=&to=&cursor=&limit=``; ``nextCursor`` is null on the last page."""
     page = list_posts(
-        deps().clients.firestore,
+        context().db,
         user_id=user.user_id,
         status=query.status,
         created_from=to_utc(query.from_) if query.from_ else None,
@@ -214,19 +196,19 @@ def edit(user: Principal, post_id: str, body: PostPatchFields) -> tuple[dict[str
     ``enqueuePending`` for the sweeper); 409 with the current state otherwise. An empty body
     is 422 (after the ownership check: someone else's post is 404 whatever the body)."""
     if not body.model_fields_set:
-        lifecycle.load_own_post(deps().clients.firestore, post_id=post_id, user_id=user.user_id)
+        load_own_post(context(), post_id=post_id, user_id=user.user_id)
         PostPatchIn.model_validate({})  # raises the 422 "nothing to change"
-    change_edit = lifecycle.PostEdit(
+    change_edit = post_edit.PostEdit(
         content=body.content,
         targets=target_inputs(body.platforms) if body.platforms is not None else None,
         schedule_at=body.schedule_utc(),
         schedule_given="scheduleAt" in body.model_fields_set,
         draft=body.draft,
     )
-    svc = services()
+    ctx = context()
     change = run_transition(
-        lambda: lifecycle.edit_post(
-            svc, post_id=post_id, user_id=user.user_id, edit=change_edit, now=utcnow()
+        lambda: post_edit.edit_post(
+            ctx, post_id=post_id, user_id=user.user_id, edit=change_edit, now=utcnow()
         )
     )
     return change_response(change, 202 if change.requeued else 200)
@@ -244,9 +226,9 @@ def edit(user: Principal, post_id: str, body: PostPatchFields) -> tuple[dict[str
 )
 def cancel(user: Principal, post_id: str) -> tuple[dict[str, Any], int]:
     """Its targets become CANCELLED; 409 with the current state for any other status."""
-    svc = services()
+    ctx = context()
     change = run_transition(
-        lambda: lifecycle.cancel_post(svc, post_id=post_id, user_id=user.user_id, now=utcnow())
+        lambda: post_edit.cancel_post(ctx, post_id=post_id, user_id=user.user_id, now=utcnow())
     )
     return change_response(change, 200)
 
@@ -263,9 +245,9 @@ def cancel(user: Principal, post_id: str) -> tuple[dict[str, Any], int]:
 )
 def publish(user: Principal, post_id: str) -> tuple[dict[str, Any], int]:
     """202; the scheduled tasks become no-ops. 409 with the current state otherwise."""
-    svc = services()
+    ctx = context()
     change = run_transition(
-        lambda: lifecycle.publish_post(svc, post_id=post_id, user_id=user.user_id, now=utcnow())
+        lambda: post_edit.publish_post(ctx, post_id=post_id, user_id=user.user_id, now=utcnow())
     )
     return change_response(change, 202)
 
@@ -282,10 +264,10 @@ def publish(user: Principal, post_id: str) -> tuple[dict[str, Any], int]:
 )
 def retry(user: Principal, post_id: str, target_id: str) -> tuple[dict[str, Any], int]:
     """202; 409 with the current state for any status but FAILED."""
-    svc = services()
+    ctx = context()
     change = run_transition(
-        lambda: lifecycle.retry_target(
-            svc, post_id=post_id, target_id=target_id, user_id=user.user_id, now=utcnow()
+        lambda: post_edit.retry_target(
+            ctx, post_id=post_id, target_id=target_id, user_id=user.user_id, now=utcnow()
         )
     )
     return change_response(change, 202)
@@ -302,7 +284,5 @@ def retry(user: Principal, post_id: str, target_id: str) -> tuple[dict[str, Any]
 )
 def get_post(user: Principal, post_id: str) -> dict[str, Any]:
     """Someone else's post is answered like a missing one: 404."""
-    post, targets = lifecycle.load_own_post(
-        deps().clients.firestore, post_id=post_id, user_id=user.user_id
-    )
+    post, targets = load_own_post(context(), post_id=post_id, user_id=user.user_id)
     return post_json(post, targets)

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sharecast import idempotency, ratelimit
-from sharecast.api.context import deps, json_body, principal, query_args
+from sharecast.api.context import context, json_body, principal, query_args
 from sharecast.auth import ROLES
 from sharecast.errors import Forbidden, NotFound, SharecastError
 from sharecast.logs import fields
@@ -192,11 +192,11 @@ def _dispatch(
             if user.role not in spec.roles:
                 raise Forbidden(f"the {user.role!r} role may not call {spec.method} {spec.path}")
             kwargs["user"] = user
-        d = deps()
+        ctx = context()
         if spec.rate is not None and user is not None:
             g.rate_limit = ratelimit.check(
-                d.clients.firestore,
-                d.settings,
+                ctx.db,
+                ctx.settings,
                 user_id=user.user_id,
                 route_class=spec.rate,
                 now=utcnow(),
@@ -242,11 +242,11 @@ def _dispatch(
 def _idempotent(
     spec: Route, handler: Callable[..., Any], kwargs: dict[str, Any], user_id: str, key: str
 ) -> Response:
-    d = deps()
+    ctx = context()
     scope = f"{spec.method} {spec.path}"
     claim = idempotency.begin(
-        d.clients.firestore,
-        d.settings,
+        ctx.db,
+        ctx.settings,
         user_id=user_id,
         scope=scope,
         key=key,
@@ -263,10 +263,10 @@ def _idempotent(
     try:
         response = _render(spec, handler(**kwargs))
     except BaseException:
-        idempotency.release(d.clients.firestore, claim)
+        idempotency.release(ctx.db, claim)
         raise
     idempotency.complete(
-        d.clients.firestore,
+        ctx.db,
         claim,
         status=response.status_code,
         body=response.get_data(as_text=True),

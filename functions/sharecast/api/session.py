@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from sharecast.api.context import deps
+from sharecast.api.context import context
 from sharecast.api.routes import ANY_ROLE, route
 from sharecast.api.schemas import SseTokenOut
 from sharecast.auth import Principal, issue_sse_token
@@ -25,5 +25,5 @@ bp = Blueprint("session", __name__)
 def sse_token(user: Principal) -> SseTokenOut:
     """Issue ``{token, expiresAt}``; the token is valid ``SSE_TOKEN_TTL_S`` seconds and only
     on the relay (its audience)."""
-    token, expires = issue_sse_token(user, deps().settings)
+    token, expires = issue_sse_token(user, context().settings)
     return SseTokenOut(token=token, expiresAt=isoformat(expires) or "")

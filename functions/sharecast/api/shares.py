@@ -8,12 +8,9 @@
 
 from __future__ import annotations
 
-import functools
-
-import requests
 from flask import Blueprint
 
-from sharecast.api.context import deps
+from sharecast.api.context import context
 from sharecast.api.routes import AUTHORS, route
 from sharecast.api.schemas import (
     ShareAuditEntryOut,
@@ -29,29 +26,11 @@ from sharecast.api.schemas import (
 from sharecast.auth import Principal
 from sharecast.domain.shares import ShareMode
 from sharecast.shares import service
-from sharecast.shares.service import ShareContext, ShareResult
+from sharecast.shares.service import ShareResult
 from sharecast.store import shares as shares_store
 from sharecast.timeutil import isoformat, utcnow
 
 bp = Blueprint("shares", __name__)
-
-
-@functools.cache
-def _http() -> requests.Session:
-    """One HTTP session per process for the YouTube Data API."""
-    return requests.Session()
-
-
-def _context() -> ShareContext:
-    d = deps()
-    return ShareContext(
-        settings=d.settings,
-        db=d.clients.firestore,
-        tasks=d.clients.tasks,
-        pubsub=d.clients.publisher,
-        vault=d.vault,
-        http=_http(),
-    )
 
 
 def _result(result: ShareResult) -> ShareResultOut:
@@ -84,10 +63,10 @@ def share(user: Principal, video_id: str, body: ShareIn) -> ShareOut:
     """Track a share (``track_only``) or post it for the caller (``server_post``). With
     ``Idempotency-Key`` a retry gets the first answer back."""
     service.check_video_id(video_id)
-    d = deps()
-    platforms = service.resolve_platforms(body.platforms, d.settings)
+    ctx = context()
+    platforms = service.resolve_platforms(body.platforms, ctx.settings)
     results = service.share_video(
-        _context(),
+        ctx,
         user_id=user.user_id,
         video_id=video_id,
         platforms=platforms,
@@ -113,10 +92,7 @@ def share(user: Principal, video_id: str, body: ShareIn) -> ShareOut:
 def share_status(user: Principal, video_id: str) -> ShareStatusOut:
     """One entry per allowlisted platform (``shared``: a share succeeded)."""
     service.check_video_id(video_id)
-    d = deps()
-    rows = service.share_status(
-        d.clients.firestore, d.settings, user_id=user.user_id, video_id=video_id
-    )
+    rows = service.share_status(context(), user_id=user.user_id, video_id=video_id)
     entries = [
         ShareStatusEntryOut(
             platform=platform.value,
@@ -146,9 +122,10 @@ def share_status(user: Principal, video_id: str) -> ShareStatusOut:
 def retry(user: Principal, video_id: str, platform: str) -> tuple[ShareOut, int]:
     """202, or 409 when the last attempt did not fail."""
     service.check_video_id(video_id)
-    [canonical] = service.resolve_platforms([platform], deps().settings)
+    ctx = context()
+    [canonical] = service.resolve_platforms([platform], ctx.settings)
     result = service.retry_share(
-        _context(), user_id=user.user_id, video_id=video_id, platform=canonical, now=utcnow()
+        ctx, user_id=user.user_id, video_id=video_id, platform=canonical, now=utcnow()
     )
     return ShareOut(video_id=video_id, results=[_result(result)]), 202
 
@@ -168,7 +145,7 @@ def share_audit(user: Principal, video_id: str, query: ShareAuditQuery) -> Share
     """The caller's entries; an admin's: everyone's."""
     service.check_video_id(video_id)
     entries = shares_store.list_audit(
-        deps().clients.firestore,
+        context().db,
         video_id=video_id,
         user_id=None if user.role == "admin" else user.user_id,
         limit=query.limit,

@@ -61,6 +61,17 @@ class Event(BaseModel):
         now = utcnow()
         return cls(id=new_event_id(now), user_id=user_id, type=type, data=data, created_at=now)
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Event:
+        """The event stored in an event-log document (``sharecast.outbox.event_doc``)."""
+        return cls(
+            id=doc["id"],
+            user_id=doc["user_id"],
+            type=EventType(doc["type"]),
+            data=doc["data"],
+            created_at=doc["created_at"],
+        )
+
     def wire(self) -> dict[str, Any]:
         """The JSON body published to Pub/Sub and streamed as SSE ``data:``."""
         return {"id": self.id, "type": self.type.value, "user_id": self.user_id, "data": self.data}

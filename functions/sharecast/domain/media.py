@@ -7,7 +7,7 @@ Pure logic: no I/O. Sizes are bytes; timestamps aware UTC datetimes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -187,8 +187,3 @@ class MediaRecord(Record):
             "expiresAt": isoformat(self.expires_at),
             "failure": self.failure,
         }
-
-
-def kinds_of(items: Sequence[TargetMedia]) -> list[MediaKind]:
-    """The kinds of ``items`` in order."""
-    return [MediaKind(item.kind) for item in items]

@@ -137,6 +137,9 @@ class TargetRecord(Record):
     external_url: str | None = None
     error: TargetError | None = None
     published_at: datetime | None = None
+    #: The post's ``origin`` copied at creation, so whoever consumes the target's outcome (the
+    #: share sync) needs no read of the post.
+    origin: dict[str, str] | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime

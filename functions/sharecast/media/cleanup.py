@@ -18,11 +18,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import google.cloud.storage as storage
 from google.api_core.exceptions import NotFound as GcsNotFound
 from google.cloud import firestore
 
-from sharecast.config import Settings
+from sharecast.app import AppContext
 from sharecast.domain.media import MediaRecord, MediaStatus
 from sharecast.logs import fields
 from sharecast.media.uploads import mark_deleted, pending_post_ids
@@ -41,17 +40,10 @@ class CleanupCounts:
     failed: int = 0
 
 
-def cleanup_media(
-    *,
-    db: firestore.Client,
-    storage: storage.Client,
-    settings: Settings,
-    now: datetime,
-    limit: int = 200,
-) -> CleanupCounts:
+def cleanup_media(ctx: AppContext, *, now: datetime, limit: int = 200) -> CleanupCounts:
     """Run one cleanup pass (see the module docstring). ``limit``: records per kind. Raises
     ``google.api_core`` errors when Firestore or Storage fail (the next run resumes)."""
-    bucket = storage.bucket(settings.media_bucket)
+    db, bucket, settings = ctx.db, ctx.media_bucket, ctx.settings
     deleted = kept = failed = 0
     for record in media_store.expired(db, now=now, limit=limit):
         if pending_post_ids(db, record.post_ids):

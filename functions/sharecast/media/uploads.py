@@ -21,6 +21,7 @@ import google.cloud.storage as storage
 from google.api_core.exceptions import NotFound as GcsNotFound
 from google.cloud import firestore
 
+from sharecast.app import AppContext
 from sharecast.config import Settings
 from sharecast.domain.media import (
     KindPolicy,
@@ -35,7 +36,6 @@ from sharecast.domain.media import (
 from sharecast.domain.statuses import PostStatus
 from sharecast.errors import Conflict, NotFound, ValidationFailed
 from sharecast.logs import fields
-from sharecast.media.signing import UrlSigner
 from sharecast.store import media as media_store
 from sharecast.store import posts as posts_store
 
@@ -93,10 +93,8 @@ class UploadTicket:
 
 
 def request_upload(
+    ctx: AppContext,
     *,
-    db: firestore.Client,
-    signer: UrlSigner,
-    settings: Settings,
     user_id: str,
     file_name: str,
     mime_type: str,
@@ -107,6 +105,7 @@ def request_upload(
     """Check type and size first (:class:`ValidationFailed`, 422, before anything else), then
     store an ``UPLOADING`` record and sign a PUT URL bound to the content type and to
     ``x-goog-content-length-range: 1,{size}``, valid ``media_upload_url_ttl_s`` seconds."""
+    settings = ctx.settings
     problems = validate_upload(
         kind=kind, mime_type=mime_type, size=size, policies=kind_policies(settings)
     )
@@ -119,7 +118,7 @@ def request_upload(
     )
     ttl = settings.media_upload_url_ttl_s
     length_range = f"1,{size}"
-    url = signer.sign(
+    url = ctx.signer.sign(
         path,
         method="PUT",
         ttl_s=ttl,
@@ -139,7 +138,7 @@ def request_upload(
         created_at=now,
         updated_at=now,
     )
-    media_store.create_media(db, record)
+    media_store.create_media(ctx.db, record)
     return UploadTicket(
         record=record,
         url=url,
@@ -158,14 +157,7 @@ class Verdict(StrEnum):
     GONE = "GONE"  # DELETED record: nothing changed
 
 
-def verify_upload(
-    *,
-    db: firestore.Client,
-    bucket: storage.Bucket,
-    settings: Settings,
-    media_id: str,
-    now: datetime,
-) -> tuple[MediaRecord, Verdict]:
+def verify_upload(ctx: AppContext, *, media_id: str, now: datetime) -> tuple[MediaRecord, Verdict]:
     """Check the object of an ``UPLOADING`` record and record the outcome (idempotent).
 
     The object must exist with exactly the declared content type and 1..declared bytes; then
@@ -174,6 +166,7 @@ def verify_upload(
     A record decided earlier is returned unchanged (a ``FAILED`` one has its object deleted
     again, in case that step was interrupted). Raises :class:`NotFound` for an unknown id and
     ``google.api_core`` errors when Storage is unavailable."""
+    db, bucket, settings = ctx.db, ctx.media_bucket, ctx.settings
     record = media_store.get_media(db, media_id)
     if record.status is MediaStatus.DELETED:
         return record, Verdict.GONE
@@ -218,22 +211,12 @@ def verify_upload(
     return record, verdict
 
 
-def confirm_upload(
-    *,
-    db: firestore.Client,
-    bucket: storage.Bucket,
-    settings: Settings,
-    user_id: str,
-    media_id: str,
-    now: datetime,
-) -> MediaRecord:
+def confirm_upload(ctx: AppContext, *, user_id: str, media_id: str, now: datetime) -> MediaRecord:
     """``POST /media/confirm``: :func:`verify_upload` for the owner. Returns the ``UPLOADED``
     record; raises :class:`NotFound` (unknown, someone else's or deleted), :class:`UploadNotFound`
     (409, nothing uploaded yet) or :class:`MediaRejected` (422, ``FAILED``)."""
-    owned(db, user_id=user_id, media_id=media_id)
-    record, verdict = verify_upload(
-        db=db, bucket=bucket, settings=settings, media_id=media_id, now=now
-    )
+    owned(ctx, user_id=user_id, media_id=media_id)
+    record, verdict = verify_upload(ctx, media_id=media_id, now=now)
     if verdict is Verdict.GONE:
         raise NotFound("media not found")
     if verdict is Verdict.MISSING:
@@ -247,39 +230,33 @@ def confirm_upload(
 
 
 def object_finalized(
-    *,
-    db: firestore.Client,
-    bucket: storage.Bucket,
-    settings: Settings,
-    bucket_name: str,
-    object_name: str,
-    now: datetime,
+    ctx: AppContext, *, bucket_name: str, object_name: str, now: datetime
 ) -> Verdict | None:
     """The GCS finalize event of ``bucket_name/object_name``: :func:`verify_upload` of the
     record the object belongs to. ``None`` (ignored) for another bucket, an object that is not
     a media upload, or one whose record does not exist (a stale or foreign object)."""
-    if bucket_name != settings.media_bucket:
+    if bucket_name != ctx.settings.media_bucket:
         return None
     media_id = media_id_of_path(object_name)
     if media_id is None:
         return None
     try:
-        record = media_store.get_media(db, media_id)
+        record = media_store.get_media(ctx.db, media_id)
     except NotFound:
         return None
     if record.object_path != object_name:
         return None
-    _, verdict = verify_upload(db=db, bucket=bucket, settings=settings, media_id=media_id, now=now)
+    _, verdict = verify_upload(ctx, media_id=media_id, now=now)
     return verdict
 
 
-def owned(db: firestore.Client, *, user_id: str, media_id: str) -> MediaRecord:
+def owned(ctx: AppContext, *, user_id: str, media_id: str) -> MediaRecord:
     """The caller's record; :class:`NotFound` for an unknown id, someone else's, or deleted
     (never revealed as 403)."""
     if len(media_id) > 64:
         raise NotFound("media not found")
     try:
-        record = media_store.get_media(db, media_id)
+        record = media_store.get_media(ctx.db, media_id)
     except NotFound:
         raise NotFound("media not found") from None
     if record.user_id != user_id or record.status is MediaStatus.DELETED:
@@ -300,27 +277,20 @@ def pending_post_ids(db: firestore.Client, post_ids: Iterable[str]) -> list[str]
     return pending
 
 
-def delete_media(
-    *,
-    db: firestore.Client,
-    bucket: storage.Bucket,
-    user_id: str,
-    media_id: str,
-    now: datetime,
-) -> MediaRecord:
+def delete_media(ctx: AppContext, *, user_id: str, media_id: str, now: datetime) -> MediaRecord:
     """``DELETE /media/{id}``: delete the object, then mark the record ``DELETED``.
 
     Raises :class:`NotFound` (not the caller's) or :class:`MediaInUse` (409) while a post that
     may still publish uses it. Idempotent up to the record's deletion."""
-    record = owned(db, user_id=user_id, media_id=media_id)
-    pending = pending_post_ids(db, record.post_ids)
+    record = owned(ctx, user_id=user_id, media_id=media_id)
+    pending = pending_post_ids(ctx.db, record.post_ids)
     if pending:
         raise MediaInUse(
             "the media is attached to a post that has not finished publishing",
             extra={"postIds": pending},
         )
-    _delete_object(bucket, record.object_path)
-    return mark_deleted(db, media_id=media_id, now=now)
+    _delete_object(ctx.media_bucket, record.object_path)
+    return mark_deleted(ctx.db, media_id=media_id, now=now)
 
 
 def mark_deleted(db: firestore.Client, *, media_id: str, now: datetime) -> MediaRecord:

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from google.cloud import firestore
-
+from sharecast.app import AppContext
 from sharecast.config import Settings
 from sharecast.domain.models import ConnectionRecord
 from sharecast.domain.statuses import Platform
@@ -32,7 +31,6 @@ from sharecast.oauth.errors import (
 from sharecast.oauth.providers import Provider, pkce_pair
 from sharecast.store import connections as connections_store
 from sharecast.store import oauth_states
-from sharecast.vault import TokenVault
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +70,14 @@ def redirect_uri(settings: Settings, platform: Platform) -> str:
     return f"{settings.oauth_callback_base_url.rstrip('/')}/connections/{platform.value}/callback"
 
 
-def authorize(
-    *,
-    db: firestore.Client,
-    vault: TokenVault,
-    settings: Settings,
-    provider: Provider,
-    user_id: str,
-    now: datetime,
-) -> Authorization:
+def authorize(ctx: AppContext, *, provider: Provider, user_id: str, now: datetime) -> Authorization:
     """Start connecting ``provider.platform`` for ``user_id``: a new state (and PKCE pair)."""
+    settings = ctx.settings
     uri = redirect_uri(settings, provider.platform)
     verifier, challenge = pkce_pair() if provider.pkce else (None, None)
     state, expires = oauth_states.create_state(
-        db,
-        vault,
+        ctx.db,
+        ctx.vault,
         user_id=user_id,
         platform=provider.platform,
         redirect_uri=uri,
@@ -99,9 +90,8 @@ def authorize(
 
 
 def callback(
+    ctx: AppContext,
     *,
-    db: firestore.Client,
-    vault: TokenVault,
     provider: Provider,
     user_id: str,
     code: str | None,
@@ -115,6 +105,7 @@ def callback(
     platform refused the code or the PKCE verifier), :class:`NoAccounts` (400) and
     :class:`OAuthUpstreamError` (502). The state is used up even when the exchange fails.
     """
+    db, vault = ctx.db, ctx.vault
     pending = oauth_states.consume_state(
         db, vault, state=state, user_id=user_id, platform=provider.platform, now=now
     )

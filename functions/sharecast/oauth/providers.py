@@ -43,6 +43,7 @@ import requests
 
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
+from sharecast.domain.tokens import TokenSet
 from sharecast.oauth.errors import (
     GrantRejected,
     NoAccounts,
@@ -56,19 +57,6 @@ MAX_PAGES = 5
 #: The placeholder Terraform stores as the first version of each client secret
 #: (terraform/secrets.tf): read as "not configured".
 UNSET_SECRET = "unset"
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """Credentials of one account. ``expires_at`` is UTC (``None``: no known expiry)."""
-
-    access_token: str
-    refresh_token: str | None = None
-    expires_at: datetime | None = None
-    scopes: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:  # never print a token, even in a traceback or a debugger
-        return f"TokenSet(expires_at={self.expires_at!r}, scopes={self.scopes!r})"
 
 
 @dataclass(frozen=True)

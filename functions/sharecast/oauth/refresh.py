@@ -20,19 +20,20 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from google.cloud import firestore
 
-from sharecast.domain.events import Event
+from sharecast.app import AppContext
 from sharecast.domain.models import ConnectionRecord
 from sharecast.domain.statuses import Platform
+from sharecast.domain.tokens import TokenSet
 from sharecast.errors import NotFound, SharecastError
 from sharecast.logs import fields
 from sharecast.oauth.errors import GrantRejected, NotRefreshable, UpstreamUnavailable
-from sharecast.oauth.providers import Provider, TokenSet
+from sharecast.oauth.providers import Provider, build_providers
 from sharecast.platforms.errors import (
     PermanentPlatformError,
     PlatformError,
@@ -59,18 +60,39 @@ class NeedsReauth(PermanentPlatformError):
 class Credentials:
     """Hands out access tokens of connections, refreshing them when needed.
 
-    ``skew_s``: refresh this many seconds before ``expires_at``; ``lease_s``: how long a
-    refresher may hold the lease (a crashed holder blocks others at most that long);
-    ``emit``: publishes committed events (the ``notification`` of ``needs_reauth``).
+    ``ctx`` gives Firestore, the vault, the outbox (the ``notification`` of ``needs_reauth``)
+    and the settings ``OAUTH_REFRESH_SKEW_S`` (refresh this many seconds before
+    ``expires_at``) and ``OAUTH_REFRESH_LEASE_S`` (how long a refresher may hold the lease: a
+    crashed holder blocks others at most that long); ``providers`` the OAuth clients.
     """
 
-    db: firestore.Client
-    vault: TokenVault
+    ctx: AppContext
     providers: Mapping[Platform, Provider]
-    skew_s: float
-    lease_s: float
-    event_ttl: timedelta
-    emit: Callable[[list[Event]], None]
+
+    @classmethod
+    def of(cls, ctx: AppContext) -> Credentials:
+        """Credentials with every network's OAuth provider on the context's HTTP session."""
+        return cls(ctx=ctx, providers=build_providers(ctx.settings, ctx.http))
+
+    @property
+    def db(self) -> firestore.Client:
+        """Firestore (connections)."""
+        return self.ctx.db
+
+    @property
+    def vault(self) -> TokenVault:
+        """The token vault."""
+        return self.ctx.vault
+
+    @property
+    def skew_s(self) -> float:
+        """Refresh a token this many seconds before it expires."""
+        return self.ctx.settings.oauth_refresh_skew_s
+
+    @property
+    def lease_s(self) -> float:
+        """How long one refresher holds a connection, seconds."""
+        return self.ctx.settings.oauth_refresh_lease_s
 
     def access_token(self, conn: ConnectionRecord) -> str:
         """The access token of ``conn``, refreshed first when it expires within ``skew_s``.
@@ -169,15 +191,16 @@ class Credentials:
                 ),
             )
             _, events = store.mark_needs_reauth(
-                self.db, record.id, reason=reason, now=now, event_ttl=self.event_ttl
+                self.db, record.id, reason=reason, now=now, outbox=self.ctx.outbox
             )
-            self.emit(events)
+            self.ctx.outbox.flush(events)
             raise NeedsReauth(reason) from None
-        except (UpstreamUnavailable, SharecastError) as exc:
+        except UpstreamUnavailable as exc:
             store.release_refresh_lease(self.db, record.id, lease_id=lease_id)
-            if isinstance(exc, SharecastError):  # the OAuth client is not configured
-                raise PermanentPlatformError(exc.code, exc.detail) from None
             raise TransientPlatformError("TOKEN_REFRESH_FAILED", str(exc)) from None
+        except SharecastError as exc:  # the OAuth client is not configured
+            store.release_refresh_lease(self.db, record.id, lease_id=lease_id)
+            raise PermanentPlatformError(exc.code, exc.detail) from None
         except PlatformError:
             store.release_refresh_lease(self.db, record.id, lease_id=lease_id)
             raise

@@ -101,7 +101,7 @@ class StepLog(Protocol):
     ``state`` holds what earlier steps saved (container id, upload session URL, uploaded byte
     offset, media id...), across continuations and retries of the target. ``save`` merges values
     into it durably before returning, so a crash after ``save`` resumes from there. Values must
-    be JSON-compatible. Raises ``sharecast.publisher.steps.LeaseLost`` when the attempt no longer
+    be JSON-compatible. Raises ``sharecast.publisher.step_log.LeaseLost`` when the attempt no longer
     holds the target's lease (another delivery took over): the connector must stop.
     """
 

@@ -30,7 +30,7 @@ from sharecast.domain.events import Event
 from sharecast.logs import fields
 from sharecast.relay.hub import CloseReason, Frame, Hub
 from sharecast.relay.subscription import RelaySubscription, instance_id, subscription_id
-from sharecast.store.events import list_events_after
+from sharecast.store.replay import list_events_after
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,11 @@
 
 ``track_only`` records a success at once and hands back the network's share-intent URL.
 ``server_post`` records ``pending`` and creates an internal post (one target, the composed
-message) through :func:`sharecast.multipost.create_multipost`, so it is published by the same
-queue, publisher, retries and exactly-once machinery as every post; the publisher reports each
-recorded attempt back to the record (:mod:`sharecast.shares.outcome`). Each platform of a
-request is independent: one that cannot be posted to gets an error result, never a 500.
+message) through :func:`sharecast.posts.create.create_post`, so it is published by the same
+queue, publisher, retries and exactly-once machinery as every post; each recorded attempt is
+applied back to the record by an outcome consumer (:mod:`sharecast.shares.outcome`). Each
+platform of a request is independent: one that cannot be posted to gets an error result, never
+a 500.
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import google.cloud.pubsub_v1 as pubsub_v1
-import requests
-from google.cloud import firestore, tasks_v2
-
+from sharecast.app import AppContext
 from sharecast.config import Settings
 from sharecast.domain.shares import (
     VIDEO_ID,
@@ -35,34 +33,20 @@ from sharecast.domain.shares import (
 )
 from sharecast.domain.statuses import Platform, normalise_platform
 from sharecast.errors import BadRequest, Conflict, FieldProblem, NotFound, ValidationFailed
-from sharecast.events import publish_events
 from sharecast.logs import fields
-from sharecast.multipost import MultipostInput, TargetInput, create_multipost
-from sharecast.platforms.registry import build_connectors
+from sharecast.posts.create import create_post
+from sharecast.posts.plan import PostInput, TargetInput
 from sharecast.shares.compose import compose_message, hashtags
 from sharecast.shares.intents import intent_url, watch_url
 from sharecast.shares.youtube import fetch_video_info
 from sharecast.store import shares as shares_store
 from sharecast.store.shares import Decision, ShareChange
-from sharecast.vault import TokenVault
 
 log = logging.getLogger(__name__)
 
 #: A ``pending`` server post with no queued post after this long was interrupted between
 #: recording and queueing (a crash): a new request may start it again without ``force``.
 STUCK_AFTER_S = 300
-
-
-@dataclass(frozen=True)
-class ShareContext:
-    """What share operations need: settings, Google clients, the vault, an HTTP session."""
-
-    settings: Settings
-    db: firestore.Client
-    tasks: tasks_v2.CloudTasksClient
-    pubsub: pubsub_v1.PublisherClient
-    vault: TokenVault
-    http: requests.Session
 
 
 @dataclass(frozen=True)
@@ -143,31 +127,17 @@ def check_video_id(video_id: str) -> None:
         raise BadRequest("videoId must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'")
 
 
-def server_platforms(settings: Settings) -> set[Platform]:
+def server_platforms(ctx: AppContext) -> set[Platform]:
     """Platforms this deployment can post to: a connector exists and publishing is enabled."""
-    enabled = {normalise_platform(p) for p in settings.publish_platforms}
-    return {p for p in build_connectors(settings, requests.Session()) if p in enabled}
+    enabled = {normalise_platform(p) for p in ctx.settings.publish_platforms}
+    return {p for p in ctx.connectors if p in enabled}
 
 
-def _emit(ctx: ShareContext, change: ShareChange) -> None:
-    if change.events:
-        publish_events(
-            publisher=ctx.pubsub,
-            db=ctx.db,
-            topic_path=ctx.settings.topic_path,
-            events=change.events,
-        )
-
-
-def _change(ctx: ShareContext, record_id: str, decide: Decision, actor: str) -> ShareChange:
+def _change(ctx: AppContext, record_id: str, decide: Decision, actor: str) -> ShareChange:
     change = shares_store.change_share(
-        ctx.db,
-        record_id=record_id,
-        decide=decide,
-        actor=actor,
-        event_ttl=timedelta(days=ctx.settings.event_ttl_days),
+        ctx.db, record_id=record_id, decide=decide, actor=actor, outbox=ctx.outbox
     )
-    _emit(ctx, change)
+    ctx.outbox.flush(change.events)
     return change
 
 
@@ -180,7 +150,7 @@ def _stuck(record: ShareRecord, now: datetime) -> bool:
 
 
 def share_video(
-    ctx: ShareContext,
+    ctx: AppContext,
     *,
     user_id: str,
     video_id: str,
@@ -212,7 +182,7 @@ def share_video(
                 now=now,
             ),
         )
-    postable = server_platforms(ctx.settings)
+    postable = server_platforms(ctx)
     video = None
     if any(p in postable for p in platforms):
         video = fetch_video_info(ctx.http, ctx.settings, video_id)
@@ -259,7 +229,7 @@ def _each(
 
 
 def _track(
-    ctx: ShareContext,
+    ctx: AppContext,
     *,
     user_id: str,
     video_id: str,
@@ -296,7 +266,7 @@ def _track(
 
 
 def _server_post(
-    ctx: ShareContext,
+    ctx: AppContext,
     *,
     user_id: str,
     video_id: str,
@@ -366,20 +336,16 @@ def _server_post(
     )
 
 
-def _queue_round(ctx: ShareContext, *, record: ShareRecord, now: datetime) -> ShareRecord:
+def _queue_round(ctx: AppContext, *, record: ShareRecord, now: datetime) -> ShareRecord:
     """Create the round's internal post (queued at once) and link it; a post that cannot be
     created (no connection, text refused) fails the round with the reason."""
     round_id = record.round_id
     assert round_id is not None
     try:
-        post, targets = create_multipost(
-            db=ctx.db,
-            tasks=ctx.tasks,
-            pubsub=ctx.pubsub,
-            vault=ctx.vault,
-            settings=ctx.settings,
+        post, targets = create_post(
+            ctx,
             user_id=record.user_id,
-            request=MultipostInput(
+            request=PostInput(
                 content=record.text or "",
                 targets=[TargetInput(platform=record.platform.value)],
                 media_ids=[],
@@ -414,7 +380,7 @@ def _queue_round(ctx: ShareContext, *, record: ShareRecord, now: datetime) -> Sh
 
 
 def retry_share(
-    ctx: ShareContext, *, user_id: str, video_id: str, platform: Platform, now: datetime
+    ctx: AppContext, *, user_id: str, video_id: str, platform: Platform, now: datetime
 ) -> ShareResult:
     """Publish a failed server post again (a new round with the stored message).
 
@@ -422,7 +388,7 @@ def retry_share(
     attempt did not fail (success, pending, or a ``track_only`` share) or the platform can no
     longer be posted to.
     """
-    if platform not in server_platforms(ctx.settings):
+    if platform not in server_platforms(ctx):
         raise Conflict(f"{platform.value} cannot be posted to by the server on this deployment")
     return _server_post(
         ctx,
@@ -437,10 +403,10 @@ def retry_share(
 
 
 def share_status(
-    db: firestore.Client, settings: Settings, *, user_id: str, video_id: str
+    ctx: AppContext, *, user_id: str, video_id: str
 ) -> list[tuple[Platform, ShareRecord | None]]:
     """The caller's record (or ``None``) for every allowlisted platform, in allowlist order."""
-    platforms = allowed_platforms(settings)
+    platforms = allowed_platforms(ctx.settings)
     ids = {p: share_record_id(video_id, p, user_id) for p in platforms}
-    records = shares_store.get_shares(db, list(ids.values()))
+    records = shares_store.get_shares(ctx.db, list(ids.values()))
     return [(p, records.get(ids[p])) for p in platforms]

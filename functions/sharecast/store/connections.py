@@ -12,10 +12,10 @@ from google.cloud import firestore
 from sharecast.domain.events import Event
 from sharecast.domain.models import ConnectionRecord
 from sharecast.domain.statuses import EventType, Platform
+from sharecast.domain.tokens import TokenSet
 from sharecast.errors import NotFound
-from sharecast.oauth.providers import TokenSet
+from sharecast.outbox import Outbox
 from sharecast.store import queries
-from sharecast.store.events import add_event
 from sharecast.vault import TokenVault
 
 CONNECTIONS = queries.ACTIVE_CONNECTION.collection_group
@@ -285,7 +285,7 @@ def mark_needs_reauth(
     *,
     reason: str,
     now: datetime,
-    event_ttl: timedelta,
+    outbox: Outbox,
 ) -> tuple[ConnectionRecord, list[Event]]:
     """Mark a connection ``NEEDS_REAUTH`` and append a ``notification`` event for its owner to
     the event log, in one transaction. Returns the record and the events to publish (none when
@@ -325,7 +325,7 @@ def mark_needs_reauth(
                 "version": updated.version,
             },
         )
-        add_event(tx, db, event, ttl=event_ttl)
+        outbox.add(tx, [event])
         return updated, [event]
 
     result: tuple[ConnectionRecord, list[Event]] = run(db.transaction())

@@ -17,7 +17,7 @@ from typing import Any
 from google.cloud import firestore
 
 from sharecast.domain.statuses import Platform
-from sharecast.oauth.errors import OAuthStateInvalid
+from sharecast.errors import OAuthStateInvalid
 from sharecast.store import queries
 from sharecast.vault import TokenVault, VaultError
 

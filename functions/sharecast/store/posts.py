@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from google.api_core.exceptions import Aborted, FailedPrecondition
+from google.api_core.exceptions import FailedPrecondition
 from google.cloud import firestore
 
 from sharecast.domain.events import Event
-from sharecast.domain.lifecycle import failure_notification
 from sharecast.domain.models import AttemptRecord, PostRecord, TargetRecord
 from sharecast.domain.rollup import rollup_post_status
 from sharecast.domain.statuses import EventType, PostStatus, TargetStatus
-from sharecast.errors import NotFound
-from sharecast.store.events import add_event
+from sharecast.domain.user_transitions import failure_notification
+from sharecast.errors import Contention, NotFound
+from sharecast.outbox import Outbox
 
 POSTS = "posts"
 TARGETS = "targets"
@@ -44,15 +44,14 @@ def create_post(
     post: PostRecord,
     targets: list[TargetRecord],
     events: list[Event],
-    event_ttl: timedelta,
+    outbox: Outbox,
 ) -> None:
     """Store a new post, its targets and their creation events atomically (one batch)."""
     batch = db.batch()
     batch.create(post_ref(db, post.id), post.to_doc())
     for target in targets:
         batch.create(target_ref(db, post.id, target.id), target.to_doc())
-    for event in events:
-        add_event(batch, db, event, ttl=event_ttl)
+    outbox.add(batch, events)
     batch.commit()
 
 
@@ -98,7 +97,7 @@ def change_target(
     post_id: str,
     target_id: str,
     mutate: TargetMutation,
-    event_ttl: timedelta,
+    outbox: Outbox,
     attempt_log: Callable[[TargetRecord], AttemptRecord | None] | None = None,
     emit_event: bool = True,
 ) -> TargetChange:
@@ -134,7 +133,6 @@ def change_target(
                 type=EventType.TARGET_STATUS,
                 data=new_target.snapshot(),
             )
-            add_event(txn, db, event, ttl=event_ttl)
             events.append(event)
         if new_target.status is TargetStatus.FAILED and current.status is not TargetStatus.FAILED:
             # The target finally failed: tell its owner, in the same commit (SPEC §7).
@@ -143,8 +141,8 @@ def change_target(
                 type=EventType.NOTIFICATION,
                 data=failure_notification(new_target),
             )
-            add_event(txn, db, note, ttl=event_ttl)
             events.append(note)
+        outbox.add(txn, events)
         if attempt_log is not None:
             record = attempt_log(new_target)
             if record is not None:
@@ -156,7 +154,7 @@ def change_target(
 
 
 def rollup_post(
-    db: firestore.Client, *, post_id: str, now: datetime, event_ttl: timedelta
+    db: firestore.Client, *, post_id: str, now: datetime, outbox: Outbox
 ) -> list[Event]:
     """Bring the post's status in line with its targets; returns the events written.
 
@@ -165,7 +163,8 @@ def rollup_post(
     batch guarded by the post's ``update_time`` precondition. Losing that race re-reads and
     re-derives, so concurrent rollups converge on the same answer and only one writes it.
     Idempotent: safe to run after every delivery, which also repairs a rollup that a crash
-    interrupted. Raises :class:`NotFound` when the post does not exist.
+    interrupted. Raises :class:`NotFound` when the post does not exist and
+    :class:`Contention` when it lost :data:`ROLLUP_ATTEMPTS` races in a row.
     """
     ref = post_ref(db, post_id)
     for _ in range(ROLLUP_ATTEMPTS):
@@ -203,10 +202,10 @@ def rollup_post(
             },
             option=db.write_option(last_update_time=snap.update_time),
         )
-        add_event(batch, db, event, ttl=event_ttl)
+        outbox.add(batch, [event])
         try:
             batch.commit()
         except FailedPrecondition:
             continue
         return [event]
-    raise Aborted(f"post {post_id}: rollup kept losing races")
+    raise Contention(f"post {post_id}: rollup kept losing races")

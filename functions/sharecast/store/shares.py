@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from google.api_core.exceptions import Conflict as WriteConflict
@@ -22,9 +21,9 @@ from google.cloud import firestore
 from sharecast.domain.events import Event
 from sharecast.domain.shares import ShareAuditEntry, ShareRecord
 from sharecast.domain.statuses import EventType
-from sharecast.errors import Conflict
+from sharecast.errors import Contention
+from sharecast.outbox import Outbox
 from sharecast.store import queries
-from sharecast.store.events import add_event
 
 SHARES = "shares"
 AUDIT = queries.SHARE_AUDIT_OF_USER.collection_group
@@ -64,11 +63,11 @@ def change_share(
     record_id: str,
     decide: Decision,
     actor: str,
-    event_ttl: timedelta,
+    outbox: Outbox,
 ) -> ShareChange:
     """Apply ``decide`` to one record with its audit entry and event, atomically.
 
-    Raises :class:`sharecast.errors.Conflict` (409) when the record kept changing under us
+    Raises :class:`sharecast.errors.Contention` when the record kept changing under us
     (more than :data:`CHANGE_ATTEMPTS` lost races).
     """
     ref = share_ref(db, record_id)
@@ -88,13 +87,13 @@ def change_share(
                 ref, new.to_doc(), option=db.write_option(last_update_time=snap.update_time)
             )
         batch.create(db.collection(AUDIT).document(audit.id), audit.to_doc())
-        add_event(batch, db, event, ttl=event_ttl)
+        outbox.add(batch, [event])
         try:
             batch.commit()
         except (WriteConflict, FailedPrecondition):  # created or changed meanwhile: decide again
             continue
         return ShareChange(record=new, changed=True, detail=detail, events=[event])
-    raise Conflict(f"share {record_id} kept changing; try again")
+    raise Contention(f"share {record_id} kept changing; try again")
 
 
 def list_audit(

@@ -7,7 +7,7 @@ import json
 from flask import Request
 
 from sharecast.errors import BadRequest
-from sharecast.sweeper.run import SweepKind
+from sharecast.sweeper.report import SweepKind
 
 
 def parse_sweep(request: Request) -> SweepKind:

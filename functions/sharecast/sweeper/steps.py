@@ -7,18 +7,16 @@ from datetime import datetime, timedelta
 
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 
-from sharecast.domain.events import Event
+from sharecast.app import AppContext
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.statuses import PostStatus
-from sharecast.events import publish_events
 from sharecast.logs import fields
 from sharecast.media import cleanup as media_cleanup
-from sharecast.multipost import enqueue_targets
+from sharecast.posts.queue import enqueue_targets
 from sharecast.store import posts as posts_store
 from sharecast.store import sweeps
-from sharecast.store.events import list_unpublished
+from sharecast.sweeper.report import SweepReport
 from sharecast.sweeper.rules import DueAction, decide_due, missed, sweep_task_id
-from sharecast.sweeper.run import Sweeper, SweepReport
 from sharecast.tasks import SCHEDULE_HORIZON, PublishTask, enqueue_publish
 
 log = logging.getLogger(__name__)
@@ -31,35 +29,33 @@ class TasksUnavailable(RuntimeError):
     """Cloud Tasks refused or timed out; the step stops and the next sweep tries again."""
 
 
-def enqueue_pending_posts(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+def enqueue_pending_posts(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """Posts saved while Cloud Tasks was unavailable: create the first task of each waiting
     target (the same names as at creation, so a task that did get created is not doubled),
     fail as ``MISSED`` those overdue beyond ``missed_after_s``, then clear the mark."""
-    limit = sw.settings.sweep_batch_limit
-    posts = sweeps.enqueue_pending_posts(sw.db, limit=limit)
+    limit = ctx.settings.sweep_batch_limit
+    posts = sweeps.enqueue_pending_posts(ctx.db, limit=limit)
     report.batch("enqueue_pending", len(posts), limit)
     for post in posts:
         report.handled_posts.add(post.id)
         if post.status in HELD:
-            posts_store.mark_enqueued(sw.db, post.id, now)
+            posts_store.mark_enqueued(ctx.db, post.id, now)
             report.add("posts_unmarked")
             continue
-        _, targets = posts_store.get_post(sw.db, post.id)
+        _, targets = posts_store.get_post(ctx.db, post.id)
         waiting: list[TargetRecord] = []
         for target in targets:
-            action = _decide(sw, target, post, now)
+            action = _decide(ctx, target, post, now)
             if action is DueAction.MISSED:
-                _mark_missed(sw, target, post, now, report)
+                _mark_missed(ctx, target, post, now, report)
             elif action is DueAction.ENQUEUE:
                 waiting.append(target)
         if _rolled_up_needed(report, post.id):
-            _rollup(sw, post.id, now)
+            _rollup(ctx, post.id, now)
         if not waiting:
-            posts_store.mark_enqueued(sw.db, post.id, now)
+            posts_store.mark_enqueued(ctx.db, post.id, now)
             report.add("posts_unmarked")
-        elif enqueue_targets(
-            db=sw.db, tasks=sw.tasks, settings=sw.settings, post=post, targets=waiting, now=now
-        ):
+        elif enqueue_targets(ctx, post=post, targets=waiting, now=now):
             report.add("posts_enqueued")
             report.add("tasks_created", len(waiting))
         else:
@@ -72,21 +68,21 @@ def enqueue_pending_posts(sw: Sweeper, now: datetime, report: SweepReport) -> No
 UPCOMING_LOOKBACK = timedelta(minutes=15)
 
 
-def enqueue_upcoming_targets(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+def enqueue_upcoming_targets(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """Targets scheduled further ahead than Cloud Tasks allows got no task when saved
     (``tasks.SCHEDULE_HORIZON``): create it as they come within the horizon, under the name
     creation would have used, so a task that exists is not doubled."""
-    limit = sw.settings.sweep_batch_limit
+    limit = ctx.settings.sweep_batch_limit
     edge = now + SCHEDULE_HORIZON
     targets = sweeps.upcoming_targets(
-        sw.db, after=edge - UPCOMING_LOOKBACK, before=edge, limit=limit
+        ctx.db, after=edge - UPCOMING_LOOKBACK, before=edge, limit=limit
     )
     report.batch("upcoming", len(targets), limit)
     for target in targets:
         try:
             created = enqueue_publish(
-                sw.tasks,
-                sw.settings,
+                ctx.tasks,
+                ctx.settings,
                 PublishTask.next_for(target),
                 schedule_at=target.next_attempt_at,
             )
@@ -95,97 +91,90 @@ def enqueue_upcoming_targets(sw: Sweeper, now: datetime, report: SweepReport) ->
         report.add("upcoming_enqueued" if created else "tasks_already_there")
 
 
-def resume_due_targets(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+def resume_due_targets(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """PENDING/RETRYING targets due for more than ``sweep_grace_s`` whose task went missing:
     a fresh task (named after the target's version), or ``MISSED`` beyond the window."""
-    limit = sw.settings.sweep_batch_limit
-    before = now - timedelta(seconds=sw.settings.sweep_grace_s)
-    targets = sweeps.due_targets(sw.db, before=before, limit=limit)
+    limit = ctx.settings.sweep_batch_limit
+    before = now - timedelta(seconds=ctx.settings.sweep_grace_s)
+    targets = sweeps.due_targets(ctx.db, before=before, limit=limit)
     report.batch("due_targets", len(targets), limit)
-    posts = sweeps.get_posts(sw.db, (t.post_id for t in targets))
+    posts = sweeps.get_posts(ctx.db, (t.post_id for t in targets))
     for target in targets:
         post = posts.get(target.post_id)
         if post is None or post.id in report.handled_posts:
             continue
         if post.enqueue_pending or post.status in HELD:
             continue  # the enqueue step (or the user) decides
-        action = _decide(sw, target, post, now)
+        action = _decide(ctx, target, post, now)
         if action is DueAction.MISSED:
-            _mark_missed(sw, target, post, now, report)
+            _mark_missed(ctx, target, post, now, report)
         elif action is DueAction.ENQUEUE:
             attempt = target.attempts + 1
-            _enqueue(sw, target, attempt, report, counter="retries_requeued")
+            _enqueue(ctx, target, attempt, report, counter="retries_requeued")
     for post_id in sorted(posts):
         if _rolled_up_needed(report, post_id):
-            _rollup(sw, post_id, now)
+            _rollup(ctx, post_id, now)
 
 
-def resume_expired_leases(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+def resume_expired_leases(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """PUBLISHING targets whose lease expired (the publisher died mid-attempt): a fresh task
     for the same attempt. The publisher resumes it without posting twice: the attempt is
     marked uncertain and reconciled with the platform before anything is sent (SPEC §3)."""
-    limit = sw.settings.sweep_batch_limit
-    targets = sweeps.expired_leases(sw.db, before=now, limit=limit)
+    limit = ctx.settings.sweep_batch_limit
+    targets = sweeps.expired_leases(ctx.db, before=now, limit=limit)
     report.batch("expired_leases", len(targets), limit)
     for target in targets:
-        _enqueue(sw, target, target.attempts, report, counter="leases_resumed", step=target.step)
+        _enqueue(ctx, target, target.attempts, report, counter="leases_resumed", step=target.step)
 
 
-def resume_due_continuations(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+def resume_due_continuations(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """Multi-step targets waiting on the platform (``continue_at``, no lease) whose next step
     is due for more than ``sweep_grace_s`` and whose continuation task went missing."""
-    limit = sw.settings.sweep_batch_limit
-    before = now - timedelta(seconds=sw.settings.sweep_grace_s)
-    targets = sweeps.due_continuations(sw.db, before=before, limit=limit)
+    limit = ctx.settings.sweep_batch_limit
+    before = now - timedelta(seconds=ctx.settings.sweep_grace_s)
+    targets = sweeps.due_continuations(ctx.db, before=before, limit=limit)
     report.batch("due_continuations", len(targets), limit)
     for target in targets:
         _enqueue(
-            sw, target, target.attempts, report, counter="continuations_requeued", step=target.step
+            ctx, target, target.attempts, report, counter="continuations_requeued", step=target.step
         )
 
 
-def republish_events(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+def republish_events(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """Events committed more than ``outbox_grace_s`` ago and never marked published (Pub/Sub
     failed after the commit, or the process died in between): publish them again. Duplicates
     are harmless: clients keep the newest ``version`` of each resource."""
-    limit = sw.settings.sweep_batch_limit
-    before = now - timedelta(seconds=sw.settings.outbox_grace_s)
-    events = list_unpublished(sw.db, before=before, limit=limit)
-    report.batch("unpublished_events", len(events), limit)
-    if not events:
+    limit = ctx.settings.sweep_batch_limit
+    before = now - timedelta(seconds=ctx.settings.outbox_grace_s)
+    found, published = ctx.outbox.republish(before=before, limit=limit)
+    report.batch("unpublished_events", found, limit)
+    if not found:
         return
-    published = _emit(sw, events)
     report.add("events_republished", published)
-    if published < len(events):
-        raise RuntimeError(f"{len(events) - published} events still not published")
+    if published < found:
+        raise RuntimeError(f"{found - published} events still not published")
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def cleanup_media(sw: Sweeper, now: datetime, report: SweepReport) -> None:
+def cleanup_media(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """Daily: delete media past ``expires_at`` that no pending post uses, fail stale uploads
     (see :func:`sharecast.media.cleanup.cleanup_media`)."""
-    counts = media_cleanup.cleanup_media(
-        db=sw.db,
-        storage=sw.storage,
-        settings=sw.settings,
-        now=now,
-        limit=sw.settings.sweep_batch_limit,
-    )
+    counts = media_cleanup.cleanup_media(ctx, now=now, limit=ctx.settings.sweep_batch_limit)
     report.add("media_deleted", counts.deleted)
     report.add("media_kept", counts.kept)
     report.add("uploads_failed", counts.failed)
 
 
-def _decide(sw: Sweeper, target: TargetRecord, post: PostRecord, now: datetime) -> DueAction:
+def _decide(ctx: AppContext, target: TargetRecord, post: PostRecord, now: datetime) -> DueAction:
     return decide_due(
-        target, allow_late=post.allow_late, now=now, missed_after_s=sw.settings.missed_after_s
+        target, allow_late=post.allow_late, now=now, missed_after_s=ctx.settings.missed_after_s
     )
 
 
 def _enqueue(
-    sw: Sweeper,
+    ctx: AppContext,
     target: TargetRecord,
     attempt: int,
     report: SweepReport,
@@ -202,8 +191,8 @@ def _enqueue(
     )
     try:
         created = enqueue_publish(
-            sw.tasks,
-            sw.settings,
+            ctx.tasks,
+            ctx.settings,
             task,
             schedule_at=None,
             task_id=sweep_task_id(target, attempt, step),
@@ -214,9 +203,9 @@ def _enqueue(
 
 
 def _mark_missed(
-    sw: Sweeper, target: TargetRecord, post: PostRecord, now: datetime, report: SweepReport
+    ctx: AppContext, target: TargetRecord, post: PostRecord, now: datetime, report: SweepReport
 ) -> None:
-    window = sw.settings.missed_after_s
+    window = ctx.settings.missed_after_s
 
     def mutate(current: TargetRecord) -> tuple[TargetRecord | None, None]:
         if decide_due(current, allow_late=post.allow_late, now=now, missed_after_s=window) is not (
@@ -226,16 +215,13 @@ def _mark_missed(
         return missed(current, missed_after_s=window, now=now), None
 
     change = posts_store.change_target(
-        sw.db,
-        post_id=target.post_id,
-        target_id=target.id,
-        mutate=mutate,
-        event_ttl=timedelta(days=sw.settings.event_ttl_days),
+        ctx.db, post_id=target.post_id, target_id=target.id, mutate=mutate, outbox=ctx.outbox
     )
     if change.changed:
         report.add("targets_missed")
         report.rollup_posts.add(post.id)
-        _emit(sw, change.events)
+        ctx.outbox.flush(change.events)
+        ctx.notify_outcome(change.target)  # e.g. the share this post was made for
         log.warning(
             "target missed its time",
             extra=fields(post_id=target.post_id, target_id=target.id, window_s=window),
@@ -249,14 +235,5 @@ def _rolled_up_needed(report: SweepReport, post_id: str) -> bool:
     return True
 
 
-def _rollup(sw: Sweeper, post_id: str, now: datetime) -> None:
-    events = posts_store.rollup_post(
-        sw.db, post_id=post_id, now=now, event_ttl=timedelta(days=sw.settings.event_ttl_days)
-    )
-    _emit(sw, events)
-
-
-def _emit(sw: Sweeper, events: list[Event]) -> int:
-    return publish_events(
-        publisher=sw.pubsub, db=sw.db, topic_path=sw.settings.topic_path, events=events
-    )
+def _rollup(ctx: AppContext, post_id: str, now: datetime) -> None:
+    ctx.outbox.flush(posts_store.rollup_post(ctx.db, post_id=post_id, now=now, outbox=ctx.outbox))

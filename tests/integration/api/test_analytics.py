@@ -15,6 +15,7 @@ from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
 from sharecast.store import posts as posts_store
 from tests.conftest import PORTS
 from tests.support.api import ApiClient
+from tests.support.context import outbox_for
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
@@ -52,7 +53,7 @@ def seed(user_id: str, outcomes: list[tuple[Platform, TargetStatus, float]]) -> 
             created_at=created,
             updated_at=created,
         )
-        posts_store.create_post(db, post=post, targets=[target], events=[], event_ttl=timedelta(1))
+        posts_store.create_post(db, post=post, targets=[target], events=[], outbox=outbox_for(db))
         attempt = AttemptRecord(
             id=f"{post_id}-{target.id}-1",
             post_id=post_id,

@@ -24,8 +24,8 @@ from pydantic import SecretStr
 
 import sharecast.api  # noqa: F401 - declares every route
 from sharecast.api import create_app
-from sharecast.api.context import Deps
 from sharecast.api.routes import REGISTRY, Route
+from sharecast.app import AppContext
 from sharecast.auth import ROLES
 from sharecast.clients import Clients
 from sharecast.config import Settings
@@ -205,9 +205,7 @@ def jwks_app() -> Iterator:
         jwt_audience="sharecast",
         sse_token_secret=SecretStr("relay-secret-" * 4),
     )
-    app = create_app(
-        Deps(settings=settings, clients=Clients(settings), vault=TokenVault.from_settings(settings))
-    )
+    app = create_app(AppContext(settings=settings, clients=Clients(settings)))
     yield app
     server.shutdown()
 

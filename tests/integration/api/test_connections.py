@@ -12,7 +12,7 @@ import requests
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
-from sharecast.oauth.errors import OAuthStateInvalid
+from sharecast.errors import OAuthStateInvalid
 from sharecast.store import oauth_states
 from sharecast.store.connections import get_connection
 from sharecast.timeutil import utcnow

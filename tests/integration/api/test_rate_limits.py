@@ -16,12 +16,11 @@ from werkzeug.serving import make_server
 
 from sharecast import ratelimit
 from sharecast.api import create_app
-from sharecast.api.context import Deps
+from sharecast.app import AppContext
 from sharecast.auth import issue_dev_token
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.errors import RateLimited
-from sharecast.vault import TokenVault
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
@@ -46,7 +45,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, Settings]]:
     s = settings()
-    app = create_app(Deps(settings=s, clients=Clients(s), vault=TokenVault.from_settings(s)))
+    app = create_app(AppContext(settings=s, clients=Clients(s)))
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}", s

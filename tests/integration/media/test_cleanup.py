@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.localenv import MEDIA_BUCKET
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.media.cleanup import CleanupCounts, cleanup_media
@@ -59,15 +60,12 @@ def test_cleanup_deletes_expired_media_keeps_pending_ones_and_fails_stale_upload
     )
     paths = {m: doc(clients, m)["object_path"] for m in (unused, in_draft, published_post)}
 
-    early = cleanup_media(
-        db=clients.firestore, storage=clients.storage, settings=settings, now=datetime.now(UTC)
-    )
+    ctx = AppContext(settings=settings, clients=clients)
+    early = cleanup_media(ctx, now=datetime.now(UTC))
     assert early == CleanupCounts()
 
     later = datetime.now(UTC) + timedelta(days=settings.media_retention_days, hours=1)
-    counts = cleanup_media(
-        db=clients.firestore, storage=clients.storage, settings=settings, now=later
-    )
+    counts = cleanup_media(ctx, now=later)
     assert counts == CleanupCounts(deleted=2, kept=1, failed=1)
     for media_id in (unused, published_post):
         assert doc(clients, media_id)["status"] == "DELETED"
@@ -82,12 +80,8 @@ def test_cleanup_deletes_expired_media_keeps_pending_ones_and_fails_stale_upload
     assert bucket.get_blob(stale["objectPath"]) is None
 
     # The failed upload is itself past expires_at: the next run retires its record.
-    again = cleanup_media(
-        db=clients.firestore, storage=clients.storage, settings=settings, now=later
-    )
+    again = cleanup_media(ctx, now=later)
     assert again == CleanupCounts(deleted=1)
     assert doc(clients, stale["mediaId"])["status"] == "DELETED"
-    last = cleanup_media(
-        db=clients.firestore, storage=clients.storage, settings=settings, now=later
-    )
+    last = cleanup_media(ctx, now=later)
     assert last == CleanupCounts()

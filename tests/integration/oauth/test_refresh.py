@@ -16,10 +16,14 @@ from google.cloud import tasks_v2
 from pydantic import SecretStr
 
 from infra.localenv import DEV_TOKEN_KEY
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
-from sharecast.multipost import MultipostInput, TargetInput, create_multipost
-from sharecast.publisher.attempt import Publisher, run_attempt
+from sharecast.oauth.refresh import Credentials
+from sharecast.posts.create import create_post
+from sharecast.posts.plan import PostInput, TargetInput
+from sharecast.publisher.pipeline import run_attempt
+from sharecast.shares.outcome import sync_share_target
 from sharecast.store import posts as posts_store
 from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask
@@ -39,7 +43,7 @@ def settings() -> Settings:
     return Settings(tasks_queue=QUEUE, backoff_base_s=0.2, backoff_jitter=0)
 
 
-def build(settings: Settings) -> Publisher:
+def build(settings: Settings) -> AppContext:
     clients = Clients(settings)
     parent = f"projects/{settings.google_cloud_project}/locations/{settings.tasks_location}"
     try:
@@ -47,11 +51,11 @@ def build(settings: Settings) -> Publisher:
     except TaskNotFound:
         clients.tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=settings.queue_path))
     clients.tasks.pause_queue(name=settings.queue_path)
-    return Publisher.build(settings, clients)
+    return AppContext(settings=settings, clients=clients, outcome_consumers=(sync_share_target,))
 
 
 @pytest.fixture
-def pub(clean_stack, settings: Settings) -> Publisher:
+def pub(clean_stack, settings: Settings) -> AppContext:
     publisher = build(settings)
     publisher.tasks.purge_queue(name=settings.queue_path)
     return publisher
@@ -67,15 +71,11 @@ def api(user_id: str) -> ApiClient:
     return ApiClient(PORTS, user_id)
 
 
-def post_to(pub: Publisher, user_id: str, conn: dict, text: str):
-    post, targets = create_multipost(
-        db=pub.db,
-        tasks=pub.tasks,
-        pubsub=pub.pubsub,
-        vault=pub.vault,
-        settings=pub.settings,
+def post_to(pub: AppContext, user_id: str, conn: dict, text: str):
+    post, targets = create_post(
+        pub,
         user_id=user_id,
-        request=MultipostInput(
+        request=PostInput(
             content=text,
             targets=[TargetInput(platform=conn["platform"], account_id=conn["accountId"])],
             media_ids=[],
@@ -87,13 +87,13 @@ def post_to(pub: Publisher, user_id: str, conn: dict, text: str):
     return post.id, targets[0].id
 
 
-def run(pub: Publisher, post_id: str, target_id: str):
+def run(pub: AppContext, post_id: str, target_id: str):
     report = run_attempt(pub, task=PublishTask(post_id=post_id, target_id=target_id, attempt=1))
     _, targets = posts_store.get_post(pub.db, post_id)
     return report, targets[0]
 
 
-def tokens_of(pub: Publisher, conn_id: str) -> tuple[str, str | None]:
+def tokens_of(pub: AppContext, conn_id: str) -> tuple[str, str | None]:
     record = get_connection(pub.db, conn_id)
     access = pub.vault.decrypt(record.access_token_enc, context=conn_id)
     refresh = (
@@ -141,8 +141,8 @@ def test_each_network_refreshes_through_its_token_endpoint(pub, oauth, api, user
     oauth.settings(access_token_ttl_s=60)
     conn = connect(api, platform, sandbox_user=user_id)[0]
     old_access, old_refresh = tokens_of(pub, conn["id"])
-    assert pub.credentials is not None
-    token = pub.credentials.access_token(get_connection(pub.db, conn["id"]))
+    credentials = Credentials.of(pub)
+    token = credentials.access_token(get_connection(pub.db, conn["id"]))
     assert token != old_access
     assert (token, tokens_of(pub, conn["id"])[0]) == (token, token)
     assert oauth.stats()["refreshes"] == {platform: 1}
@@ -151,20 +151,16 @@ def test_each_network_refreshes_through_its_token_endpoint(pub, oauth, api, user
     # A refresh refused by the platform (revoked) ends in needs_reauth, not an exception loop.
     oauth.revoke(platform=platform)
     with pytest.raises(Exception, match="NEEDS_REAUTH"):
-        pub.credentials.access_token(get_connection(pub.db, conn["id"]))
+        credentials.access_token(get_connection(pub.db, conn["id"]))
     assert get_connection(pub.db, conn["id"]).status == "NEEDS_REAUTH"
 
 
 def test_auth_error_on_a_sandbox_auto_connection_refreshes_locally(pub, user_id):
     sandbox = Sandbox(SANDBOX)
-    post, targets = create_multipost(
-        db=pub.db,
-        tasks=pub.tasks,
-        pubsub=pub.pubsub,
-        vault=pub.vault,
-        settings=pub.settings,
+    post, targets = create_post(
+        pub,
         user_id=user_id,
-        request=MultipostInput(
+        request=PostInput(
             content="auto connection",
             targets=[TargetInput(platform="facebook")],
             media_ids=[],

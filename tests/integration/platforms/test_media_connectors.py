@@ -11,10 +11,10 @@ import pytest
 import requests
 
 from infra.localenv import MEDIA_BUCKET
+from sharecast.app import AppContext
+from sharecast.bucket.source import GcsMediaSource
 from sharecast.clients import Clients
 from sharecast.config import Settings
-from sharecast.media.services import MediaServices
-from sharecast.media.source import GcsMediaSource
 from sharecast.platforms.base import MediaItem, MemoryStepLog, Pending, PublishRequest
 from sharecast.platforms.errors import PermanentPlatformError, TransientPlatformError
 from sharecast.platforms.facebook import FacebookConnector
@@ -45,8 +45,8 @@ class CrashingSource:
 
 @pytest.fixture
 def source(stack) -> GcsMediaSource:
-    media = MediaServices(Clients(Settings()))
-    return GcsMediaSource(bucket=media.bucket, signer=media.signer)
+    ctx = AppContext.build(Settings())
+    return GcsMediaSource(bucket=ctx.media_bucket, signer=ctx.signer)
 
 
 def stored(data: bytes, mime: str, kind: str) -> MediaItem:

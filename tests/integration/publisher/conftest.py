@@ -7,9 +7,10 @@ import pytest
 from google.api_core.exceptions import NotFound as TaskNotFound
 from google.cloud import tasks_v2
 
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
-from sharecast.publisher.attempt import Publisher
+from sharecast.shares.outcome import sync_share_target
 from tests.conftest import PORTS
 from tests.support.sandbox import Sandbox
 
@@ -22,7 +23,7 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def pub(settings: Settings) -> Publisher:
+def pub(settings: Settings) -> AppContext:
     clients = Clients(settings)
     parent = f"projects/{settings.google_cloud_project}/locations/{settings.tasks_location}"
     try:
@@ -31,7 +32,7 @@ def pub(settings: Settings) -> Publisher:
         clients.tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=settings.queue_path))
     clients.tasks.pause_queue(name=settings.queue_path)
     clients.tasks.purge_queue(name=settings.queue_path)
-    return Publisher.build(settings, clients)
+    return AppContext(settings=settings, clients=clients, outcome_consumers=(sync_share_target,))
 
 
 @pytest.fixture

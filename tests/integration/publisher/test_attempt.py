@@ -11,12 +11,14 @@ import requests
 from google.api_core.exceptions import NotFound as TaskNotFound
 from google.cloud import tasks_v2
 
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
-from sharecast.multipost import MultipostInput, TargetInput, create_multipost
 from sharecast.platforms.base import PublishRequest
-from sharecast.publisher.attempt import Publisher, run_attempt
+from sharecast.posts.create import create_post
+from sharecast.posts.plan import PostInput, TargetInput
+from sharecast.publisher.pipeline import run_attempt
 from sharecast.store import posts as posts_store
 from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask, enqueue_publish
@@ -26,15 +28,11 @@ from tests.conftest import PORTS
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
 
-def new_post(pub: Publisher, user_id: str, platform: str = "x", text: str | None = None):
-    post, targets = create_multipost(
-        db=pub.db,
-        tasks=pub.tasks,
-        pubsub=pub.pubsub,
-        vault=pub.vault,
-        settings=pub.settings,
+def new_post(pub: AppContext, user_id: str, platform: str = "x", text: str | None = None):
+    post, targets = create_post(
+        pub,
         user_id=user_id,
-        request=MultipostInput(
+        request=PostInput(
             content=text or f"hello from {user_id}",
             targets=[TargetInput(platform=platform)],
             media_ids=[],
@@ -46,21 +44,21 @@ def new_post(pub: Publisher, user_id: str, platform: str = "x", text: str | None
     return post, targets[0]
 
 
-def attempt(pub: Publisher, post_id: str, target_id: str, n: int):
+def attempt(pub: AppContext, post_id: str, target_id: str, n: int):
     return run_attempt(pub, task=PublishTask(post_id=post_id, target_id=target_id, attempt=n))
 
 
-def load(pub: Publisher, post_id: str):
+def load(pub: AppContext, post_id: str):
     post, targets = posts_store.get_post(pub.db, post_id)
     return post, targets[0]
 
 
-def events(pub: Publisher, user_id: str) -> list[dict]:
+def events(pub: AppContext, user_id: str) -> list[dict]:
     docs = pub.db.collection("users").document(user_id).collection("events").order_by("id")
     return [d.to_dict() for d in docs.stream()]
 
 
-def task_exists(pub: Publisher, task_id: str) -> bool:
+def task_exists(pub: AppContext, task_id: str) -> bool:
     try:
         pub.tasks.get_task(name=f"{pub.settings.queue_path}/tasks/{task_id}")
     except TaskNotFound:
@@ -256,14 +254,10 @@ def test_targets_finishing_together_roll_up_once(pub, sandbox, user_id):
     one PUBLISHED event, whichever rollup wins the race."""
     import threading
 
-    post, targets = create_multipost(
-        db=pub.db,
-        tasks=pub.tasks,
-        pubsub=pub.pubsub,
-        vault=pub.vault,
-        settings=pub.settings,
+    post, targets = create_post(
+        pub,
         user_id=user_id,
-        request=MultipostInput(
+        request=PostInput(
             content="together",
             targets=[TargetInput(platform="facebook"), TargetInput(platform="x")],
             media_ids=[],
@@ -348,20 +342,22 @@ def test_recorded_retry_whose_next_task_cannot_be_queued_answers_2xx_and_the_swe
     from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
     from sharecast.sweeper import steps
-    from sharecast.sweeper.run import Sweeper, SweepReport
+    from sharecast.sweeper.report import SweepReport
 
     post, target = new_post(pub, user_id)
     sandbox.fault(platform="x", account_id=target.account_id, kind="server_error", times=1)
     dead = tasks_v2.CloudTasksClient(
         transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel("127.0.0.1:9"))
     )
-    report = attempt(dataclasses.replace(pub, tasks=dead), post.id, target.id, 1)
+    clients = Clients(pub.settings)
+    clients.tasks = dead  # the cached client replaced by one on a closed port
+    report = attempt(dataclasses.replace(pub, clients=clients), post.id, target.id, 1)
     assert (report.status, report.redeliver) == ("RETRYING", False)
     assert "sweeper" in report.detail
     _, stored = load(pub, post.id)
     assert stored.status.value == "RETRYING"
 
-    sweeper = Sweeper.build(pub.settings, Clients(pub.settings))
+    sweeper = AppContext(settings=pub.settings, clients=Clients(pub.settings))
     later = utcnow() + timedelta(seconds=pub.settings.sweep_grace_s + 30)
     swept = SweepReport(sweep="minutely")
     steps.resume_due_targets(sweeper, later, swept)

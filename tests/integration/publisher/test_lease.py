@@ -11,12 +11,14 @@ import pytest
 import requests
 
 from infra.localenv import HOST
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
-from sharecast.multipost import MultipostInput, TargetInput, create_multipost
 from sharecast.platforms.base import PublishRequest
-from sharecast.publisher.attempt import Publisher
+from sharecast.posts.create import create_post
+from sharecast.posts.plan import PostInput, TargetInput
+from sharecast.shares.outcome import sync_share_target
 from sharecast.store import posts as posts_store
 from sharecast.store.connections import get_connection
 from sharecast.tasks import INTERNAL_AUTH_HEADER, PublishTask
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("clean_stack")
 
 
 @pytest.fixture
-def pub() -> Publisher:
+def pub() -> AppContext:
     # Tasks of these posts go to a paused queue so only the test delivers them.
     settings = Settings(tasks_queue="publish-direct")
     clients = Clients(settings)
@@ -42,7 +44,7 @@ def pub() -> Publisher:
         clients.tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=settings.queue_path))
     clients.tasks.pause_queue(name=settings.queue_path)
     clients.tasks.purge_queue(name=settings.queue_path)
-    return Publisher.build(settings, clients)
+    return AppContext(settings=settings, clients=clients, outcome_consumers=(sync_share_target,))
 
 
 def deliver(task: PublishTask) -> requests.Response:
@@ -55,15 +57,11 @@ def deliver(task: PublishTask) -> requests.Response:
     )
 
 
-def new_target(pub: Publisher, user_id: str, platform: str):
-    post, targets = create_multipost(
-        db=pub.db,
-        tasks=pub.tasks,
-        pubsub=pub.pubsub,
-        vault=pub.vault,
-        settings=pub.settings,
+def new_target(pub: AppContext, user_id: str, platform: str):
+    post, targets = create_post(
+        pub,
         user_id=user_id,
-        request=MultipostInput(
+        request=PostInput(
             content=f"lease test {user_id}",
             targets=[TargetInput(platform=platform)],
             media_ids=[],
@@ -75,7 +73,7 @@ def new_target(pub: Publisher, user_id: str, platform: str):
     return post, targets[0]
 
 
-def recorded(pub: Publisher, post_id: str, user_id: str) -> tuple[dict, int, int]:
+def recorded(pub: AppContext, post_id: str, user_id: str) -> tuple[dict, int, int]:
     """(target document, number of events, number of attempt-log rows) of the post."""
     target = posts_store.target_ref(pub.db, post_id, "facebook-0").get().to_dict()
     events = len(list(pub.db.collection("users").document(user_id).collection("events").stream()))

@@ -12,15 +12,15 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from datetime import timedelta
 
 import pytest
 import requests
 
+from sharecast.app import AppContext
 from sharecast.domain.models import PostRecord, TargetMedia, TargetRecord
 from sharecast.domain.statuses import Platform, PostStatus
 from sharecast.platforms.registry import build_connectors
-from sharecast.publisher.attempt import Publisher, run_attempt
+from sharecast.publisher.pipeline import run_attempt
 from sharecast.store import connections as connections_store
 from sharecast.store import posts as posts_store
 from sharecast.tasks import PublishTask
@@ -34,13 +34,13 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"v" * 30000
 
 
 @pytest.fixture
-def ig_pub(pub: Publisher) -> Publisher:
+def ig_pub(pub: AppContext) -> AppContext:
     settings = pub.settings.model_copy(update={"container_poll_s": 0.2})
     connectors = build_connectors(settings, requests.Session(), media=EmulatorMedia())
-    return dataclasses.replace(pub, settings=settings, connectors=connectors)
+    return dataclasses.replace(pub, settings=settings, platform_connectors=connectors)
 
 
-def media_post(pub: Publisher, user_id: str, item) -> tuple[PostRecord, TargetRecord]:
+def media_post(pub: AppContext, user_id: str, item) -> tuple[PostRecord, TargetRecord]:
     now = utcnow()
     conn = connections_store.ensure_sandbox_connection(
         pub.db, vault=pub.vault, user_id=user_id, platform=Platform.INSTAGRAM, now=now
@@ -71,8 +71,7 @@ def media_post(pub: Publisher, user_id: str, item) -> tuple[PostRecord, TargetRe
         created_at=now,
         updated_at=now,
     )
-    ttl = timedelta(days=pub.settings.event_ttl_days)
-    posts_store.create_post(pub.db, post=post, targets=[target], events=[], event_ttl=ttl)
+    posts_store.create_post(pub.db, post=post, targets=[target], events=[], outbox=pub.outbox)
     return post, target
 
 
@@ -81,7 +80,7 @@ def containers(sandbox) -> list[dict]:
     return response.json()["containers"]
 
 
-def step(pub: Publisher, post_id: str, target_id: str, attempt: int, n: int = 0):
+def step(pub: AppContext, post_id: str, target_id: str, attempt: int, n: int = 0):
     return run_attempt(
         pub, task=PublishTask(post_id=post_id, target_id=target_id, attempt=attempt, step=n)
     )

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
+from sharecast.app import AppContext
 from sharecast.domain.statuses import Platform
 from sharecast.platforms.base import Pending, PublishRequest, PublishResult, StepLog
-from sharecast.publisher.attempt import Publisher, run_attempt
-from sharecast.publisher.steps import LeaseLost, TargetSteps
+from sharecast.publisher.pipeline import run_attempt
+from sharecast.publisher.step_log import LeaseLost, TargetSteps
 from sharecast.tasks import PublishTask
 from tests.integration.publisher.test_attempt import attempt, load, new_post, task_exists
 
@@ -48,9 +49,9 @@ class PreparedX:
 
 
 @pytest.fixture
-def stepped(pub: Publisher) -> Publisher:
+def stepped(pub: AppContext) -> AppContext:
     connector = PreparedX(inner=pub.connectors[Platform.X])
-    return dataclasses.replace(pub, connectors={Platform.X: connector})
+    return dataclasses.replace(pub, platform_connectors={Platform.X: connector})
 
 
 def test_pending_step_keeps_the_attempt_and_queues_its_continuation(stepped, sandbox, user_id):
@@ -113,7 +114,7 @@ def test_a_save_without_the_lease_is_refused(stepped, user_id):
     post, _ = new_post(stepped, user_id)
     _, fresh = load(stepped, post.id)
     steps = TargetSteps(
-        stepped.db, target=fresh, lease_id="not-the-holder", lease_s=30, event_ttl=timedelta(days=1)
+        stepped.db, target=fresh, lease_id="not-the-holder", lease_s=30, outbox=stepped.outbox
     )
     with pytest.raises(LeaseLost):
         steps.save(session="x")

@@ -4,7 +4,7 @@ The emulators are the session stack's (``tests/conftest.py``); the relay under t
 in-process (uvicorn in a thread) on a free port; one test also runs it as a uvicorn subprocess
 to send a real SIGTERM.
 Events are produced the way the functions produce them: written to the Firestore event log in a
-batch (``store.events.add_event``), then published with ``sharecast.events.publish_events``.
+batch (``Outbox.add``), then published with ``Outbox.flush``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +38,9 @@ from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.events import Event
 from sharecast.domain.statuses import EventType
-from sharecast.events import publish_events
+from sharecast.outbox import Outbox
 from sharecast.relay.app import create_app
 from sharecast.relay.runtime import Relay
-from sharecast.store.events import add_event
 
 REPO = Path(__file__).resolve().parents[3]
 PROJECT = os.environ["GOOGLE_CLOUD_PROJECT"]  # set by tests/conftest.py
@@ -160,17 +158,11 @@ def emit(
         )
         for n in range(count)
     ]
-    db = clients.firestore
-    batch = db.batch()
-    for event in events:
-        add_event(batch, db, event, ttl=timedelta(days=1))
+    outbox = Outbox(db=clients.firestore, pubsub=clients.pubsub, settings=clients.settings)
+    batch = clients.firestore.batch()
+    outbox.add(batch, events)
     batch.commit()
-    published = publish_events(
-        publisher=clients.publisher,
-        db=db,
-        topic_path=clients.settings.topic_path,
-        events=events,
-    )
+    published = outbox.flush(events)
     assert published == count
     return events
 

@@ -5,27 +5,27 @@ and for ordinary posts."""
 from __future__ import annotations
 
 import pytest
-import requests
 from google.api_core.exceptions import NotFound
 from google.cloud import tasks_v2
 
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.shares import ShareMode, ShareStatus
 from sharecast.domain.statuses import Platform, TargetStatus
-from sharecast.multipost import MultipostInput, TargetInput, create_multipost
+from sharecast.posts.create import create_post
+from sharecast.posts.plan import PostInput, TargetInput
 from sharecast.shares.outcome import sync_share_target
-from sharecast.shares.service import ShareContext, share_video
+from sharecast.shares.service import share_video
 from sharecast.store import posts as posts_store
 from sharecast.store import shares as shares_store
 from sharecast.timeutil import utcnow
-from sharecast.vault import TokenVault
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
 
 @pytest.fixture
-def ctx() -> ShareContext:
+def ctx() -> AppContext:
     # A queue nobody dispatches, so the running publisher never races the test.
     settings = Settings(tasks_queue="share-outcome-paused")
     clients = Clients(settings)
@@ -35,17 +35,10 @@ def ctx() -> ShareContext:
     except NotFound:
         clients.tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=settings.queue_path))
     clients.tasks.pause_queue(name=settings.queue_path)
-    return ShareContext(
-        settings=settings,
-        db=clients.firestore,
-        tasks=clients.tasks,
-        pubsub=clients.publisher,
-        vault=TokenVault.from_settings(settings),
-        http=requests.Session(),
-    )
+    return AppContext(settings=settings, clients=clients)
 
 
-def test_outcome_is_applied_once_and_only_for_the_current_round(ctx: ShareContext, user_id):
+def test_outcome_is_applied_once_and_only_for_the_current_round(ctx: AppContext, user_id):
     [result] = share_video(
         ctx,
         user_id=user_id,
@@ -71,7 +64,7 @@ def test_outcome_is_applied_once_and_only_for_the_current_round(ctx: ShareContex
     )
 
     def sync(t) -> bool:
-        return sync_share_target(db=ctx.db, pubsub=ctx.pubsub, settings=ctx.settings, target=t)
+        return sync_share_target(ctx, t)
 
     def audit() -> list:
         return shares_store.list_audit(ctx.db, video_id="vid1", user_id=user_id, limit=50)
@@ -108,15 +101,11 @@ def test_outcome_is_applied_once_and_only_for_the_current_round(ctx: ShareContex
     assert shares_store.get_shares(ctx.db, [record.id])[record.id].status is ShareStatus.PENDING
 
 
-def test_ordinary_posts_are_not_shares(ctx: ShareContext, user_id):
-    _, [target] = create_multipost(
-        db=ctx.db,
-        tasks=ctx.tasks,
-        pubsub=ctx.pubsub,
-        vault=ctx.vault,
-        settings=ctx.settings,
+def test_ordinary_posts_are_not_shares(ctx: AppContext, user_id):
+    _, [target] = create_post(
+        ctx,
         user_id=user_id,
-        request=MultipostInput(
+        request=PostInput(
             content="plain post",
             targets=[TargetInput(platform="x")],
             media_ids=[],
@@ -125,5 +114,5 @@ def test_ordinary_posts_are_not_shares(ctx: ShareContext, user_id):
         ),
         now=utcnow(),
     )
-    assert sync_share_target(db=ctx.db, pubsub=ctx.pubsub, settings=ctx.settings, target=target)
+    assert sync_share_target(ctx, target)
     assert list(ctx.db.collection("shares").stream()) == []

@@ -26,6 +26,7 @@ from sharecast.tasks import INTERNAL_AUTH_HEADER
 from sharecast.timeutil import utcnow
 from tests.conftest import PORTS
 from tests.support.api import ApiClient
+from tests.support.context import outbox_for
 from tests.support.media import upload
 from tests.support.sandbox import Sandbox
 
@@ -99,7 +100,7 @@ def make_due(db, post_id: str, *, ago: timedelta) -> None:
             ), None
 
         posts_store.change_target(
-            db, post_id=post_id, target_id=target.id, mutate=mutate, event_ttl=timedelta(days=1)
+            db, post_id=post_id, target_id=target.id, mutate=mutate, outbox=outbox_for(db)
         )
 
 
@@ -318,9 +319,9 @@ def test_events_never_published_are_republished_by_the_sweeper(db, api: ApiClien
             return t.model_copy(update={"version": t.version + 1, "updated_at": utcnow()}), None
 
         # The real store path: the change and its event commit; the process "dies" before
-        # publishing (publish_events is never called).
+        # publishing (the outbox is never flushed).
         change = posts_store.change_target(
-            db, post_id=post_id, target_id=target_id, mutate=touch, event_ttl=timedelta(days=1)
+            db, post_id=post_id, target_id=target_id, mutate=touch, outbox=outbox_for(db)
         )
         (event,) = change.events
         time.sleep(1.5)  # older than OUTBOX_GRACE_S

@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 from google.api_core.exceptions import NotFound as TaskNotFound
 
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.store import posts as posts_store
 from sharecast.sweeper import steps
-from sharecast.sweeper.run import Sweeper, SweepReport
+from sharecast.sweeper.report import SweepReport
 from sharecast.tasks import SCHEDULE_HORIZON, PublishTask
 from sharecast.timeutil import utcnow
 from tests.conftest import PORTS
@@ -59,7 +60,7 @@ def test_a_post_beyond_the_horizon_is_saved_without_a_task_and_without_enqueue_p
         assert task_exists(clients, settings, PublishTask.next_for(targets[0])) is exists
     # Nothing is left for the enqueue-pending sweep, so no far post can block it.
     report = SweepReport(sweep="minutely")
-    steps.enqueue_pending_posts(Sweeper.build(settings, clients), utcnow(), report)
+    steps.enqueue_pending_posts(AppContext(settings=settings, clients=clients), utcnow(), report)
     assert report.counts.get("enqueue_pending_found", 0) == 0
 
 
@@ -69,7 +70,7 @@ def test_the_sweeper_creates_the_task_when_the_target_comes_within_the_horizon(u
     created = create(api, at)
     settings = Settings()
     clients = Clients(settings)
-    sweeper = Sweeper.build(settings, clients)
+    sweeper = AppContext(settings=settings, clients=clients)
     _, targets = posts_store.get_post(clients.firestore, created["postId"])
     task = PublishTask.next_for(targets[0])
     assert not task_exists(clients, settings, task)

@@ -8,7 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from sharecast.api import SECURITY_HEADERS, create_app
-from sharecast.api.context import Deps, parse_strict_json
+from sharecast.api.context import parse_strict_json
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.errors import BadRequest
@@ -20,7 +21,7 @@ ORIGIN = "https://app.example"
 @pytest.fixture(scope="module")
 def client():
     settings = Settings(jwt_secret=SecretStr("x" * 40), cors_allowed_origins=[ORIGIN])
-    app = create_app(Deps(settings=settings, clients=Clients(settings), vault=None))  # type: ignore[arg-type]
+    app = create_app(AppContext(settings=settings, clients=Clients(settings)))
     return app.test_client()
 
 

@@ -12,9 +12,9 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, SecretStr
 
 from sharecast.api import create_app
-from sharecast.api.context import Deps
 from sharecast.api.openapi import build_document, error_statuses
 from sharecast.api.routes import REGISTRY, Route
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 
@@ -28,7 +28,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def app(settings):
-    return create_app(Deps(settings=settings, clients=Clients(settings), vault=None))  # type: ignore[arg-type]
+    return create_app(AppContext(settings=settings, clients=Clients(settings)))
 
 
 @pytest.fixture(scope="module")

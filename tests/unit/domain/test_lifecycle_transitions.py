@@ -1,20 +1,20 @@
-"""Pure lifecycle transitions (sharecast.domain.lifecycle) and task supersession."""
+"""Pure lifecycle transitions (sharecast.domain.user_transitions) and task supersession."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sharecast.domain.attempt_transitions import ClaimAction, decide_claim
 from sharecast.domain.backoff import RetryPolicy
-from sharecast.domain.lifecycle import (
+from sharecast.domain.models import PostRecord, TargetError, TargetRecord
+from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
+from sharecast.domain.user_transitions import (
     TransitionRefused,
     cancel,
     failure_notification,
     publish_now,
     retry_target,
 )
-from sharecast.domain.models import PostRecord, TargetError, TargetRecord
-from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
-from sharecast.domain.transitions import ClaimAction, decide_claim
 from sharecast.tasks import PublishTask
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

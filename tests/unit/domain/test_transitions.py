@@ -2,10 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sharecast.domain.backoff import RetryPolicy
-from sharecast.domain.models import TargetRecord
-from sharecast.domain.statuses import Platform, TargetStatus
-from sharecast.domain.transitions import (
+from sharecast.domain.attempt_transitions import (
     ClaimAction,
     claimed,
     decide_claim,
@@ -13,6 +10,9 @@ from sharecast.domain.transitions import (
     succeeded,
     waiting,
 )
+from sharecast.domain.backoff import RetryPolicy
+from sharecast.domain.models import TargetRecord
+from sharecast.domain.statuses import Platform, TargetStatus
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""V4 signed URLs (sharecast.media.signing), verified independently: canonical request and
+"""V4 signed URLs (sharecast.bucket.signing), verified independently: canonical request and
 string-to-sign recomputed per https://cloud.google.com/storage/docs/access-control/signing-urls-manually
 and the signature checked with the signer's public key."""
 
@@ -19,7 +19,7 @@ from google.cloud import storage
 from google.oauth2.credentials import Credentials as TokenCredentials
 
 from infra.localenv import DEV_MEDIA_SIGNER_EMAIL, DEV_MEDIA_SIGNER_KEY
-from sharecast.media.signing import UrlSigner
+from sharecast.bucket.signing import UrlSigner
 from tests.support.signed_urls import public_pem, verify_v4
 
 PUBLIC = public_pem(DEV_MEDIA_SIGNER_KEY)

@@ -15,7 +15,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from sharecast.store import connections, events, queries
+from sharecast import outbox
+from sharecast.store import connections, queries
 from sharecast.store.queries import (
     CompositeIndex,
     Direction,
@@ -238,7 +239,7 @@ def test_events_query_is_the_declared_one(db):
         .limit(5)
     )
     assert built == by_hand
-    assert (events.EVENTS, events.EXPIRE_AT) == ("events", "expire_at")
+    assert (outbox.EVENTS, outbox.EXPIRE_AT) == ("events", "expire_at")
 
 
 def test_page_cursor_resumes_after_a_document(db):

@@ -10,7 +10,7 @@ import pytest
 from infra.scheduler import load_jobs
 from sharecast.errors import BadRequest
 from sharecast.sweeper.envelope import parse_sweep
-from sharecast.sweeper.run import SweepKind
+from sharecast.sweeper.report import SweepKind
 
 app = flask.Flask(__name__)
 

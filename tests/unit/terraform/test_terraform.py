@@ -584,7 +584,7 @@ def test_monitoring():
     metrics = resources("google_logging_metric")
     assert {"publish_outcomes", "publish_latency"} <= set(metrics)
     assert "publish attempt finished" in (TF / "monitoring.tf").read_text()
-    attempt = (ROOT / "functions" / "sharecast" / "publisher" / "attempt.py").read_text()
+    attempt = (ROOT / "functions" / "sharecast" / "publisher" / "pipeline.py").read_text()
     assert '"publish attempt finished"' in attempt
     for field in ("platform", "status", "outcome", "duration_ms"):
         assert re.search(rf"\b{field}=", attempt), field

@@ -10,13 +10,20 @@ from typing import Any
 from google.cloud import firestore
 
 from sharecast.domain.models import TargetRecord
+from sharecast.errors import InternalError
+from sharecast.outbox import Outbox
 from sharecast.store.posts import change_target
 from sharecast.timeutil import utcnow
 
 
-class LeaseLost(Exception):
+class LeaseLost(InternalError):
     """The attempt no longer holds the target's lease: another delivery took over, so this one
     must stop without writing anything else."""
+
+    code = "LEASE_LOST"
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class TargetSteps:
@@ -33,14 +40,14 @@ class TargetSteps:
         target: TargetRecord,
         lease_id: str,
         lease_s: float,
-        event_ttl: timedelta,
+        outbox: Outbox,
     ) -> None:
         self._db = db
         self._post_id = target.post_id
         self._target_id = target.id
         self._lease_id = lease_id
         self._lease_s = lease_s
-        self._event_ttl = event_ttl
+        self._outbox = outbox
         self._state: dict[str, Any] = dict(target.step_state)
 
     @property
@@ -72,7 +79,7 @@ class TargetSteps:
             post_id=self._post_id,
             target_id=self._target_id,
             mutate=merge,
-            event_ttl=self._event_ttl,
+            outbox=self._outbox,
             emit_event=False,
         )
         if not change.changed:

@@ -20,13 +20,15 @@ from sharecast.domain.backoff import RetryPolicy
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.rollup import rollup_post_status
 from sharecast.domain.statuses import PostStatus, TargetStatus
+from sharecast.errors import Conflict, Contention
 
 #: Post statuses in which the user may edit, cancel or publish now.
 CHANGEABLE = frozenset({PostStatus.DRAFT, PostStatus.SCHEDULED})
 
 
-class TransitionRefused(Exception):
-    """The operation is not allowed in the current state; carries that state (for the 409)."""
+class TransitionRefused(Conflict):
+    """The operation is not allowed in the current state; carries that state (the API answers
+    409 with it as ``current``)."""
 
     def __init__(self, reason: str, post: PostRecord, targets: Sequence[TargetRecord]) -> None:
         super().__init__(reason)
@@ -35,7 +37,7 @@ class TransitionRefused(Exception):
         self.targets = list(targets)
 
 
-class StaleState(Exception):
+class StaleState(Contention):
     """The post changed between the read a plan was made from and the transaction."""
 
 

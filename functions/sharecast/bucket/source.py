@@ -17,7 +17,7 @@ import requests
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 from google.api_core.exceptions import NotFound as GcsNotFound
 
-from sharecast.media.signing import UrlSigner
+from sharecast.bucket.signing import UrlSigner
 from sharecast.platforms.base import MediaItem
 from sharecast.platforms.errors import PermanentPlatformError, TransientPlatformError
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from google.cloud import firestore
 
 from sharecast.domain.events import Event
-from sharecast.domain.lifecycle import PostPlan, bump_target
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.statuses import EventType, TargetStatus
+from sharecast.domain.user_transitions import PostPlan, bump_target
 from sharecast.errors import NotFound
-from sharecast.store.events import add_event
+from sharecast.outbox import Outbox
 from sharecast.store.posts import post_ref, target_ref
 
 PostMutation = Callable[[PostRecord, list[TargetRecord]], PostPlan]
@@ -38,7 +37,7 @@ class PostChange:
 
 
 def change_post(
-    db: firestore.Client, *, post_id: str, mutate: PostMutation, event_ttl: timedelta
+    db: firestore.Client, *, post_id: str, mutate: PostMutation, outbox: Outbox
 ) -> PostChange:
     """Apply ``mutate(post, targets)`` in one transaction.
 
@@ -85,8 +84,7 @@ def change_post(
             events.append(
                 Event.new(user_id=user, type=EventType.TARGET_STATUS, data=last.snapshot())
             )
-        for event in events:
-            add_event(txn, db, event, ttl=event_ttl)
+        outbox.add(txn, events)
         return PostChange(post=plan.post, targets=plan.targets, events=events)
 
     result: PostChange = run(db.transaction())

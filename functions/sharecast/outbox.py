@@ -1,0 +1,159 @@
+"""The outbox: status events are written in the transaction of the change they describe, and
+published to Pub/Sub after that transaction commits (SPEC §2, §7).
+
+:class:`Outbox` is the only code that writes the event log ``users/{uid}/events/{eventId}`` or
+touches the events topic:
+
+1. :meth:`Outbox.add` stages events in the caller's transaction or batch, so an event exists
+   exactly when its change does (``published_at`` unset, ``expire_at`` = creation + :attr:`ttl`
+   for the Firestore TTL policy);
+2. :meth:`Outbox.flush` publishes committed events in one batch of Pub/Sub calls and marks the
+   ones that made it (``published_at``) in one Firestore batch; it never raises;
+3. :meth:`Outbox.republish` is the sweeper's step for events still unmarked after a grace period
+   (Pub/Sub failed after the commit, or the process died in between).
+
+Consumers. Today the event log has one consumer, the Pub/Sub topic that feeds the relay, and
+``published_at`` is its mark. A second consumer (webhooks) is added as a second mark field with
+its own unpublished query (``store.queries``) and a delivery function beside :meth:`_publish`;
+:meth:`flush` and :meth:`republish` then run each consumer on the same committed events, and a
+consumer's failure never blocks another's. Duplicates are harmless: event data is a versioned
+snapshot and clients keep the newest ``version``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import google.cloud.pubsub_v1 as pubsub_v1
+from google.cloud import firestore
+
+from sharecast.config import Settings
+from sharecast.domain.events import Event
+from sharecast.logs import fields
+from sharecast.store import queries
+from sharecast.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+USERS = "users"
+EVENTS = queries.EVENTS_FROM_ID.collection_group
+#: The TTL field of every event (Terraform's TTL policy on ``events``, see ``store.queries``).
+EXPIRE_AT = queries.EVENTS_TTL.field
+#: Seconds one Pub/Sub publish may take before the event is left for the sweeper.
+PUBLISH_TIMEOUT_S = 10.0
+
+#: What :meth:`Outbox.add` writes into: a Firestore transaction or write batch.
+Writer = firestore.Transaction | firestore.WriteBatch
+
+
+def event_ref(db: firestore.Client, user_id: str, event_id: str) -> firestore.DocumentReference:
+    """Reference of one event document."""
+    return db.collection(USERS).document(user_id).collection(EVENTS).document(event_id)
+
+
+def event_doc(event: Event, *, ttl: timedelta) -> dict[str, Any]:
+    """The Firestore fields of an event; ``published_at`` starts unset (outbox pending)."""
+    return {
+        "id": event.id,
+        "user_id": event.user_id,
+        "type": event.type.value,
+        "data": event.data,
+        "created_at": event.created_at,
+        "published_at": None,
+        EXPIRE_AT: event.created_at + ttl,
+    }
+
+
+class Outbox:
+    """The event log and its publication (see the module docstring).
+
+    ``db``: Firestore; ``pubsub``: the Pub/Sub publisher client; ``settings`` gives the topic
+    (``PUBSUB_TOPIC``) and the retention (``EVENT_TTL_DAYS``); ``clock`` stamps ``published_at``.
+    """
+
+    def __init__(
+        self,
+        *,
+        db: firestore.Client,
+        pubsub: pubsub_v1.PublisherClient,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._pubsub = pubsub
+        self._topic = settings.topic_path
+        self._ttl = timedelta(days=settings.event_ttl_days)
+        self._clock = clock
+
+    @property
+    def ttl(self) -> timedelta:
+        """How long events are kept (the event log's TTL, ``EVENT_TTL_DAYS``)."""
+        return self._ttl
+
+    def add(self, writer: Writer, events: Sequence[Event]) -> None:
+        """Stage ``events`` in ``writer`` (the caller's transaction or batch), so they commit
+        with the change they describe. Publish them with :meth:`flush` after the commit."""
+        for event in events:
+            writer.create(
+                event_ref(self._db, event.user_id, event.id), event_doc(event, ttl=self._ttl)
+            )
+
+    def flush(self, events: Sequence[Event]) -> int:
+        """Publish committed ``events`` and mark them published; returns how many made it.
+
+        A failure is logged and left for :meth:`republish` (the event stays unmarked, and the
+        relay's replay covers clients meanwhile); never raises.
+        """
+        if not events:
+            return 0
+        done = self._publish(events)
+        try:
+            self._mark_published(done)
+        except Exception:  # the sweeper republishes; duplicates are harmless (versioned data)
+            log.warning("marking events published failed", exc_info=True)
+        return len(done)
+
+    def republish(self, *, before: datetime, limit: int) -> tuple[int, int]:
+        """Events of every user written before ``before`` (UTC) and never marked published,
+        oldest first, at most ``limit``: publish them again. Returns ``(found, published)``."""
+        query = queries.build(
+            self._db,
+            queries.EVENTS_UNPUBLISHED,
+            equal={"published_at": None},
+            ranges=[("created_at", "<", before)],
+            limit=limit,
+        )
+        events = [Event.from_doc(snap.to_dict() or {}) for snap in query.stream()]
+        return len(events), self.flush(events)
+
+    def _publish(self, events: Sequence[Event]) -> list[Event]:
+        """Send ``events`` to the topic in one batch of calls; the ones that made it.
+
+        The message body is :meth:`Event.wire` as JSON; attributes ``user_id`` and ``type`` let
+        the relay route without parsing."""
+        futures = []
+        for event in events:
+            body = json.dumps(event.wire(), separators=(",", ":"), default=str).encode()
+            future = self._pubsub.publish(self._topic, body, user_id=event.user_id, type=event.type)
+            futures.append((event, future))
+        done: list[Event] = []
+        for event, future in futures:
+            try:
+                future.result(timeout=PUBLISH_TIMEOUT_S)
+                done.append(event)
+            except Exception:  # any publish failure leaves the event for the sweeper
+                log.warning("event publish failed", exc_info=True, extra=fields(event_id=event.id))
+        return done
+
+    def _mark_published(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        at = self._clock()
+        batch = self._db.batch()
+        for event in events:
+            batch.update(event_ref(self._db, event.user_id, event.id), {"published_at": at})
+        batch.commit()

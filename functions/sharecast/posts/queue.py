@@ -1,0 +1,51 @@
+"""Queueing the tasks of targets (SPEC §5): one named Cloud Task per target attempt.
+
+Used by create, by the lifecycle operations that move a schedule (:mod:`.edit`) and by the
+sweeper for posts saved while Cloud Tasks was down.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from google.api_core.exceptions import GoogleAPICallError, RetryError
+
+from sharecast.app import AppContext
+from sharecast.domain.models import PostRecord, TargetRecord
+from sharecast.logs import fields
+from sharecast.store import posts as posts_store
+from sharecast.tasks import PublishTask, enqueue_publish, within_horizon
+
+log = logging.getLogger(__name__)
+
+
+def enqueue_targets(
+    ctx: AppContext, *, post: PostRecord, targets: list[TargetRecord], now: datetime
+) -> bool:
+    """Create the next task of every target (in its generation); clear ``enqueue_pending``
+    when all exist. A target due beyond Cloud Tasks' horizon (``tasks.SCHEDULE_HORIZON``)
+    gets its task later, from the sweeper, when it comes within it.
+
+    Idempotent (named tasks). Returns ``False`` and leaves the post marked when Cloud Tasks
+    fails, so the sweeper retries.
+    """
+    try:
+        for target in targets:
+            if not within_horizon(target.next_attempt_at, now=now):
+                continue
+            enqueue_publish(
+                ctx.tasks,
+                ctx.settings,
+                PublishTask.next_for(target),
+                schedule_at=target.next_attempt_at,
+            )
+    except (GoogleAPICallError, RetryError):
+        log.warning(
+            "enqueue failed; post left for the sweeper",
+            exc_info=True,
+            extra=fields(post_id=post.id),
+        )
+        return False
+    posts_store.mark_enqueued(ctx.db, post.id, now)
+    return True

@@ -1,0 +1,107 @@
+"""Step 3 of an attempt: record what the platform said on the target, with its events and the
+attempt log, in one transaction that checks the lease (SPEC §3, §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sharecast.app import AppContext
+from sharecast.domain.attempt_transitions import failed, succeeded, waiting
+from sharecast.domain.models import AttemptRecord, TargetRecord
+from sharecast.domain.statuses import TargetStatus
+from sharecast.platforms.errors import AuthExpiredError, PlatformError
+from sharecast.publisher.execute import Outcome
+from sharecast.store.posts import TargetChange, change_target
+from sharecast.tasks import PublishTask
+
+#: Error codes after which the request may have reached the platform (outcome unknown).
+MAYBE_POSTED_CODES = frozenset({"NETWORK", "TIMEOUT", "UNKNOWN_OUTCOME", "PLATFORM_5XX"})
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When the attempt's delivery started and the platform call finished (UTC), and how long
+    the call took (milliseconds)."""
+
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+
+
+def record(
+    ctx: AppContext, *, task: PublishTask, lease_id: str, outcome: Outcome, timing: Timing
+) -> TargetChange:
+    """Write ``outcome`` on the target if ``lease_id`` still holds it: ``SUCCESS``, ``RETRYING``
+    (with the backoff), ``FAILED``, or still ``PUBLISHING`` waiting for its next step. A
+    finished attempt also gets its row in the attempt log. ``detail`` of the result is the
+    outcome's name (``published``, ``PENDING`` or the error code); nothing is written when the
+    lease was lost. The events are published after the commit. Raises ``NotFound``."""
+
+    def apply(current: TargetRecord) -> tuple[TargetRecord | None, str]:
+        if current.lease_id != lease_id or current.status is not TargetStatus.PUBLISHING:
+            return None, "lease lost before recording"
+        return outcome_state(ctx, current, outcome, now=timing.finished_at)
+
+    change = change_target(
+        ctx.db,
+        post_id=task.post_id,
+        target_id=task.target_id,
+        mutate=apply,
+        outbox=ctx.outbox,
+        attempt_log=lambda new: attempt_row(new, timing),
+    )
+    ctx.outbox.flush(change.events)
+    return change
+
+
+def outcome_state(
+    ctx: AppContext, current: TargetRecord, outcome: Outcome, *, now: datetime
+) -> tuple[TargetRecord, str]:
+    """The target after ``outcome`` and the outcome's name (pure)."""
+    if outcome.pending is not None:
+        return waiting(current, wait_s=outcome.pending.wait_s, now=now), "PENDING"
+    if outcome.result is not None:
+        result = outcome.result
+        return succeeded(
+            current, external_id=result.external_id, external_url=result.external_url, now=now
+        ), "published"
+    error = outcome.error
+    assert error is not None
+    new = failed(
+        current,
+        code=error.code,
+        message=error.message,
+        retryable=retryable(error),
+        retry_after_s=error.retry_after_s,
+        maybe_posted=error.code in MAYBE_POSTED_CODES,
+        policy=ctx.settings.retry_policy(current.platform.value),
+        now=now,
+    )
+    return new, error.code
+
+
+def retryable(error: PlatformError) -> bool:
+    """Whether another attempt may succeed. An auth error reaching here survived the one
+    forced refresh (:func:`sharecast.publisher.execute.execute`): final (SPEC §3)."""
+    return error.retryable and not isinstance(error, AuthExpiredError)
+
+
+def attempt_row(new: TargetRecord, timing: Timing) -> AttemptRecord | None:
+    """The attempt log row of a finished attempt (``None`` for a step of a continuing one)."""
+    if new.status is TargetStatus.PUBLISHING:
+        return None
+    return AttemptRecord(
+        id=f"{new.post_id}-{new.id}-{new.attempts}",
+        post_id=new.post_id,
+        target_id=new.id,
+        user_id=new.user_id,
+        platform=new.platform,
+        attempt=new.attempts,
+        outcome=new.status.value,
+        error=new.error,
+        external_id=new.external_id,
+        started_at=timing.started_at,
+        finished_at=timing.finished_at,
+        duration_ms=timing.duration_ms,
+    )

@@ -14,15 +14,10 @@ from google.cloud import firestore
 
 from sharecast.app import AppContext
 from sharecast.domain.media import MediaStatus
-from sharecast.domain.media_rules import validate_target_media
 from sharecast.domain.models import ConnectionRecord, TargetMedia, TargetRecord
+from sharecast.domain.rules import reported_each, validate_target_media
 from sharecast.domain.statuses import Platform
-from sharecast.domain.validation import (
-    TargetSpec,
-    has_network_rules,
-    validate_schedule,
-    validate_targets,
-)
+from sharecast.domain.validation import TargetSpec, validate_schedule, validate_targets
 from sharecast.errors import FieldProblem, ValidationFailed
 from sharecast.store import connections as connections_store
 from sharecast.store import media as media_store
@@ -138,7 +133,7 @@ def _media_problems(
 ) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
-        if has_network_rules(platform):  # Instagram, Threads, LinkedIn, YouTube
+        if reported_each(platform):  # checked by validate_targets from the media kinds
             continue
         problems += validate_target_media(platform, target.media_type, media, index=index)
     return problems

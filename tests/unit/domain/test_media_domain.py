@@ -14,8 +14,8 @@ from sharecast.domain.media import (
     object_path,
     validate_upload,
 )
-from sharecast.domain.media_rules import MEDIA_RULES, validate_target_media
 from sharecast.domain.models import TargetMedia
+from sharecast.domain.rules import MEDIA_RULES, validate_target_media
 from sharecast.domain.statuses import Platform
 from sharecast.media.uploads import kind_policies
 
@@ -106,7 +106,7 @@ def media(kind: str, mime: str, size: int = 1000) -> TargetMedia:
         (Platform.X, [media("IMAGE", "image/gif")] * 2, ["MEDIA_NOT_ACCEPTED"]),
         (Platform.X, [], []),
         (Platform.LINKEDIN, [media("IMAGE", "image/png")], ["MEDIA_NOT_SUPPORTED"])
-        if Platform.LINKEDIN not in MEDIA_RULES
+        if Platform.LINKEDIN not in {rule.platform for rule in MEDIA_RULES}
         else (Platform.X, [], []),
     ],
 )

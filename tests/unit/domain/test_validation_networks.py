@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sharecast.domain.rules import MEDIA_RULES
 from sharecast.domain.statuses import Platform
 from sharecast.domain.validation import (
-    MEDIA_RULES,
     TargetSpec,
     hashtag_count,
     text_length,

@@ -111,27 +111,9 @@ def begin(
         snap = ref.get()
         if not snap.exists:
             continue
-        doc = snap.to_dict() or {}
-        if doc["expire_at"] > now:
-            if doc["fingerprint"] != mine:
-                raise ValidationFailed(
-                    "this Idempotency-Key was used for a different request",
-                    errors=[
-                        FieldProblem(
-                            HEADER, "IDEMPOTENCY_KEY_REUSED", "use a new key for a new request"
-                        )
-                    ],
-                )
-            if doc["state"] == "done":
-                return Replay(
-                    status=int(doc["status"]), body=doc["body"], headers=dict(doc["headers"])
-                )
-            if doc["lease_until"] > now:
-                wait = max(1, math.ceil((doc["lease_until"] - now).total_seconds()))
-                raise Conflict(
-                    "a request with this Idempotency-Key is still in progress",
-                    headers={"Retry-After": str(wait)},
-                )
+        replay = _existing(snap.to_dict() or {}, fingerprint=mine, now=now)
+        if replay is not None:
+            return replay
         # Expired, or the first request died holding the key: take it over, unless someone
         # else changed the document since we read it.
         try:
@@ -140,6 +122,30 @@ def begin(
             continue
         return Claim(ref=ref, update_time=result.update_time)
     raise Conflict("this Idempotency-Key is contended; retry", headers={"Retry-After": "1"})
+
+
+def _existing(doc: dict[str, Any], *, fingerprint: str, now: datetime) -> Replay | None:
+    """What an existing key document means for a new request: the stored answer to replay,
+    ``None`` when the key may be taken over (expired, or its request died), or an error:
+    :class:`ValidationFailed` (another request used the key), :class:`Conflict` (in flight)."""
+    if doc["expire_at"] <= now:
+        return None
+    if doc["fingerprint"] != fingerprint:
+        raise ValidationFailed(
+            "this Idempotency-Key was used for a different request",
+            errors=[
+                FieldProblem(HEADER, "IDEMPOTENCY_KEY_REUSED", "use a new key for a new request")
+            ],
+        )
+    if doc["state"] == "done":
+        return Replay(status=int(doc["status"]), body=doc["body"], headers=dict(doc["headers"]))
+    if doc["lease_until"] > now:
+        wait = max(1, math.ceil((doc["lease_until"] - now).total_seconds()))
+        raise Conflict(
+            "a request with this Idempotency-Key is still in progress",
+            headers={"Retry-After": str(wait)},
+        )
+    return None
 
 
 def complete(

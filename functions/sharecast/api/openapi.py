@@ -103,7 +103,8 @@ def build_document(routes: Sequence[Route], *, version: str = "1.0.0") -> dict[s
     }
 
 
-def _operation(spec: Route, refs: dict[Any, Any]) -> dict[str, Any]:
+def _parameters(spec: Route) -> list[dict[str, Any]]:
+    """Path, query and header parameters of ``spec``."""
     parameters: list[dict[str, Any]] = [
         {
             "name": name,
@@ -141,6 +142,12 @@ def _operation(spec: Route, refs: dict[Any, Any]) -> dict[str, Any]:
                 },
             }
         )
+    return parameters
+
+
+def _operation(spec: Route, refs: dict[Any, Any]) -> dict[str, Any]:
+    """The OpenAPI operation object of ``spec`` (``refs``: schema references by model)."""
+    parameters = _parameters(spec)
     responses: dict[str, Any] = {}
     for status, model in sorted(spec.responses.items()):
         response: dict[str, Any] = {"description": "success"}

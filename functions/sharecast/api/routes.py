@@ -41,7 +41,7 @@ from werkzeug.exceptions import HTTPException
 
 from sharecast import idempotency, ratelimit
 from sharecast.api.context import context, json_body, principal, query_args
-from sharecast.auth import ROLES
+from sharecast.auth import ROLES, Principal
 from sharecast.errors import Forbidden, NotFound, SharecastError
 from sharecast.logs import fields
 from sharecast.timeutil import utcnow
@@ -185,27 +185,8 @@ def _dispatch(
         for value in path_values.values():
             if not _ID.fullmatch(value):
                 raise NotFound("no such resource")
-        kwargs: dict[str, Any] = {k: v for k, v in path_values.items() if k in wanted}
-        user = None
-        if not spec.public:
-            user = principal()
-            if user.role not in spec.roles:
-                raise Forbidden(f"the {user.role!r} role may not call {spec.method} {spec.path}")
-            kwargs["user"] = user
-        ctx = context()
-        if spec.rate is not None and user is not None:
-            g.rate_limit = ratelimit.check(
-                ctx.db,
-                ctx.settings,
-                user_id=user.user_id,
-                route_class=spec.rate,
-                now=utcnow(),
-            )
-        if spec.query is not None:
-            kwargs["query"] = query_args(spec.query)
-        if spec.body is not None:
-            kwargs["body"] = json_body(spec.body)
-        kwargs = {k: v for k, v in kwargs.items() if k in wanted}
+        user = _authorize(spec)
+        kwargs = _arguments(spec, wanted, path_values, user)
         key = request.headers.get(idempotency.HEADER) if spec.idempotent else None
         if key is not None and user is not None:
             response = _idempotent(spec, handler, kwargs, user.user_id, key)
@@ -237,6 +218,38 @@ def _dispatch(
                 **{k: v for k, v in path_values.items() if _ID.fullmatch(v)},
             ),
         )
+
+
+def _authorize(spec: Route) -> Principal | None:
+    """The caller, checked against the route's roles and counted against its rate class
+    (``None`` for a public route). Raises ``Unauthenticated``, :class:`Forbidden`,
+    ``RateLimited``."""
+    if spec.public:
+        return None
+    user = principal()
+    if user.role not in spec.roles:
+        raise Forbidden(f"the {user.role!r} role may not call {spec.method} {spec.path}")
+    if spec.rate is not None:
+        ctx = context()
+        g.rate_limit = ratelimit.check(
+            ctx.db, ctx.settings, user_id=user.user_id, route_class=spec.rate, now=utcnow()
+        )
+    return user
+
+
+def _arguments(
+    spec: Route, wanted: set[str], path_values: dict[str, str], user: Principal | None
+) -> dict[str, Any]:
+    """The handler's keyword arguments its signature names: path values, ``user``, the parsed
+    ``query`` and ``body``."""
+    kwargs: dict[str, Any] = {k: v for k, v in path_values.items() if k in wanted}
+    if user is not None:
+        kwargs["user"] = user
+    if spec.query is not None:
+        kwargs["query"] = query_args(spec.query)
+    if spec.body is not None:
+        kwargs["body"] = json_body(spec.body)
+    return {k: v for k, v in kwargs.items() if k in wanted}
 
 
 def _idempotent(

@@ -278,31 +278,10 @@ def _server_post(
 ) -> ShareResult:
     """Start a publishing round for one record: record ``pending``, then queue the post."""
     record_id = share_record_id(video_id, platform, user_id)
-
-    def decide(current: ShareRecord | None) -> tuple[ShareRecord | None, str, str]:
-        if retry:
-            if current is None:
-                return None, "", "missing"
-            if current.mode is not ShareMode.SERVER_POST or current.status is not (
-                ShareStatus.FAILED
-            ):
-                return None, "", "not_failed"
-        elif current is not None and not force:
-            if current.status is ShareStatus.SUCCESS:
-                return None, "", "already"
-            if current.status is ShareStatus.PENDING and not _stuck(current, now):
-                return None, "", "in_flight"
-        base = current or new_record(
-            video_id=video_id,
-            platform=platform,
-            user_id=user_id,
-            mode=ShareMode.SERVER_POST,
-            now=now,
-        )
-        body = text if text is not None else base.text
-        action = "retry" if retry else "force" if current is not None and force else "share"
-        return start_round(base, text=body or "", now=now), action, "started"
-
+    new = new_record(
+        video_id=video_id, platform=platform, user_id=user_id, mode=ShareMode.SERVER_POST, now=now
+    )
+    decide = _round_decision(new, force=force, text=text, retry=retry, now=now)
     change = _change(ctx, record_id, decide, user_id)
     if change.detail == "missing":
         raise NotFound(f"video {video_id} was never shared to {platform.value}")
@@ -334,6 +313,34 @@ def _server_post(
         attempt_count=record.attempt_count,
         error=error,
     )
+
+
+def _round_decision(
+    new: ShareRecord, *, force: bool, text: str | None, retry: bool, now: datetime
+) -> Decision:
+    """Whether a request starts a new round on a record (``new`` when there is none yet): the
+    detail is ``started``, or why not (``missing``, ``not_failed``, ``already``,
+    ``in_flight``)."""
+
+    def decide(current: ShareRecord | None) -> tuple[ShareRecord | None, str, str]:
+        if retry:
+            if current is None:
+                return None, "", "missing"
+            if current.mode is not ShareMode.SERVER_POST or current.status is not (
+                ShareStatus.FAILED
+            ):
+                return None, "", "not_failed"
+        elif current is not None and not force:
+            if current.status is ShareStatus.SUCCESS:
+                return None, "", "already"
+            if current.status is ShareStatus.PENDING and not _stuck(current, now):
+                return None, "", "in_flight"
+        base = current or new
+        body = text if text is not None else base.text
+        action = "retry" if retry else "force" if current is not None and force else "share"
+        return start_round(base, text=body or "", now=now), action, "started"
+
+    return decide
 
 
 def _queue_round(ctx: AppContext, *, record: ShareRecord, now: datetime) -> ShareRecord:

@@ -1,6 +1,8 @@
 """Shared fixtures. The local stack (same code as ``make run``) starts once per session, on
 ports offset by ``SHARECAST_TEST_PORT_OFFSET`` (default 10000) so a running ``make run`` does not
-clash, and only when a test asks for it. State is reset between tests that use it."""
+clash, and only when a test asks for it. State is reset between tests that use it. Importing this
+module changes nothing: the environment that points clients at the stack's emulators is set by
+the session fixture :func:`stack_environment` and restored after the session."""
 
 from __future__ import annotations
 
@@ -17,8 +19,6 @@ from tests.support.sandbox import Sandbox
 
 _OFFSET = int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "10000"))
 PORTS = Ports.from_env(offset=_OFFSET)
-# Clients built by tests talk to the emulators of the test stack.
-os.environ.update(service_env(PORTS))
 
 # Windows shortened so tests need not wait minutes: the sweeper's (tests call the sweeper
 # themselves: the test stack runs no scheduler loop) and the publisher's lease, which must stay
@@ -33,8 +33,21 @@ STACK_ENV = {
 _stack: Stack | None = None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stack_environment() -> Iterator[dict[str, str]]:
+    """The environment of the stack's services, set for the whole session (restored after),
+    so ``Settings()`` and the clients tests build talk to the test stack's emulators."""
+    env = service_env(PORTS)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        yield env
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    stack_environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """The running local stack (emulators, Cloud Tasks emulator, sandbox, functions, relay)."""
     global _stack
     instance = Stack(PORTS, workdir=Path(tmp_path_factory.mktemp("stack")), extra_env=STACK_ENV)

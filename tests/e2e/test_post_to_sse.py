@@ -86,6 +86,7 @@ def test_multipost_streams_every_status_to_success_and_posts_once(user_id: str):
 
     # A client that saw only the first events reconnects and gets everything after them.
     cut = frames[1].id
+    assert cut is not None
     resumed = SSEClient(
         RELAY, headers={"Authorization": f"Bearer {api.token}", "Last-Event-ID": cut}
     )

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,7 +282,7 @@ def run_chaos(
     rng.shuffle(disruptions)
     marks = sorted(rng.sample(range(cfg.posts // 10, cfg.posts), len(disruptions)))
     with ThreadPoolExecutor(cfg.create_threads) as pool:
-        futures = []
+        futures: list[Future[Any]] = []
         for n in range(cfg.posts):
             if marks and n == marks[0]:
                 marks.pop(0)

@@ -59,7 +59,8 @@ class SSEClient:
                 self._cond.notify_all()
 
     def _parse(self, response: httpx.Response) -> None:
-        event_id, event, data = None, "message", []
+        event_id, event = None, "message"
+        data: list[str] = []
         for line in response.iter_lines():
             if self._stop.is_set():
                 return

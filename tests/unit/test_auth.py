@@ -51,7 +51,7 @@ def test_forged_signature_and_alg_none(settings):
     claims = {"sub": "a", "exp": int(time.time()) + 60}
     with pytest.raises(Unauthenticated):
         verify_user_token(token(claims, key="another-secret-another-secret-123456"), settings)
-    unsigned = jwt.encode(claims, key=None, algorithm="none")
+    unsigned = jwt.encode(claims, key="", algorithm="none")
     with pytest.raises(Unauthenticated):
         verify_user_token(unsigned, settings)
 

@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import jwt
 import pytest
@@ -219,7 +220,7 @@ def test_jwks_matrix(route: Route, jwks_app):
         iss="https://idp.example",
         aud="sharecast",
     )
-    body = {} if route.body is not None else None
+    body: dict[str, Any] | None = {} if route.body is not None else None
     for case, token in tokens.items():
         response = client.open(
             url_of(route),

@@ -28,7 +28,11 @@ def api(user_id: str) -> ApiClient:
 
 def posts_of(user_id: str) -> list[str]:
     db = Clients(Settings()).firestore
-    return [d.id for d in db.collection("posts").stream() if d.to_dict()["user_id"] == user_id]
+    return [
+        d.id
+        for d in db.collection("posts").stream()
+        if (d.to_dict() or {}).get("user_id") == user_id
+    ]
 
 
 def send(api: ApiClient, key: str, body: dict = BODY):

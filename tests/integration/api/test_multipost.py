@@ -165,6 +165,7 @@ def test_text_over_limit_names_the_target(api: ApiClient):
 def test_bad_tokens_are_401(api: ApiClient, kind: str):
     settings = Settings()
     now = int(time.time())
+    assert settings.jwt_secret is not None
     secret = settings.jwt_secret.get_secret_value()
     tokens = {
         "missing": "",

@@ -58,7 +58,7 @@ def test_media_is_copied_into_every_target_and_remembers_the_post(api: ApiClient
         assert [m.media_id for m in target.media] == [first, second]
         assert [m.size for m in target.media] == [len(PNG), len(PNG) + 1]
         assert all(m.mime_type == "image/png" and m.kind == "IMAGE" for m in target.media)
-    doc = db.collection("media").document(first).get().to_dict()
+    doc = db.collection("media").document(first).get().to_dict() or {}
     assert doc["post_ids"] == [post.id]
 
 

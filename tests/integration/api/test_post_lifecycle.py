@@ -46,7 +46,9 @@ def create(api: ApiClient, **body) -> dict:
 
 def deliver(task: PublishTask) -> requests.Response:
     """Deliver a task body to the running publisher exactly as Cloud Tasks would."""
-    secret = Settings().internal_auth_secret.get_secret_value()
+    configured = Settings().internal_auth_secret
+    assert configured is not None
+    secret = configured.get_secret_value()
     return requests.post(
         f"http://{HOST}:{PORTS.publisher}/",
         data=task.body(),

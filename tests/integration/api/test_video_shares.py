@@ -90,7 +90,7 @@ def count_shares() -> int:
 
 
 def test_track_only_records_success_with_share_links_and_is_idempotent(api: ApiClient):
-    body = {
+    body: dict[str, Any] = {
         "platforms": ["whatsapp", "x", "facebook", "linkedin", "instagram"],
         "mode": "track_only",
         "message": "Tom & Jerry #1 🎉",

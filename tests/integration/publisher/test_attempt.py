@@ -233,6 +233,7 @@ def test_redelivered_failed_attempt_re_ensures_the_next_task(pub, sandbox, user_
 def test_publisher_http_envelope(stack):
     url = f"http://127.0.0.1:{PORTS.publisher}/"
     settings = Settings()
+    assert settings.internal_auth_secret is not None
     secret = settings.internal_auth_secret.get_secret_value()
     missing = requests.post(url, json={"post_id": "p", "target_id": "t", "attempt": 1}, timeout=5)
     assert missing.status_code == 401

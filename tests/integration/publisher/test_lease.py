@@ -48,7 +48,9 @@ def pub() -> AppContext:
 
 
 def deliver(task: PublishTask) -> requests.Response:
-    secret = Settings().internal_auth_secret.get_secret_value()
+    configured = Settings().internal_auth_secret
+    assert configured is not None
+    secret = configured.get_secret_value()
     return requests.post(
         f"http://{HOST}:{PORTS.publisher}/",
         data=task.body(),
@@ -75,10 +77,12 @@ def new_target(pub: AppContext, user_id: str, platform: str):
 
 def recorded(pub: AppContext, post_id: str, user_id: str) -> tuple[dict, int, int]:
     """(target document, number of events, number of attempt-log rows) of the post."""
-    target = posts_store.target_ref(pub.db, post_id, "facebook-0").get().to_dict()
+    target = posts_store.target_ref(pub.db, post_id, "facebook-0").get().to_dict() or {}
     events = len(list(pub.db.collection("users").document(user_id).collection("events").stream()))
     attempts = sum(
-        1 for d in pub.db.collection("attempts").stream() if d.to_dict()["post_id"] == post_id
+        1
+        for d in pub.db.collection("attempts").stream()
+        if (d.to_dict() or {}).get("post_id") == post_id
     )
     return target, events, attempts
 

@@ -32,6 +32,7 @@ import jwt
 import pytest
 import uvicorn
 
+from infra.localenv import PROJECT as LOCAL_PROJECT
 from infra.stack import Stack
 from sharecast.auth import Principal, issue_dev_token, issue_sse_token
 from sharecast.clients import Clients
@@ -43,7 +44,7 @@ from sharecast.relay.app import create_app
 from sharecast.relay.runtime import Relay
 
 REPO = Path(__file__).resolve().parents[3]
-PROJECT = os.environ["GOOGLE_CLOUD_PROJECT"]  # set by tests/conftest.py
+PROJECT = LOCAL_PROJECT  # what tests/conftest.py's stack_environment sets
 JWT_SECRET = "relay-test-secret-0123456789abcdef"
 RETRY_MS = 1500
 

@@ -50,6 +50,7 @@ def test_outcome_is_applied_once_and_only_for_the_current_round(ctx: AppContext,
         tags=[],
         now=utcnow(),
     )
+    assert result.record_id is not None
     record = shares_store.get_shares(ctx.db, [result.record_id])[result.record_id]
     assert record.status is ShareStatus.PENDING
     assert record.post_id is not None

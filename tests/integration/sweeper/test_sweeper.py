@@ -159,12 +159,12 @@ def test_daily_sweep_deletes_expired_media(api: ApiClient):
     settings = Settings()
     clients = Clients(settings)
     ref = clients.firestore.collection("media").document(media_id)
-    path = ref.get().to_dict()["object_path"]
+    path = (ref.get().to_dict() or {})["object_path"]
     ref.update({"expires_at": utcnow() - timedelta(minutes=1)})
     daily = sweep("daily")
     assert daily["errors"] == {}
     assert counts(daily)["media_deleted"] == 1
-    assert ref.get().to_dict()["status"] == "DELETED"
+    assert (ref.get().to_dict() or {})["status"] == "DELETED"
     assert clients.storage.bucket(settings.media_bucket).get_blob(path) is None
     assert counts(sweep("daily"))["media_deleted"] == 0  # idempotent
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from google.oauth2.credentials import Credentials as TokenCredentials
@@ -120,8 +120,9 @@ class FakeIamAdapter(requests.adapters.BaseAdapter):
         super().__init__()
         self.calls: list[tuple[str, str]] = []
 
-    def send(self, request, **kwargs):
+    def send(self, request, **kwargs):  # type: ignore[override]
         key = serialization.load_pem_private_key(DEV_MEDIA_SIGNER_KEY.encode(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
         payload = base64.b64decode(json.loads(request.body)["payload"])
         self.calls.append((request.url, request.headers["Authorization"]))
         signature = key.sign(payload, padding.PKCS1v15(), hashes.SHA256())

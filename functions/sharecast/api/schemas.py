@@ -233,10 +233,6 @@ class MultipostOut(ApiOut):
     enqueuePending: bool
 
 
-#: The name main's lifecycle code used for one entry of ``results``.
-MultipostResultOut = TargetResultOut
-
-
 class DeadLetterOut(ApiOut):
     """A target that finally failed; ``targetPath`` (``{postId}:{targetId}``) names it in
     ``POST /admin/dead-letters/{targetPath}/retry``."""

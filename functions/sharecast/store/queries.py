@@ -53,8 +53,6 @@ class Scope(StrEnum):
     COLLECTION_GROUP = "COLLECTION_GROUP"
 
 
-#: Operators that restrict a field to one value (served by single-field index merging).
-EQUALITY_OPS = frozenset({"==", "in"})
 #: Range and inequality operators (each makes its field an ordered field of the index).
 RANGE_OPS = frozenset({"<", "<=", ">", ">=", "!=", "not-in"})
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from google.cloud import firestore
 
+from sharecast.app import AppContext
 from sharecast.domain.statuses import TargetStatus
 from sharecast.store import queries
 
@@ -62,7 +63,7 @@ class _Bucket:
 
 
 def summarize(
-    db: firestore.Client,
+    ctx: AppContext,
     *,
     user_id: str | None,
     since: datetime,
@@ -76,7 +77,7 @@ def summarize(
     truncated = False
 
     spec = queries.ANALYTICS_TARGETS if user_id is None else queries.ANALYTICS_USER_TARGETS
-    rows = _rows(db, spec, "created_at", user_id, since, until, max_records)
+    rows = _rows(ctx.db, spec, "created_at", user_id, since, until, max_records)
     truncated |= len(rows) > max_records
     for doc in rows[:max_records]:
         platform, status = str(doc.get("platform")), str(doc.get("status"))
@@ -87,7 +88,7 @@ def summarize(
                 bucket.publish_s.append(max(0.0, (published - created).total_seconds()))
 
     spec = queries.ANALYTICS_ATTEMPTS if user_id is None else queries.ANALYTICS_USER_ATTEMPTS
-    rows = _rows(db, spec, "started_at", user_id, since, until, max_records)
+    rows = _rows(ctx.db, spec, "started_at", user_id, since, until, max_records)
     truncated |= len(rows) > max_records
     for doc in rows[:max_records]:
         duration = doc.get("duration_ms")

@@ -30,7 +30,7 @@ from typing import Any
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
 from google.cloud import firestore
 
-from sharecast.config import Settings
+from sharecast.app import AppContext
 from sharecast.errors import BadRequest, Conflict, FieldProblem, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -74,8 +74,7 @@ def fingerprint(path: str, body: bytes) -> str:
 
 
 def begin(
-    db: firestore.Client,
-    settings: Settings,
+    ctx: AppContext,
     *,
     user_id: str,
     scope: str,
@@ -91,6 +90,7 @@ def begin(
     with the key is still running.
     """
     _check_key(key)
+    db, settings = ctx.db, ctx.settings
     doc_id = hashlib.sha256(f"{user_id}\n{scope}\n{key}".encode()).hexdigest()
     ref = db.collection(COLLECTION).document(doc_id)
     mine = fingerprint(path, body)
@@ -149,17 +149,17 @@ def _existing(doc: dict[str, Any], *, fingerprint: str, now: datetime) -> Replay
 
 
 def complete(
-    db: firestore.Client, claim: Claim, *, status: int, body: str, headers: dict[str, str]
+    ctx: AppContext, claim: Claim, *, status: int, body: str, headers: dict[str, str]
 ) -> None:
     """Store the response of the request that owns ``claim`` (no-op if it lost the claim)."""
     with contextlib.suppress(FailedPrecondition, NotFound):
         claim.ref.update(
             {"state": "done", "status": status, "body": body, "headers": headers},
-            option=db.write_option(last_update_time=claim.update_time),
+            option=ctx.db.write_option(last_update_time=claim.update_time),
         )
 
 
-def release(db: firestore.Client, claim: Claim) -> None:
+def release(ctx: AppContext, claim: Claim) -> None:
     """Give the key back after the request failed, so a retry runs it again."""
     with contextlib.suppress(FailedPrecondition, NotFound):
-        claim.ref.delete(option=db.write_option(last_update_time=claim.update_time))
+        claim.ref.delete(option=ctx.db.write_option(last_update_time=claim.update_time))

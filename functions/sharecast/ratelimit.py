@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
-
-from sharecast.config import Settings
+from sharecast.app import AppContext
 from sharecast.errors import RateLimited
 
 COLLECTION = "rate_limits"
@@ -57,8 +55,7 @@ def window_doc_id(user_id: str, route_class: str, window: int) -> str:
 
 
 def check(
-    db: firestore.Client,
-    settings: Settings,
+    ctx: AppContext,
     *,
     user_id: str,
     route_class: str,
@@ -70,6 +67,7 @@ def check(
     the count exceeds the limit, and ``KeyError`` for a class missing from the settings (a
     declaration bug caught by the route tests).
     """
+    db, settings = ctx.db, ctx.settings
     limit, period = settings.rate_limit_table[route_class]
     epoch = now.timestamp()
     window = int(epoch // period)

@@ -52,7 +52,7 @@ def summary(user: Principal, query: AnalyticsQuery) -> dict[str, Any]:
             ],
         )
     return analytics.summarize(
-        context().db,
+        context(),
         user_id=user.user_id if user.role == "user" else None,
         since=since,
         until=until,

@@ -232,7 +232,7 @@ def _authorize(spec: Route) -> Principal | None:
     if spec.rate is not None:
         ctx = context()
         g.rate_limit = ratelimit.check(
-            ctx.db, ctx.settings, user_id=user.user_id, route_class=spec.rate, now=utcnow()
+            ctx, user_id=user.user_id, route_class=spec.rate, now=utcnow()
         )
     return user
 
@@ -258,8 +258,7 @@ def _idempotent(
     ctx = context()
     scope = f"{spec.method} {spec.path}"
     claim = idempotency.begin(
-        ctx.db,
-        ctx.settings,
+        ctx,
         user_id=user_id,
         scope=scope,
         key=key,
@@ -276,10 +275,10 @@ def _idempotent(
     try:
         response = _render(spec, handler(**kwargs))
     except BaseException:
-        idempotency.release(ctx.db, claim)
+        idempotency.release(ctx, claim)
         raise
     idempotency.complete(
-        ctx.db,
+        ctx,
         claim,
         status=response.status_code,
         body=response.get_data(as_text=True),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sharecast import idempotency
+from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from tests.conftest import PORTS
@@ -76,12 +77,11 @@ def test_malformed_key_is_400(api):
 
 def test_in_flight_key_is_409_and_a_dead_claim_is_taken_over(api, user_id):
     settings = Settings()
-    db = Clients(settings).firestore
+    ctx = AppContext.build(settings)
     raw = json.dumps(BODY).encode()
     key = uuid.uuid4().hex
     idempotency.begin(
-        db,
-        settings,
+        ctx,
         user_id=user_id,
         scope="POST /posts/multipost",
         key=key,
@@ -96,8 +96,7 @@ def test_in_flight_key_is_409_and_a_dead_claim_is_taken_over(api, user_id):
     # A claim whose lease ran out (its request died) is taken over by the retry.
     stale = uuid.uuid4().hex
     idempotency.begin(
-        db,
-        settings,
+        ctx,
         user_id=user_id,
         scope="POST /posts/multipost",
         key=stale,

@@ -93,15 +93,15 @@ def test_concurrent_requests_never_exceed_the_limit(server, user_id):
 
 
 def test_one_hit_per_request_in_the_users_window(user_id):
-    s = settings()
-    db = Clients(s).firestore
+    ctx = AppContext.build(settings())
+    db = ctx.db
     now = datetime.now(UTC)
     states = [
-        ratelimit.check(db, s, user_id=user_id, route_class="session", now=now) for _ in range(3)
+        ratelimit.check(ctx, user_id=user_id, route_class="session", now=now) for _ in range(3)
     ]
     assert [w.remaining for w in states] == [2, 1, 0]
     with pytest.raises(RateLimited) as refused:
-        ratelimit.check(db, s, user_id=user_id, route_class="session", now=now)
+        ratelimit.check(ctx, user_id=user_id, route_class="session", now=now)
     assert refused.value.headers["Retry-After"] == str(states[0].reset_s)
     window = ratelimit.window_doc_id(user_id, "session", int(now.timestamp()) // 3600)
     hits = list(

@@ -67,13 +67,6 @@ class BadRequest(SharecastError):
     title = "Bad request"
 
 
-class OAuthStateInvalid(BadRequest):
-    """The ``state`` of a callback is unknown, expired, already used, or not the caller's."""
-
-    code = "OAUTH_STATE_INVALID"
-    title = "Invalid OAuth state"
-
-
 class Unauthenticated(SharecastError):
     """No credentials, or credentials that are expired, forged or for another audience."""
 

@@ -1,11 +1,15 @@
-"""Errors of the OAuth flows and of token refresh. Messages never contain tokens or secrets.
-
-``OAuthStateInvalid`` lives in :mod:`sharecast.errors` (the store raises it).
-"""
+"""Errors of the OAuth flows and of token refresh. Messages never contain tokens or secrets."""
 
 from __future__ import annotations
 
 from sharecast.errors import BadRequest, InternalError, NotConfigured, UpstreamFailed
+
+
+class OAuthStateInvalid(BadRequest):
+    """The ``state`` of a callback is unknown, expired, already used, or not the caller's."""
+
+    code = "OAUTH_STATE_INVALID"
+    title = "Invalid OAuth state"
 
 
 class OAuthDenied(BadRequest):

@@ -18,12 +18,13 @@ from sharecast.app import AppContext
 from sharecast.config import Settings
 from sharecast.domain.models import ConnectionRecord
 from sharecast.domain.statuses import Platform
-from sharecast.errors import NotFound
+from sharecast.errors import Conflict, NotFound
 from sharecast.logs import fields
 from sharecast.oauth.errors import (
     GrantRejected,
     OAuthDenied,
     OAuthNotConfigured,
+    OAuthStateInvalid,
     OAuthUpstreamError,
     ShareLinkOnly,
     UpstreamUnavailable,
@@ -106,9 +107,12 @@ def callback(
     :class:`OAuthUpstreamError` (502). The state is used up even when the exchange fails.
     """
     db, vault = ctx.db, ctx.vault
-    pending = oauth_states.consume_state(
-        db, vault, state=state, user_id=user_id, platform=provider.platform, now=now
-    )
+    try:
+        pending = oauth_states.consume_state(
+            db, vault, state=state, user_id=user_id, platform=provider.platform, now=now
+        )
+    except (NotFound, Conflict) as exc:  # the store's answer, as the 400 of a bad state
+        raise OAuthStateInvalid(exc.detail) from None
     if error or not code:
         raise OAuthDenied(f"{provider.platform.value} authorization was not granted")
     try:

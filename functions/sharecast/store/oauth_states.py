@@ -17,7 +17,7 @@ from typing import Any
 from google.cloud import firestore
 
 from sharecast.domain.statuses import Platform
-from sharecast.errors import OAuthStateInvalid
+from sharecast.errors import Conflict, NotFound
 from sharecast.store import queries
 from sharecast.vault import TokenVault, VaultError
 
@@ -79,11 +79,12 @@ def consume_state(
 ) -> PendingAuthorization:
     """Check ``state`` and mark it used, in one transaction (a replay finds it used).
 
-    Raises :class:`OAuthStateInvalid` (400) when the state is unknown, expired, already used,
-    started by another user or for another platform; another user's attempt does not use it up.
+    Raises :class:`NotFound` when the state is unknown, and :class:`Conflict` when it is
+    expired, already used, started by another user or for another platform, or unreadable;
+    another user's attempt does not use it up. Each message says which.
     """
     if not state or len(state) > 200:
-        raise OAuthStateInvalid("unknown OAuth state")
+        raise NotFound("unknown OAuth state")
     doc_id = _doc_id(state)
     ref = db.collection(STATES).document(doc_id)
 
@@ -91,14 +92,14 @@ def consume_state(
     def run(tx: firestore.Transaction) -> dict[str, Any]:
         snap = ref.get(transaction=tx)
         if not snap.exists:
-            raise OAuthStateInvalid("unknown OAuth state")
+            raise NotFound("unknown OAuth state")
         doc = snap.to_dict() or {}
         if doc.get("user_id") != user_id or doc.get("platform") != platform.value:
-            raise OAuthStateInvalid("this OAuth state was not issued to you for this platform")
+            raise Conflict("this OAuth state was not issued to you for this platform")
         if doc.get("used_at") is not None:
-            raise OAuthStateInvalid("this OAuth state was already used; start again")
+            raise Conflict("this OAuth state was already used; start again")
         if doc[EXPIRE_AT] <= now:
-            raise OAuthStateInvalid("this OAuth state has expired; start again")
+            raise Conflict("this OAuth state has expired; start again")
         tx.update(ref, {"used_at": now})
         return doc
 
@@ -108,5 +109,5 @@ def consume_state(
         try:
             verifier = vault.decrypt(doc["code_verifier_enc"], context=doc_id)
         except VaultError as exc:
-            raise OAuthStateInvalid("this OAuth state cannot be read; start again") from exc
+            raise Conflict("this OAuth state cannot be read; start again") from exc
     return PendingAuthorization(redirect_uri=doc["redirect_uri"], code_verifier=verifier)

@@ -12,7 +12,7 @@ import requests
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
-from sharecast.errors import OAuthStateInvalid
+from sharecast.errors import Conflict
 from sharecast.store import oauth_states
 from sharecast.store.connections import get_connection
 from sharecast.timeutil import utcnow
@@ -141,7 +141,7 @@ def test_expired_state_is_refused(user_id: str):
         ttl_s=600,
     )
     assert expires == now + timedelta(seconds=600)
-    with pytest.raises(OAuthStateInvalid, match="expired"):
+    with pytest.raises(Conflict, match="expired"):  # the store's answer; the API says 400
         oauth_states.consume_state(
             db, vault, state=state, user_id=user_id, platform=Platform.X, now=expires
         )

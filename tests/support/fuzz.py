@@ -44,6 +44,17 @@ CHECKS = [
 NEGATIVE_CHECKS = [
     c for c in CHECKS if c not in (content_type_conformance, negative_data_rejection)
 ]
+#: Headers that frame the HTTP message itself. A negative case that sets one (an empty
+#: ``Content-Length``) is refused by the HTTP server (gunicorn's HTML 400) before the API
+#: exists for it, so such cases test the server, not the document; they are not sent.
+FRAMING_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade", "te"}
+)
+
+
+def sends_no_framing_header(case: schemathesis.Case) -> bool:
+    """True unless ``case`` sets a header of :data:`FRAMING_HEADERS`."""
+    return not any(name.lower() in FRAMING_HEADERS for name in (case.headers or {}))
 
 
 @dataclass
@@ -85,7 +96,7 @@ def fuzz(base_url: str, *, cases: int, users: int = 40, seed: int = 8) -> FuzzRe
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=operation.as_strategy(generation_mode=mode))
+        @given(case=operation.as_strategy(generation_mode=mode).filter(sends_no_framing_header))
         def run(case: schemathesis.Case) -> None:
             token = tokens[report.cases % len(tokens)]
             response = case.call_and_validate(

@@ -53,6 +53,12 @@ class DuplicateContentError(PermanentPlatformError):
     """
 
 
+class BillingError(PermanentPlatformError):
+    """The platform refuses to serve the request until the account is paid for (code
+    ``BILLING``): e.g. X's 402 ``CreditsDepleted`` when the developer account has no credits
+    left. Retrying cannot help; the user (or operator) must top up, then retry the target."""
+
+
 class AuthExpiredError(TransientPlatformError):
     """The access token expired or was revoked; a refresh may fix it."""
 

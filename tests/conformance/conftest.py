@@ -56,3 +56,11 @@ def media(stack):  # type: ignore[no-untyped-def]
     from tests.support.emulator_media import EmulatorMedia
 
     return EmulatorMedia()
+
+
+@pytest.fixture(scope="session")
+def url_media():
+    """Signed URLs of media objects without the stack (the playback server never fetches them)."""
+    from tests.support.emulator_media import EmulatorMedia
+
+    return EmulatorMedia()

@@ -21,7 +21,8 @@ otherwise it answers 599 and the test fails on the mismatch. Bodies go out as re
 ``body_gzip_base64`` is sent as the recorded gzip bytes with its ``content-encoding``, the
 others as UTF-8 (gzipped when the recorded headers say ``content-encoding: gzip``). Every
 request received is kept in :attr:`PlaybackServer.received` (method, path, query, headers,
-body) for the tests to inspect.
+body) for the tests to inspect. A recorded header value may name the server itself as
+``{base_url}`` (e.g. YouTube's session URI in ``Location``), replaced when served.
 """
 
 from __future__ import annotations
@@ -159,8 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
             script.position += 1
         assert exchange is not None
         response = exchange["response"]
+        base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         headers = {
-            k: str(v)
+            k: str(v).replace("{base_url}", base_url)
             for k, v in response.get("headers", {}).items()
             if k.lower() not in _SKIPPED_HEADERS
         }

@@ -67,6 +67,13 @@ def test_instagram_quota_subcode_is_transient():
     assert (type(error), error.code) == (TransientPlatformError, "QUOTA_EXCEEDED")
 
 
+def test_threads_media_not_found_means_not_ready():
+    # fbsamples/threads_api#70: threads_publish answers 24/4279009 right after FINISHED.
+    body = graph(24, 4279009, False, message="The requested resource does not exist")
+    error = classify_threads_error(400, body, {})
+    assert (type(error), error.code) == (TransientPlatformError, "MEDIA_NOT_READY")
+
+
 def test_threads_uses_the_graph_table():
     assert classify_threads_error(500, graph(2, is_transient=True)).code == "PLATFORM_5XX"
     assert isinstance(classify_threads_error(400, graph(506)), DuplicateContentError)

@@ -9,8 +9,8 @@ import pytest
 
 from sharecast.platforms.base import PublishRequest
 from sharecast.platforms.errors import (
-    BillingError,
     AuthExpiredError,
+    BillingError,
     DuplicateContentError,
     PermanentPlatformError,
     TransientPlatformError,

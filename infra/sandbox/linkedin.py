@@ -140,11 +140,23 @@ class LinkedInDialect:
                 (p.id for p in reversed(self._state.ledger.posts(PLATFORM, ctx.account_id))),
                 "urn:li:share:0",
             )
+            # The recorded shape (Arisamiga/Linkedin-RSS#5): the code under
+            # errorDetails.inputErrors[], the existing post named in the message.
             return json_response(
                 {
-                    "message": f"Content is a duplicate of {earlier}",
+                    "errorDetailType": "com.linkedin.common.error.BadRequest",
+                    "message": "com.linkedin.content.common.exception."
+                    f"BadRequestResponseException: Content is a duplicate of {earlier}",
+                    "errorDetails": {
+                        "inputErrors": [
+                            {
+                                "description": "Duplicate post is detected",
+                                "input": {},
+                                "code": "DUPLICATE_POST",
+                            }
+                        ]
+                    },
                     "status": 422,
-                    "code": "DUPLICATE_POST",
                 },
                 422,
                 headers,

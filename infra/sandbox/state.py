@@ -31,6 +31,8 @@ class SandboxSettings(BaseModel):
     instagram_quota_total: int = Field(default=100, ge=0)
     linkedin_min_version: str = "202411"
     linkedin_part_bytes: int = Field(default=4_194_304, ge=1)
+    #: YouTube: a chunk ``PUT`` keeps at most this many bytes (0: every chunk whole).
+    youtube_commit_bytes: int = Field(default=0, ge=0)
 
 
 class SandboxState:

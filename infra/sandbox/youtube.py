@@ -5,9 +5,13 @@ Protocol (https://developers.google.com/youtube/v3/guides/using_resumable_upload
 resource answers 200 with the session URI in ``Location``; ``PUT <session>`` with
 ``Content-Range: bytes a-b/total`` answers 308 + ``Range: bytes=0-N`` until the last byte, then
 200 with the ``video`` resource; ``PUT`` with ``Content-Range: bytes */total`` and no body
-reports progress the same way (no ``Range`` when nothing arrived). Bytes are counted, never
-kept. A chunk that does not start where the session stands is refused with a 308 giving the
-current range, so clients resynchronise.
+reports progress the same way (no ``Range`` when nothing arrived). Bytes are not stored:
+the session hashes the committed bytes in order (``sha256`` in the control API), so a
+test compares the assembled file with its source. With the setting ``youtube_commit_bytes``
+N > 0 a ``PUT`` keeps only the first N bytes of a larger chunk and answers 308 with the
+committed ``Range``, as the protocol allows (the client must resume from there). A chunk that
+does not start where the session stands is refused with a 308 giving the current range, so
+clients resynchronise.
 
 Faults: error kinds fire when the session is created (``usage_capped`` renders as 403
 ``quotaExceeded``, ``rate_limit`` as 403 ``userRateLimitExceeded``); the final chunk runs through
@@ -19,6 +23,7 @@ sessions.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -70,15 +75,19 @@ class Session:
     received: int = 0
     video_id: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: SHA-256 of the committed bytes, in order (the assembled file, without keeping it).
+    digest: Any = field(default_factory=hashlib.sha256)
 
     def to_json(self) -> dict[str, Any]:
-        """The control-API shape."""
+        """The control-API shape: ``sha256`` is the hex digest of the bytes committed so far,
+        to compare with the source's once ``received == total``."""
         return {
             "id": self.id,
             "channel": self.channel,
             "total": self.total,
             "received": self.received,
             "video_id": self.video_id,
+            "sha256": self.digest.hexdigest(),
         }
 
 
@@ -132,20 +141,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     """The upload routes and ``GET /_sandbox/youtube/uploads``."""
     dialect = YouTubeDialect(state)
 
-    def video_resource(session: Session) -> Response:
-        assert session.video_id is not None
-        return json_response(
-            {
-                "kind": "youtube#video",
-                "id": session.video_id,
-                "snippet": {
-                    **session.snippet,
-                    "channelId": session.channel,
-                    "publishedAt": rfc3339(session.created_at),
-                },
-                "status": {**session.status, "uploadStatus": "uploaded"},
-            }
-        )
+    video_resource = _video_resource
 
     def progress(session: Session) -> Response:
         headers = {}
@@ -222,30 +218,20 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             async for _chunk in request.stream():
                 pass
             return progress(session)
-        size = 0
+        body = b""
         async for chunk in request.stream():
-            size += len(chunk)
+            body += chunk
+        size = len(body)
         if size != last - first + 1 or last >= session.total:
             return google_error(400, "badRequest", "the body does not match Content-Range")
-        session.received += size
+        limit = state.settings.youtube_commit_bytes
+        kept = body[:limit] if limit and size > limit else body  # the protocol allows it
+        before = session.digest.copy()
+        session.digest.update(kept)
+        session.received += len(kept)
         if session.received < session.total:
             return progress(session)
-        before = {p.id for p in state.ledger.posts(PLATFORM, session.channel)}
-        title = str(session.snippet.get("title"))
-        response = await publish(
-            state,
-            _FinalChunk(dialect),
-            Attempt(PLATFORM, session.channel, title, None, session.token),
-            request,
-            Ctx(session.channel),
-            lambda post: _accepted(session, post, video_resource),
-        )
-        new = [p for p in state.ledger.posts(PLATFORM, session.channel) if p.id not in before]
-        if new:
-            session.video_id = new[-1].id
-        else:  # refused: the last chunk must be sent again
-            session.received -= size
-        return response
+        return await _final_chunk(state, dialect, session, request, len(kept), before)
 
     async def uploads(request: Request) -> Response:
         return json_response({"sessions": [s.to_json() for s in _sessions(state).values()]})
@@ -255,6 +241,52 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         Route("/upload/youtube/v3/videos", upload, methods=["PUT"]),
         Route("/_sandbox/youtube/uploads", uploads, methods=["GET"]),
     ]
+
+
+async def _final_chunk(
+    state: SandboxState,
+    dialect: YouTubeDialect,
+    session: Session,
+    request: Request,
+    kept: int,
+    before: Any,
+) -> Response:
+    """The last byte arrived: the video is "published" through the shared flow; a refused final
+    chunk (fault) is not counted, so the client sends it again."""
+    published = {p.id for p in state.ledger.posts(PLATFORM, session.channel)}
+    title = str(session.snippet.get("title"))
+    response = await publish(
+        state,
+        _FinalChunk(dialect),
+        Attempt(PLATFORM, session.channel, title, None, session.token),
+        request,
+        Ctx(session.channel),
+        lambda post: _accepted(session, post, lambda s: _video_resource(s)),
+    )
+    new = [p for p in state.ledger.posts(PLATFORM, session.channel) if p.id not in published]
+    if new:
+        session.video_id = new[-1].id
+    else:
+        session.received -= kept
+        session.digest = before
+    return response
+
+
+def _video_resource(session: Session) -> Response:
+    """The ``youtube#video`` resource of a completed upload."""
+    assert session.video_id is not None
+    return json_response(
+        {
+            "kind": "youtube#video",
+            "id": session.video_id,
+            "snippet": {
+                **session.snippet,
+                "channelId": session.channel,
+                "publishedAt": rfc3339(session.created_at),
+            },
+            "status": {**session.status, "uploadStatus": "uploaded"},
+        }
+    )
 
 
 def _accepted(session: Session, post: Post, render: Any) -> Response:

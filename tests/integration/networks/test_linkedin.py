@@ -98,7 +98,7 @@ def test_inactive_version_is_a_permanent_configuration_error(sandbox, media, htt
 
 
 def test_duplicate_post_names_the_first_and_reconciliation_answers_it(li, sandbox):
-    first = run(li, req(text="same"), MemoryStepLog())
+    first, _ = run(li, req(text="same"), MemoryStepLog())
     steps = MemoryStepLog()
     with pytest.raises(DuplicateContentError) as info:
         li.publish(req(text="same"), access_token=TOKEN, steps=steps)

@@ -77,6 +77,7 @@ def _buc_header(page_id: str, call_count: int, regain_minutes: int) -> str:
         "total_cputime": min(call_count, 100),
         "total_time": min(call_count, 100),
         "estimated_time_to_regain_access": regain_minutes,
+        "ads_api_access_tier": "development_access",
     }
     return json.dumps({page_id: [usage]}, separators=(",", ":"))
 
@@ -339,6 +340,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                         "after": encode_offset(offset + len(page)),
                     }
                 }
+                # Graph's time-paginated pages link both ways, the newer side included.
+                newer = {k: v for k, v in params.items() if k != "access_token"}
+                newer["after"] = encode_offset(max(0, offset - limit))
+                paging["previous"] = str(request.url.replace(query=urlencode(newer)))
                 if offset + len(page) < len(posts):
                     query = {k: v for k, v in params.items() if k != "access_token"}
                     query["after"] = encode_offset(offset + len(page))

@@ -233,7 +233,8 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             info["progress_percent"] = 50
         else:
             info["progress_percent"] = 100
-        return json_response(data(upload, processing_info=info), 200, headers)
+        extra = {"size": upload.received, "expires_after_secs": X_EXPIRES_AFTER_S}
+        return json_response(data(upload, **extra, processing_info=info), 200, headers)
 
     return [
         Route("/{version}/{page_id}/photos", fb_photos, methods=["POST"]),

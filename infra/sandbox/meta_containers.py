@@ -124,6 +124,7 @@ class MetaDialect(FacebookDialect):
                 "total_cputime": 100,
                 "total_time": 100,
                 "estimated_time_to_regain_access": math.ceil(retry_after_s / 60),
+                "ads_api_access_tier": "development_access",
             }
             headers["x-business-use-case-usage"] = json.dumps({ctx.account_id: [usage]})
             code = 80002 if self.platform == INSTAGRAM else 4

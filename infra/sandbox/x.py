@@ -161,9 +161,12 @@ class XDialect:
         if kind == "server_error":
             return problem(503, "Service Unavailable", "Service Unavailable", headers=headers)
         if kind == "rate_limit":
+            # As recorded in X's own Postman collection: a text body, the limit in headers.
             headers["x-rate-limit-remaining"] = "0"
             headers["x-rate-limit-reset"] = str(int(time.time()) + retry_after_s)
-            return problem(429, "Too Many Requests", "Too Many Requests", headers=headers)
+            return Response(
+                "Rate limit exceeded\n", 429, headers, media_type="text/plain;charset=utf-8"
+            )
         if kind == "usage_capped":
             return problem(
                 429,
@@ -171,6 +174,8 @@ class XDialect:
                 "Usage cap exceeded: Monthly product cap",
                 PROBLEMS + "usage-capped",
                 headers,
+                account_id=ctx.account_id,
+                product_name="standard-basic",
                 period="Monthly",
                 scope="Product",
             )
@@ -191,6 +196,8 @@ class XDialect:
                 "and tokens from a Twitter developer App that is attached to a Project.",
                 PROBLEMS + "client-forbidden",
                 headers,
+                client_id="16340226",
+                required_enrollment="Standard Basic",
                 reason="client-not-enrolled",
                 registration_url="https://developer.x.com/en/docs/projects/overview",
             )

@@ -261,7 +261,7 @@ async def _final_chunk(
         Attempt(PLATFORM, session.channel, title, None, session.token),
         request,
         Ctx(session.channel),
-        lambda post: _accepted(session, post, lambda s: _video_resource(s)),
+        lambda post: _accepted(session, post, lambda s: _video_resource(s, 201)),
     )
     new = [p for p in state.ledger.posts(PLATFORM, session.channel) if p.id not in published]
     if new:
@@ -272,20 +272,24 @@ async def _final_chunk(
     return response
 
 
-def _video_resource(session: Session) -> Response:
-    """The ``youtube#video`` resource of a completed upload."""
+def _video_resource(session: Session, status_code: int = 200) -> Response:
+    """The ``youtube#video`` resource of a completed upload: 201 when the last byte creates it
+    (the resumable-upload guide), 200 when a finished session is asked again."""
     assert session.video_id is not None
     return json_response(
         {
             "kind": "youtube#video",
+            "etag": hashlib.sha256(session.video_id.encode()).hexdigest()[:27],
             "id": session.video_id,
             "snippet": {
+                "categoryId": "22",
                 **session.snippet,
                 "channelId": session.channel,
                 "publishedAt": rfc3339(session.created_at),
             },
             "status": {**session.status, "uploadStatus": "uploaded"},
-        }
+        },
+        status_code,
     )
 
 

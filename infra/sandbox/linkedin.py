@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -37,6 +36,7 @@ from infra.sandbox.faults import ALL_KINDS
 from infra.sandbox.ledger import Post
 from infra.sandbox.publishing import Attempt, Ctx, publish, read
 from infra.sandbox.state import SandboxState
+from infra.sandbox.stores import LinkedInVideo
 from infra.sandbox.wire import json_response, read_json
 
 PLATFORM = "linkedin"
@@ -70,35 +70,6 @@ def visible_text(commentary: str) -> str:
 def escape(text: str) -> str:
     """The little-text form of plain ``text``."""
     return "".join(f"\\{ch}" if ch in RESERVED else ch for ch in text)
-
-
-@dataclass
-class Video:
-    """An uploaded (or uploading) video."""
-
-    urn: str
-    owner: str
-    size: int
-    parts: list[tuple[int, int]]
-    token: str
-    etags: dict[int, str] = field(default_factory=dict)
-    received: int = 0
-    finalized: bool = False
-    polls_left: int = 0
-
-
-@dataclass
-class Uploads:
-    """Images (URN → bytes received, or ``None`` before the ``PUT``) and videos by URN."""
-
-    images: dict[str, int | None] = field(default_factory=dict)
-    videos: dict[str, Video] = field(default_factory=dict)
-
-
-def _uploads(state: SandboxState) -> Uploads:
-    store = state.networks.setdefault("linkedin", Uploads())
-    assert isinstance(store, Uploads)
-    return store
 
 
 class LinkedInDialect:
@@ -235,7 +206,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if not isinstance(commentary, str):
             return error(400, "commentary must be a string")
         content = body.get("content") or {}
-        uploads = _uploads(state)
+        uploads = state.linkedin
         ids = []
         if isinstance(content.get("media"), dict):
             ids = [content["media"].get("id")]
@@ -301,7 +272,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if not isinstance(owner, str) or not may_post_as(token, owner):
             return error(403, "Not enough permissions for this owner", "ACCESS_DENIED")
         urn = f"urn:li:image:D{state.ids.numeric()}"
-        _uploads(state).images[urn] = None
+        state.linkedin.images[urn] = None
         return json_response(
             {
                 "value": {
@@ -314,7 +285,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
     async def put_image(request: Request) -> Response:
         urn = unquote(request.path_params["urn"])
-        uploads = _uploads(state)
+        uploads = state.linkedin
         if urn not in uploads.images:
             return error(404, "no such upload")
         size = 0
@@ -329,7 +300,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return problem
         action = request.query_params.get("action")
         body, _ = await read_json(request)
-        uploads = _uploads(state)
+        uploads = state.linkedin
         if action == "initializeUpload":
             init = (body or {}).get("initializeUploadRequest") or {}
             owner, size = init.get("owner"), init.get("fileSizeBytes")
@@ -340,7 +311,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             urn = f"urn:li:video:D{state.ids.numeric()}"
             step = state.settings.linkedin_part_bytes
             parts = [(a, min(a + step, size) - 1) for a in range(0, size, step)]
-            video = Video(urn, owner, size, parts, secrets.token_hex(6))
+            video = LinkedInVideo(urn, owner, size, parts, secrets.token_hex(6))
             uploads.videos[urn] = video
             base = f"{request.base_url}linkedin/_upload/videos/{quote(urn, safe='')}"
             return json_response(
@@ -370,7 +341,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         return error(400, "unsupported action")
 
     async def put_part(request: Request) -> Response:
-        video = _uploads(state).videos.get(unquote(request.path_params["urn"]))
+        video = state.linkedin.videos.get(unquote(request.path_params["urn"]))
         index = int(request.path_params["part"])
         if video is None or not 0 <= index < len(video.parts):
             return error(404, "no such upload")
@@ -388,7 +359,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         _token, problem = check(request)
         if problem is not None:
             return problem
-        video = _uploads(state).videos.get(unquote(request.path_params["urn"]))
+        video = state.linkedin.videos.get(unquote(request.path_params["urn"]))
         if video is None:
             return error(404, "Not Found")
         if not video.finalized:
@@ -421,7 +392,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
 def uploaded_bytes(state: SandboxState) -> dict[str, int]:
     """Bytes received per image/video URN (for the control API)."""
-    uploads = _uploads(state)
+    uploads = state.linkedin
     counts = {urn: size or 0 for urn, size in uploads.images.items()}
     counts.update({urn: video.received for urn, video in uploads.videos.items()})
     return counts

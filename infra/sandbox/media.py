@@ -1,6 +1,6 @@
 """Media on the sandbox networks: Facebook Page photos fetched from a URL, and X media upload v2.
 
-Facebook (https://developers.facebook.com/docs/graph-api/reference/page/photos/):
+Facebook (https://developers.graph.com/docs/graph-api/reference/page/photos/):
 ``POST /{version}/{page_id}/photos`` with ``url`` (the sandbox GETs it, like Meta's fetcher,
 and records the size and content type), ``message`` and ``published``. Published: a post in the
 ledger, answer ``{"id": photo_id, "post_id": "{page}_{n}"}``. ``published=false``: an
@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from infra.sandbox import facebook, x
+from infra.sandbox import graph, x
 from infra.sandbox.accounts import bearer_token, user_id_for_token
 from infra.sandbox.ledger import Post
 from infra.sandbox.media_state import X_EXPIRES_AFTER_S, FbPhoto, XUpload
@@ -62,28 +62,28 @@ async def _fetch(url: str) -> tuple[int, str] | None:
 
 def routes(state: SandboxState) -> list[BaseRoute]:
     """Facebook photo and X media upload routes, bound to ``state``."""
-    fb = facebook.FacebookDialect(state)
+    fb = graph.FacebookDialect(state)
 
     async def fb_photos(request: Request) -> Response:
-        version = request.path_params.get("version", facebook.DEFAULT_VERSION)
+        version = request.path_params.get("version", graph.DEFAULT_VERSION)
         page_id = request.path_params["page_id"]
-        params, error = await facebook._params(request)
+        params, error = await graph.graph_params(request)
         if error is not None:
             return error
-        token = facebook._token(request, params)
+        token = graph.graph_token(request, params)
         if not token:
-            return facebook.graph_error(
+            return graph.graph_error(
                 400, "An access token is required to request this resource.", 104
             )
         headers = fb.usage_headers(page_id, version)
         url = params.get("url")
         if not url:
-            return facebook.graph_error(
+            return graph.graph_error(
                 400, "(#100) Requires one of the params: url, source", 100, headers=headers
             )
         fetched = await _fetch(url)
         if fetched is None or not fetched[1].startswith("image/") or fetched[0] == 0:
-            return facebook.graph_error(
+            return graph.graph_error(
                 400, "(#324) Missing or invalid image file", 324, headers=headers
             )
         published = params.get("published", "true").lower() not in ("false", "0")
@@ -92,9 +92,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             state.media.fb_photos[photo.id] = photo
             return json_response({"id": photo.id}, 200, headers)
         message = params.get("message") or params.get("caption") or ""
-        attempt = Attempt(
-            facebook.PLATFORM, page_id, message, None, token, media=(photo.to_json(),)
-        )
+        attempt = Attempt(graph.PLATFORM, page_id, message, None, token, media=(photo.to_json(),))
 
         def created(post: Post) -> Response:
             state.media.fb_photos[photo.id] = photo

@@ -29,70 +29,24 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from infra.sandbox.facebook import FacebookDialect, _params, _token, graph_error
 from infra.sandbox.faults import ALL_KINDS
+from infra.sandbox.graph import FacebookDialect, graph_error, graph_params, graph_token
 from infra.sandbox.ledger import Post
 from infra.sandbox.media_fetch import FetchFailed, fetch_size
 from infra.sandbox.publishing import Attempt, Ctx, publish, read
 from infra.sandbox.state import SandboxState
+from infra.sandbox.stores import Container
 from infra.sandbox.wire import json_response
 
 INSTAGRAM = "instagram"
 THREADS = "threads"
 MAX_CAROUSEL = {INSTAGRAM: 10, THREADS: 20}
-
-
-@dataclass
-class Container:
-    """One container: who made it, what it holds, and where it is in its life."""
-
-    id: str
-    platform: str
-    account_id: str
-    media_type: str
-    text: str
-    is_carousel_item: bool
-    children: list[str]
-    media_bytes: int
-    status: str
-    detail: str
-    polls_left: int
-    created_at: datetime
-    published_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The control-API shape."""
-        return {
-            "id": self.id,
-            "platform": self.platform,
-            "account_id": self.account_id,
-            "media_type": self.media_type,
-            "children": self.children,
-            "media_bytes": self.media_bytes,
-            "status": self.status,
-            "published_id": self.published_id,
-        }
-
-
-@dataclass
-class ContainerStore:
-    """Containers of one sandbox, by id."""
-
-    containers: dict[str, Container] = field(default_factory=dict)
-
-
-def _store(state: SandboxState) -> ContainerStore:
-    store = state.networks.setdefault("containers", ContainerStore())
-    assert isinstance(store, ContainerStore)
-    return store
 
 
 class MetaDialect(FacebookDialect):
@@ -157,16 +111,16 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
 
     async def create(request: Request) -> Response:
         account = request.path_params["user"]
-        params, error = await _params(request)
+        params, error = await graph_params(request)
         if error is not None:
             return error
-        token = _token(request, params)
+        token = graph_token(request, params)
         if not token:
             return graph_error(400, "An access token is required to request this resource.", 190)
         media_type = (params.get("media_type") or ("IMAGE" if is_ig else "")).upper()
         is_item = params.get("is_carousel_item", "").lower() == "true"
         text = params.get(text_key, "")
-        store = _store(state)
+        store = state.containers
         children: list[str] = []
         urls: list[str] = []
         if media_type == "CAROUSEL":
@@ -233,13 +187,13 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
 
     async def publish_container(request: Request) -> Response:
         account = request.path_params["user"]
-        params, error = await _params(request)
+        params, error = await graph_params(request)
         if error is not None:
             return error
-        token = _token(request, params)
+        token = graph_token(request, params)
         if not token:
             return graph_error(400, "An access token is required to request this resource.", 190)
-        container = _store(state).containers.get(params.get("creation_id", ""))
+        container = state.containers.containers.get(params.get("creation_id", ""))
         if container is None or container.account_id != account:
             return graph_error(400, "(#100) Invalid creation_id", 100, subcode=33)
         if container.status == "IN_PROGRESS":
@@ -283,11 +237,11 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
 
     async def node(request: Request) -> Response:
         node_id = request.path_params["node"]
-        token = _token(request, dict(request.query_params))
+        token = graph_token(request, dict(request.query_params))
         if not token:
             return graph_error(400, "An access token is required to request this resource.", 190)
         wanted = [f for f in request.query_params.get("fields", "").split(",") if f]
-        container = _store(state).containers.get(node_id)
+        container = state.containers.containers.get(node_id)
         account = container.account_id if container else ""
         post = next((p for p in state.ledger.posts(platform) if p.id == node_id), None)
         if post is not None:
@@ -324,7 +278,7 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
 
     async def list_posts(request: Request) -> Response:
         account = request.path_params["user"]
-        if not _token(request, dict(request.query_params)):
+        if not graph_token(request, dict(request.query_params)):
             return graph_error(400, "An access token is required to request this resource.", 190)
         wanted = [f for f in request.query_params.get("fields", "").split(",") if f] or ["id"]
         try:
@@ -349,7 +303,7 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
 
     async def publishing_limit(request: Request) -> Response:
         account = request.path_params["user"]
-        if not _token(request, dict(request.query_params)):
+        if not graph_token(request, dict(request.query_params)):
             return graph_error(400, "An access token is required to request this resource.", 190)
         since = datetime.now(UTC) - timedelta(days=1)
         used = sum(1 for _ in state.ledger.since(platform, account, since))
@@ -392,7 +346,7 @@ def instagram_routes(state: SandboxState) -> list[BaseRoute]:
         platform = request.query_params.get("platform")
         items = [
             c.to_json()
-            for c in _store(state).containers.values()
+            for c in state.containers.containers.values()
             if platform is None or c.platform == platform
         ]
         return json_response({"containers": items})

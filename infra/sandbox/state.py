@@ -11,6 +11,7 @@ from infra.sandbox.faults import FaultBook, InBandTriggers
 from infra.sandbox.ledger import IdMinter, Ledger
 from infra.sandbox.media_state import MediaState
 from infra.sandbox.oauth import OAuthBook
+from infra.sandbox.stores import ContainerStore, LinkedInUploads, YouTubeSessions
 
 
 class SandboxSettings(BaseModel):
@@ -49,8 +50,10 @@ class SandboxState:
         self.triggers = InBandTriggers()
         self.settings = SandboxSettings()
         self.usage = UsageWindows()
-        #: Per-network stores of multi-step state (containers, upload sessions), by name.
-        self.networks: dict[str, Any] = {}
+        #: Multi-step state of the networks (typed stores, :mod:`infra.sandbox.stores`).
+        self.containers = ContainerStore()
+        self.linkedin = LinkedInUploads()
+        self.youtube = YouTubeSessions()
         self.media = MediaState()
         self.oauth = OAuthBook()
 
@@ -61,7 +64,9 @@ class SandboxState:
         self.faults.reseed(seed)
         self.triggers.clear()
         self.usage.clear()
-        self.networks.clear()
+        self.containers = ContainerStore()
+        self.linkedin = LinkedInUploads()
+        self.youtube = YouTubeSessions()
         self.media.clear()
         self.oauth.clear()
         self.settings = SandboxSettings.model_validate(settings)

@@ -252,7 +252,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 ["$.text: Your Tweet text is too long (more than 280 weighted characters)."],
                 headers,
             )
-        attachments, media_error = x_attachments(state, user, body.get("media"))
+        attachments, media_error = x_attachments(state.media, user, body.get("media"))
         if media_error is not None:
             return invalid_request([media_error], headers)
         attempt = Attempt(PLATFORM, user, text, None, token, media=tuple(attachments))

@@ -26,8 +26,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -39,6 +37,7 @@ from infra.sandbox.faults import ALL_KINDS, RESPONSE_LOSS_KINDS
 from infra.sandbox.ledger import Post, rfc3339
 from infra.sandbox.publishing import Attempt, Ctx, publish
 from infra.sandbox.state import SandboxState
+from infra.sandbox.stores import YouTubeSession
 from infra.sandbox.wire import json_response, read_json
 
 PLATFORM = "youtube"
@@ -60,41 +59,6 @@ def google_error(status: int, reason: str, message: str, domain: str = "youtube.
         },
         status,
     )
-
-
-@dataclass
-class Session:
-    """One resumable upload session."""
-
-    id: str
-    channel: str
-    token: str
-    total: int
-    snippet: dict[str, Any]
-    status: dict[str, Any]
-    received: int = 0
-    video_id: str | None = None
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    #: SHA-256 of the committed bytes, in order (the assembled file, without keeping it).
-    digest: Any = field(default_factory=hashlib.sha256)
-
-    def to_json(self) -> dict[str, Any]:
-        """The control-API shape: ``sha256`` is the hex digest of the bytes committed so far,
-        to compare with the source's once ``received == total``."""
-        return {
-            "id": self.id,
-            "channel": self.channel,
-            "total": self.total,
-            "received": self.received,
-            "video_id": self.video_id,
-            "sha256": self.digest.hexdigest(),
-        }
-
-
-def _sessions(state: SandboxState) -> dict[str, Session]:
-    store = state.networks.setdefault("youtube", {})
-    assert isinstance(store, dict)
-    return store
 
 
 class YouTubeDialect:
@@ -143,7 +107,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
     video_resource = _video_resource
 
-    def progress(session: Session) -> Response:
+    def progress(session: YouTubeSession) -> Response:
         headers = {}
         if session.received:
             headers["range"] = f"bytes=0-{session.received - 1}"
@@ -184,7 +148,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return dialect.fault_response(
                 plan.error.spec.kind, ctx=Ctx(channel), retry_after_s=plan.error.spec.retry_after_s
             )
-        session = Session(
+        session = YouTubeSession(
             id=secrets.token_urlsafe(12),
             channel=channel,
             token=token,
@@ -192,7 +156,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             snippet=snippet,
             status=(body or {}).get("status") or {},
         )
-        _sessions(state)[session.id] = session
+        state.youtube.sessions[session.id] = session
         location = (
             f"{request.base_url}upload/youtube/v3/videos?uploadType=resumable"
             f"&upload_id={session.id}"
@@ -200,7 +164,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         return Response(status_code=200, headers={"location": location})
 
     async def upload(request: Request) -> Response:
-        session = _sessions(state).get(request.query_params.get("upload_id", ""))
+        session = state.youtube.sessions.get(request.query_params.get("upload_id", ""))
         if session is None:
             return google_error(404, "notFound", "upload session not found", "global")
         content_range = request.headers.get("content-range", "")
@@ -234,7 +198,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         return await _final_chunk(state, dialect, session, request, len(kept), before)
 
     async def uploads(request: Request) -> Response:
-        return json_response({"sessions": [s.to_json() for s in _sessions(state).values()]})
+        return json_response({"sessions": [s.to_json() for s in state.youtube.sessions.values()]})
 
     return [
         Route("/upload/youtube/v3/videos", start, methods=["POST"]),
@@ -246,7 +210,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 async def _final_chunk(
     state: SandboxState,
     dialect: YouTubeDialect,
-    session: Session,
+    session: YouTubeSession,
     request: Request,
     kept: int,
     before: Any,
@@ -272,7 +236,7 @@ async def _final_chunk(
     return response
 
 
-def _video_resource(session: Session, status_code: int = 200) -> Response:
+def _video_resource(session: YouTubeSession, status_code: int = 200) -> Response:
     """The ``youtube#video`` resource of a completed upload: 201 when the last byte creates it
     (the resumable-upload guide), 200 when a finished session is asked again."""
     assert session.video_id is not None
@@ -293,7 +257,7 @@ def _video_resource(session: Session, status_code: int = 200) -> Response:
     )
 
 
-def _accepted(session: Session, post: Post, render: Any) -> Response:
+def _accepted(session: YouTubeSession, post: Post, render: Any) -> Response:
     session.video_id = post.id
     response: Response = render(session)
     return response

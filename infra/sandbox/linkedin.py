@@ -165,18 +165,22 @@ class LinkedInDialect:
         )
 
 
-def routes(state: SandboxState) -> list[BaseRoute]:
-    """LinkedIn's routes, mounted under ``/linkedin``."""
-    dialect = LinkedInDialect(state)
+class LinkedInRoutes:
+    """LinkedIn's versioned REST routes under /linkedin: posts, images, videos and their upload
+    URLs."""
 
-    def check(request: Request) -> tuple[str, Response | None]:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.dialect = LinkedInDialect(self.state)
+
+    def check(self, request: Request) -> tuple[str, Response | None]:
         token = bearer_token(request.headers.get("authorization"))
         if not token:
             return "", error(401, "Empty oauth2 access token", "EMPTY_ACCESS_TOKEN")
         version = request.headers.get("linkedin-version", "")
         if not version:
             return token, error(400, "A version must be present", "VERSION_MISSING")
-        if not _VERSION.match(version) or version < state.settings.linkedin_min_version:
+        if not _VERSION.match(version) or version < self.state.settings.linkedin_min_version:
             return token, error(
                 426, f"Requested version {version} is not active", "NONEXISTENT_VERSION"
             )
@@ -184,21 +188,21 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return token, error(400, "X-Restli-Protocol-Version 2.0.0 is required")
         return token, None
 
-    def owner_of(token: str) -> str:
+    def owner_of(self, token: str) -> str:
         return f"urn:li:person:{user_id_for_token(token)}"
 
-    def may_post_as(token: str, author: str) -> bool:
-        return author == owner_of(token) or author.startswith("urn:li:organization:")
+    def may_post_as(self, token: str, author: str) -> bool:
+        return author == self.owner_of(token) or author.startswith("urn:li:organization:")
 
-    async def posts(request: Request) -> Response:
-        token, problem = check(request)
+    async def posts(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         body, bad = await read_json(request)
         if bad is not None or not isinstance(body, dict):
             return error(400, bad or "the body must be a JSON object")
         author = body.get("author")
-        if not isinstance(author, str) or not may_post_as(token, author):
+        if not isinstance(author, str) or not self.may_post_as(token, author):
             return error(403, "Not enough permissions to post as this author", "ACCESS_DENIED")
         if body.get("lifecycleState") != "PUBLISHED" or "distribution" not in body:
             return error(422, "lifecycleState PUBLISHED and distribution are required")
@@ -206,7 +210,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if not isinstance(commentary, str):
             return error(400, "commentary must be a string")
         content = body.get("content") or {}
-        uploads = state.linkedin
+        uploads = self.state.linkedin
         ids = []
         if isinstance(content.get("media"), dict):
             ids = [content["media"].get("id")]
@@ -232,21 +236,21 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 headers={**ctx.headers, "x-restli-id": quote(post.id, safe="")},
             )
 
-        return await publish(state, dialect, attempt, request, ctx, created)
+        return await publish(self.state, self.dialect, attempt, request, ctx, created)
 
-    async def find_posts(request: Request) -> Response:
-        token, problem = check(request)
+    async def find_posts(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         author = request.query_params.get("author", "")
         if request.query_params.get("q") != "author" or not author:
             return error(400, "the author finder needs q=author and author")
-        if not may_post_as(token, author):
+        if not self.may_post_as(token, author):
             return error(403, "Not enough permissions to read this author's posts", "ACCESS_DENIED")
         count = min(100, int(request.query_params.get("count", "10") or 10))
 
         def answer() -> Response:
-            found = list(reversed(state.ledger.posts(PLATFORM, author)))[:count]
+            found = list(reversed(self.state.ledger.posts(PLATFORM, author)))[:count]
             elements = [
                 {
                     "id": p.id,
@@ -259,20 +263,20 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             ]
             return json_response({"elements": elements, "paging": {"count": count}})
 
-        return await read(state, dialect, request, Ctx(author), answer)
+        return await read(self.state, self.dialect, request, Ctx(author), answer)
 
-    async def images(request: Request) -> Response:
-        token, problem = check(request)
+    async def images(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         if request.query_params.get("action") != "initializeUpload":
             return error(400, "unsupported action")
         body, _ = await read_json(request)
         owner = ((body or {}).get("initializeUploadRequest") or {}).get("owner")
-        if not isinstance(owner, str) or not may_post_as(token, owner):
+        if not isinstance(owner, str) or not self.may_post_as(token, owner):
             return error(403, "Not enough permissions for this owner", "ACCESS_DENIED")
-        urn = f"urn:li:image:D{state.ids.numeric()}"
-        state.linkedin.images[urn] = None
+        urn = f"urn:li:image:D{self.state.ids.numeric()}"
+        self.state.linkedin.images[urn] = None
         return json_response(
             {
                 "value": {
@@ -283,9 +287,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             }
         )
 
-    async def put_image(request: Request) -> Response:
+    async def put_image(self, request: Request) -> Response:
         urn = unquote(request.path_params["urn"])
-        uploads = state.linkedin
+        uploads = self.state.linkedin
         if urn not in uploads.images:
             return error(404, "no such upload")
         size = 0
@@ -294,22 +298,22 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         uploads.images[urn] = size
         return Response(status_code=201)
 
-    async def videos(request: Request) -> Response:
-        token, problem = check(request)
+    async def videos(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         action = request.query_params.get("action")
         body, _ = await read_json(request)
-        uploads = state.linkedin
+        uploads = self.state.linkedin
         if action == "initializeUpload":
             init = (body or {}).get("initializeUploadRequest") or {}
             owner, size = init.get("owner"), init.get("fileSizeBytes")
-            if not isinstance(owner, str) or not may_post_as(token, owner):
+            if not isinstance(owner, str) or not self.may_post_as(token, owner):
                 return error(403, "Not enough permissions for this owner", "ACCESS_DENIED")
             if not isinstance(size, int) or size <= 0:
                 return error(400, "fileSizeBytes must be a positive integer")
-            urn = f"urn:li:video:D{state.ids.numeric()}"
-            step = state.settings.linkedin_part_bytes
+            urn = f"urn:li:video:D{self.state.ids.numeric()}"
+            step = self.state.settings.linkedin_part_bytes
             parts = [(a, min(a + step, size) - 1) for a in range(0, size, step)]
             video = LinkedInVideo(urn, owner, size, parts, secrets.token_hex(6))
             uploads.videos[urn] = video
@@ -336,12 +340,12 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             if None in expected or final.get("uploadedPartIds") != expected:
                 return error(400, "uploadedPartIds do not match the uploaded parts")
             found.finalized = True
-            found.polls_left = state.settings.processing_polls
+            found.polls_left = self.state.settings.processing_polls
             return Response(status_code=200)
         return error(400, "unsupported action")
 
-    async def put_part(request: Request) -> Response:
-        video = state.linkedin.videos.get(unquote(request.path_params["urn"]))
+    async def put_part(self, request: Request) -> Response:
+        video = self.state.linkedin.videos.get(unquote(request.path_params["urn"]))
         index = int(request.path_params["part"])
         if video is None or not 0 <= index < len(video.parts):
             return error(404, "no such upload")
@@ -355,11 +359,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         video.etags[index] = f'"{secrets.token_hex(8)}"'
         return Response(status_code=200, headers={"etag": video.etags[index]})
 
-    async def get_video(request: Request) -> Response:
-        _token, problem = check(request)
+    async def get_video(self, request: Request) -> Response:
+        _token, problem = self.check(request)
         if problem is not None:
             return problem
-        video = state.linkedin.videos.get(unquote(request.path_params["urn"]))
+        video = self.state.linkedin.videos.get(unquote(request.path_params["urn"]))
         if video is None:
             return error(404, "Not Found")
         if not video.finalized:
@@ -371,23 +375,32 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             status = "AVAILABLE"
         return json_response({"id": video.urn, "owner": video.owner, "status": status})
 
-    inner: list[BaseRoute] = [
-        Route("/rest/posts", posts, methods=["POST"]),
-        Route("/rest/posts", find_posts, methods=["GET"]),
-        Route("/rest/images", images, methods=["POST"]),
-        Route("/rest/videos", videos, methods=["POST"]),
-        Route("/rest/videos/{urn}", get_video, methods=["GET"]),
-        Route("/_upload/images/{urn}", put_image, methods=["PUT"]),
-        Route("/_upload/videos/{urn}/{part}", put_part, methods=["PUT"]),
-    ]
+    async def uploads(self, request: Request) -> Response:
+        return json_response({"bytes": uploaded_bytes(self.state)})
 
-    async def uploads(request: Request) -> Response:
-        return json_response({"bytes": uploaded_bytes(state)})
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/_sandbox/linkedin/uploads", self.uploads, methods=["GET"]),
+            Mount(
+                "/linkedin",
+                routes=[
+                    Route("/rest/posts", self.posts, methods=["POST"]),
+                    Route("/rest/posts", self.find_posts, methods=["GET"]),
+                    Route("/rest/images", self.images, methods=["POST"]),
+                    Route("/rest/videos", self.videos, methods=["POST"]),
+                    Route("/rest/videos/{urn}", self.get_video, methods=["GET"]),
+                    Route("/_upload/images/{urn}", self.put_image, methods=["PUT"]),
+                    Route("/_upload/videos/{urn}/{part}", self.put_part, methods=["PUT"]),
+                ],
+            ),
+        ]
 
-    return [
-        Route("/_sandbox/linkedin/uploads", uploads, methods=["GET"]),
-        Mount("/linkedin", routes=inner),
-    ]
+
+def routes(state: SandboxState) -> list[BaseRoute]:
+    """LinkedIn's routes, mounted under ``/linkedin``."""
+    """LinkedIn's routes, mounted under ``/linkedin``."""
+    return LinkedInRoutes(state).routes()
 
 
 def uploaded_bytes(state: SandboxState) -> dict[str, int]:

@@ -206,21 +206,27 @@ class XDialect:
         )
 
 
-def routes(state: SandboxState) -> list[BaseRoute]:
-    """The X routes, bound to ``state``."""
-    dialect = XDialect(state)
+class XRoutes:
+    """The X API v2 routes: create a post, a user's timeline, the token's user."""
 
-    def unauthorized(endpoint: str) -> Response:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.dialect = XDialect(self.state)
+
+    def unauthorized(self, endpoint: str) -> Response:
         return problem(
-            401, "Unauthorized", "Unauthorized", headers=dialect.rate_headers(endpoint, "anonymous")
+            401,
+            "Unauthorized",
+            "Unauthorized",
+            headers=self.dialect.rate_headers(endpoint, "anonymous"),
         )
 
-    async def create_tweet(request: Request) -> Response:
+    async def create_tweet(self, request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            return unauthorized("create")
+            return self.unauthorized("create")
         user = user_id_for_token(token)
-        headers = dialect.rate_headers("create", user)
+        headers = self.dialect.rate_headers("create", user)
         body, error = await read_json(request)
         if error is not None:
             return invalid_request([error], headers)
@@ -252,7 +258,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 ["$.text: Your Tweet text is too long (more than 280 weighted characters)."],
                 headers,
             )
-        attachments, media_error = x_attachments(state.media, user, body.get("media"))
+        attachments, media_error = x_attachments(self.state.media, user, body.get("media"))
         if media_error is not None:
             return invalid_request([media_error], headers)
         attempt = Attempt(PLATFORM, user, text, None, token, media=tuple(attachments))
@@ -265,14 +271,16 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 {**headers, "location": f"{base}/2/tweets/{post.id}"},
             )
 
-        return await publish(state, dialect, attempt, request, Ctx(user, headers), created)
+        return await publish(
+            self.state, self.dialect, attempt, request, Ctx(user, headers), created
+        )
 
-    async def user_tweets(request: Request) -> Response:
+    async def user_tweets(self, request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            return unauthorized("timeline")
+            return self.unauthorized("timeline")
         user_id = request.path_params["user_id"]
-        headers = dialect.rate_headers("timeline", user_id_for_token(token))
+        headers = self.dialect.rate_headers("timeline", user_id_for_token(token))
         query = request.query_params
         unknown = sorted(set(query) - TIMELINE_PARAMS)
         if unknown:
@@ -316,7 +324,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
         def answer() -> Response:
             posts = [
-                p for p in state.ledger.posts(PLATFORM, user_id) if _in_range(p, query, bounds)
+                p for p in self.state.ledger.posts(PLATFORM, user_id) if _in_range(p, query, bounds)
             ]
             posts.reverse()  # newest first
             page = posts[offset : offset + max_results]
@@ -343,14 +351,14 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 meta["next_token"] = encode_offset(offset + max_results)
             return json_response({"data": data, "meta": meta}, 200, headers)
 
-        return await read(state, dialect, request, Ctx(user_id, headers), answer)
+        return await read(self.state, self.dialect, request, Ctx(user_id, headers), answer)
 
-    async def users_me(request: Request) -> Response:
+    async def users_me(self, request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            return unauthorized("me")
+            return self.unauthorized("me")
         user = user_id_for_token(token)
-        headers = dialect.rate_headers("me", user)
+        headers = self.dialect.rate_headers("me", user)
 
         def answer() -> Response:
             return json_response(
@@ -365,13 +373,21 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 headers,
             )
 
-        return await read(state, dialect, request, Ctx(user, headers), answer)
+        return await read(self.state, self.dialect, request, Ctx(user, headers), answer)
 
-    return [
-        Route("/2/tweets", create_tweet, methods=["POST"]),
-        Route("/2/users/me", users_me, methods=["GET"]),
-        Route("/2/users/{user_id}/tweets", user_tweets, methods=["GET"]),
-    ]
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/2/tweets", self.create_tweet, methods=["POST"]),
+            Route("/2/users/me", self.users_me, methods=["GET"]),
+            Route("/2/users/{user_id}/tweets", self.user_tweets, methods=["GET"]),
+        ]
+
+
+def routes(state: SandboxState) -> list[BaseRoute]:
+    """The X routes, bound to ``state``."""
+    """The X routes, bound to ``state``."""
+    return XRoutes(state).routes()
 
 
 def _in_range(post: Post, query: Any, bounds: dict[str, datetime]) -> bool:

@@ -101,19 +101,22 @@ class YouTubeDialect:
         return google_error(400, "badRequest", "Bad Request", "global")
 
 
-def routes(state: SandboxState) -> list[BaseRoute]:
-    """The upload routes and ``GET /_sandbox/youtube/uploads``."""
-    dialect = YouTubeDialect(state)
+class YouTubeRoutes:
+    """YouTube's resumable videos.insert (start a session, PUT chunks, ask progress) and the
+    control route listing sessions."""
 
-    video_resource = _video_resource
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.dialect = YouTubeDialect(self.state)
+        self.video_resource = _video_resource
 
-    def progress(session: YouTubeSession) -> Response:
+    def progress(self, session: YouTubeSession) -> Response:
         headers = {}
         if session.received:
             headers["range"] = f"bytes=0-{session.received - 1}"
         return Response(status_code=308, headers=headers)
 
-    async def start(request: Request) -> Response:
+    async def start(self, request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
         if not token:
             return google_error(401, "required", "Login Required", "global")
@@ -137,15 +140,15 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 400, "invalidTitle", "The request metadata specifies an invalid video title."
             )
         channel = user_id_for_token(token)
-        plan = state.faults.plan(
+        plan = self.state.faults.plan(
             platform=PLATFORM,
             account_id=channel,
             text=title,
             operation="publish",
-            supported=dialect.supported_kinds - FINAL_CHUNK_KINDS | {"server_error"},
+            supported=self.dialect.supported_kinds - FINAL_CHUNK_KINDS | {"server_error"},
         )
         if plan.error is not None:
-            return dialect.fault_response(
+            return self.dialect.fault_response(
                 plan.error.spec.kind, ctx=Ctx(channel), retry_after_s=plan.error.spec.retry_after_s
             )
         session = YouTubeSession(
@@ -156,55 +159,65 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             snippet=snippet,
             status=(body or {}).get("status") or {},
         )
-        state.youtube.sessions[session.id] = session
+        self.state.youtube.sessions[session.id] = session
         location = (
             f"{request.base_url}upload/youtube/v3/videos?uploadType=resumable"
             f"&upload_id={session.id}"
         )
         return Response(status_code=200, headers={"location": location})
 
-    async def upload(request: Request) -> Response:
-        session = state.youtube.sessions.get(request.query_params.get("upload_id", ""))
+    async def upload(self, request: Request) -> Response:
+        session = self.state.youtube.sessions.get(request.query_params.get("upload_id", ""))
         if session is None:
             return google_error(404, "notFound", "upload session not found", "global")
         content_range = request.headers.get("content-range", "")
         if _STATUS.match(content_range):
             if session.video_id is not None:
-                return video_resource(session)
-            return progress(session)
+                return self.video_resource(session)
+            return self.progress(session)
         match = _RANGE.match(content_range)
         if match is None or int(match.group(3)) != session.total:
             return google_error(400, "badRequest", f"invalid Content-Range {content_range!r}")
         first, last = int(match.group(1)), int(match.group(2))
         if session.video_id is not None:
-            return video_resource(session)
+            return self.video_resource(session)
         if first != session.received:
             async for _chunk in request.stream():
                 pass
-            return progress(session)
+            return self.progress(session)
         body = b""
         async for chunk in request.stream():
             body += chunk
         size = len(body)
         if size != last - first + 1 or last >= session.total:
             return google_error(400, "badRequest", "the body does not match Content-Range")
-        limit = state.settings.youtube_commit_bytes
+        limit = self.state.settings.youtube_commit_bytes
         kept = body[:limit] if limit and size > limit else body  # the protocol allows it
         before = session.digest.copy()
         session.digest.update(kept)
         session.received += len(kept)
         if session.received < session.total:
-            return progress(session)
-        return await _final_chunk(state, dialect, session, request, len(kept), before)
+            return self.progress(session)
+        return await _final_chunk(self.state, self.dialect, session, request, len(kept), before)
 
-    async def uploads(request: Request) -> Response:
-        return json_response({"sessions": [s.to_json() for s in state.youtube.sessions.values()]})
+    async def uploads(self, request: Request) -> Response:
+        return json_response(
+            {"sessions": [s.to_json() for s in self.state.youtube.sessions.values()]}
+        )
 
-    return [
-        Route("/upload/youtube/v3/videos", start, methods=["POST"]),
-        Route("/upload/youtube/v3/videos", upload, methods=["PUT"]),
-        Route("/_sandbox/youtube/uploads", uploads, methods=["GET"]),
-    ]
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/upload/youtube/v3/videos", self.start, methods=["POST"]),
+            Route("/upload/youtube/v3/videos", self.upload, methods=["PUT"]),
+            Route("/_sandbox/youtube/uploads", self.uploads, methods=["GET"]),
+        ]
+
+
+def routes(state: SandboxState) -> list[BaseRoute]:
+    """The upload routes and ``GET /_sandbox/youtube/uploads``."""
+    """The upload routes and ``GET /_sandbox/youtube/uploads``."""
+    return YouTubeRoutes(state).routes()
 
 
 async def _final_chunk(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -102,41 +103,10 @@ class FacebookDialect:
         return earlier.text == attempt.text and earlier.link == attempt.link
 
     def fault_response(self, kind: str, *, ctx: Ctx, retry_after_s: int) -> Response:
-        """The wire form of each fault kind."""
+        """The wire form of each fault kind: :data:`GRAPH_FAULTS`, with the usage header of a
+        throttled page (``estimated_time_to_regain_access`` in minutes) and the
+        ``WWW-Authenticate`` of an expired token."""
         headers = dict(ctx.headers)
-        if kind == "server_error":
-            return graph_error(
-                500,
-                "An unexpected error has occurred. Please retry your request later.",
-                2,
-                is_transient=True,
-                headers=headers,
-            )
-        if kind == "rate_limit":
-            headers["x-business-use-case-usage"] = buc_header(
-                ctx.account_id, 100, math.ceil(retry_after_s / 60)
-            )
-            return graph_error(
-                400,
-                "There have been too many calls to this Page account. Wait a bit and try "
-                "again. For more info, please refer to "
-                "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
-                80001,
-                is_transient=True,
-                headers=headers,
-            )
-        if kind == "duplicate":
-            return graph_error(
-                400,
-                "Duplicate status message",
-                506,
-                subcode=1455006,
-                is_transient=False,
-                user_title="Duplicate Status Update",
-                user_msg="This status update is identical to the last one you posted. Try "
-                "posting something different, or delete your previous update.",
-                headers=headers,
-            )
         if kind == "token_expired":
             now = datetime.now(UTC).strftime("%A, %d-%b-%y %H:%M:%S UTC")
             message = (
@@ -145,28 +115,77 @@ class FacebookDialect:
             )
             headers["www-authenticate"] = f'OAuth "Facebook Platform" "invalid_token" "{message}"'
             return graph_error(400, message, 190, subcode=463, headers=headers)
-        if kind == "permission_denied":
-            return graph_error(
-                403,
-                "(#200) The user hasn't authorized the application to perform this action",
-                200,
-                is_transient=False,
-                headers=headers,
-            )
-        if kind == "policy_blocked":
-            return graph_error(
-                400,
-                "It looks like you were misusing this feature by going too fast. You've "
-                "been temporarily blocked from using it.",
-                368,
-                subcode=1390008,
-                is_transient=False,
-                user_title="You Can't Use This Feature Right Now",
-                headers=headers,
-            )
+        if kind == "rate_limit":
+            minutes = math.ceil(retry_after_s / 60)
+            headers["x-business-use-case-usage"] = buc_header(ctx.account_id, 100, minutes)
+        fault = GRAPH_FAULTS.get(kind, GRAPH_FAULTS["permanent"])
         return graph_error(
-            400, "(#100) Invalid parameter", 100, is_transient=False, headers=headers
+            fault.status,
+            fault.message,
+            fault.code,
+            subcode=fault.subcode,
+            is_transient=fault.is_transient,
+            user_title=fault.user_title,
+            user_msg=fault.user_msg,
+            headers=headers,
         )
+
+
+@dataclass(frozen=True)
+class GraphFault:
+    """How Graph spells one fault kind: HTTP status, code, subcode, message, flags."""
+
+    status: int
+    code: int
+    message: str
+    subcode: int | None = None
+    is_transient: bool | None = None
+    user_title: str | None = None
+    user_msg: str | None = None
+
+
+#: The Graph error of each fault kind (codes per the error-handling page).
+GRAPH_FAULTS: dict[str, GraphFault] = {
+    "server_error": GraphFault(
+        500, 2, "An unexpected error has occurred. Please retry your request later.", None, True
+    ),
+    "rate_limit": GraphFault(
+        400,
+        80001,
+        "There have been too many calls to this Page account. Wait a bit and try again. For "
+        "more info, please refer to "
+        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        None,
+        True,
+    ),
+    "duplicate": GraphFault(
+        400,
+        506,
+        "Duplicate status message",
+        1455006,
+        False,
+        "Duplicate Status Update",
+        "This status update is identical to the last one you posted. Try posting something "
+        "different, or delete your previous update.",
+    ),
+    "permission_denied": GraphFault(
+        403,
+        200,
+        "(#200) The user hasn't authorized the application to perform this action",
+        None,
+        False,
+    ),
+    "policy_blocked": GraphFault(
+        400,
+        368,
+        "It looks like you were misusing this feature by going too fast. You've been "
+        "temporarily blocked from using it.",
+        1390008,
+        False,
+        "You Can't Use This Feature Right Now",
+    ),
+    "permanent": GraphFault(400, 100, "(#100) Invalid parameter", None, False),
+}
 
 
 async def graph_params(request: Request) -> tuple[dict[str, str], Response | None]:

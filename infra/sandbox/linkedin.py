@@ -91,78 +91,63 @@ class LinkedInDialect:
         return earlier.text == attempt.text
 
     def fault_response(self, kind: str, *, ctx: Ctx, retry_after_s: int) -> Response:
-        """The wire form of each fault kind."""
+        """The wire form of each fault kind (bodies of :data:`FAULT_BODIES`; the duplicate
+        names the account's latest post, as LinkedIn does)."""
         headers = dict(ctx.headers)
-        if kind == "server_error":
-            return json_response({"message": "Internal Server Error", "status": 500}, 500, headers)
         if kind == "rate_limit":
             headers["retry-after"] = str(retry_after_s)
-            return json_response(
-                {
-                    "message": "Resource level throttle APPLICATION DAY limit for calls to this "
-                    "resource is reached.",
-                    "status": 429,
-                },
-                429,
-                headers,
-            )
         if kind == "duplicate":
             earlier = next(
                 (p.id for p in reversed(self._state.ledger.posts(PLATFORM, ctx.account_id))),
                 "urn:li:share:0",
             )
-            # The recorded shape (Arisamiga/Linkedin-RSS#5): the code under
-            # errorDetails.inputErrors[], the existing post named in the message.
-            return json_response(
-                {
-                    "errorDetailType": "com.linkedin.common.error.BadRequest",
-                    "message": "com.linkedin.content.common.exception."
-                    f"BadRequestResponseException: Content is a duplicate of {earlier}",
-                    "errorDetails": {
-                        "inputErrors": [
-                            {
-                                "description": "Duplicate post is detected",
-                                "input": {},
-                                "code": "DUPLICATE_POST",
-                            }
-                        ]
-                    },
-                    "status": 422,
-                },
-                422,
-                headers,
-            )
-        if kind == "token_expired":
-            return json_response(
-                {
-                    "serviceErrorCode": 65601,
-                    "code": "REVOKED_ACCESS_TOKEN",
-                    "message": "The token used in the request has been revoked by the user",
-                    "status": 401,
-                },
-                401,
-                headers,
-            )
-        if kind == "permission_denied":
-            return json_response(
-                {
-                    "serviceErrorCode": 100,
-                    "code": "ACCESS_DENIED",
-                    "message": "Not enough permissions to access: posts.CREATE",
-                    "status": 403,
-                },
-                403,
-                headers,
-            )
-        return json_response(
-            {
-                "message": "Invalid request",
-                "status": 400,
-                "errorDetailType": "com.linkedin.common.error.BadRequest",
-            },
-            400,
-            headers,
-        )
+            return json_response(duplicate_body(earlier), 422, headers)
+        body = FAULT_BODIES.get(kind, FAULT_BODIES["permanent"])
+        return json_response(body, int(body["status"]), headers)
+
+
+def duplicate_body(earlier: str) -> dict[str, Any]:
+    """LinkedIn's duplicate answer as recorded (Arisamiga/Linkedin-RSS#5): ``DUPLICATE_POST``
+    under ``errorDetails.inputErrors[]``, the existing post named in the message."""
+    return {
+        "errorDetailType": "com.linkedin.common.error.BadRequest",
+        "message": "com.linkedin.content.common.exception."
+        f"BadRequestResponseException: Content is a duplicate of {earlier}",
+        "errorDetails": {
+            "inputErrors": [
+                {"description": "Duplicate post is detected", "input": {}, "code": "DUPLICATE_POST"}
+            ]
+        },
+        "status": 422,
+    }
+
+
+#: The body of each fault kind but the duplicate (its ``status`` is the HTTP status).
+FAULT_BODIES: dict[str, dict[str, Any]] = {
+    "server_error": {"message": "Internal Server Error", "status": 500},
+    "rate_limit": {
+        "message": "Resource level throttle APPLICATION DAY limit for calls to this resource "
+        "is reached.",
+        "status": 429,
+    },
+    "token_expired": {
+        "serviceErrorCode": 65601,
+        "code": "REVOKED_ACCESS_TOKEN",
+        "message": "The token used in the request has been revoked by the user",
+        "status": 401,
+    },
+    "permission_denied": {
+        "serviceErrorCode": 100,
+        "code": "ACCESS_DENIED",
+        "message": "Not enough permissions to access: posts.CREATE",
+        "status": 403,
+    },
+    "permanent": {
+        "message": "Invalid request",
+        "status": 400,
+        "errorDetailType": "com.linkedin.common.error.BadRequest",
+    },
+}
 
 
 class LinkedInRoutes:

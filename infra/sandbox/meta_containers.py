@@ -115,47 +115,22 @@ class ContainerRoutes:
         return "ERROR", thread_msg
 
     async def create(self, request: Request) -> Response:
+        """``POST /{user}/{media|threads}``: a container; the sandbox fetches its media now."""
         account = request.path_params["user"]
         params, error = await graph_params(request)
         if error is not None:
             return error
-        token = graph_token(request, params)
-        if not token:
+        if not graph_token(request, params):
             return graph_error(400, "An access token is required to request this resource.", 190)
         media_type = (params.get("media_type") or ("IMAGE" if self.is_ig else "")).upper()
-        is_item = params.get("is_carousel_item", "").lower() == "true"
         text = params.get(self.text_key, "")
-        store = self.state.containers
-        children: list[str] = []
-        urls: list[str] = []
-        if media_type == "CAROUSEL":
-            children = [c for c in params.get("children", "").split(",") if c]
-            if not 2 <= len(children) <= MAX_CAROUSEL[self.platform]:
-                return graph_error(
-                    400, f"(#100) A carousel takes 2 to {MAX_CAROUSEL[self.platform]} children", 100
-                )
-            for child in children:
-                found = store.containers.get(child)
-                if found is None or found.account_id != account or not found.is_carousel_item:
-                    return graph_error(400, f"(#100) {child} is not a carousel item", 100)
-        elif media_type in ("REELS", "VIDEO") or (
-            media_type == "STORIES" and "video_url" in params
-        ):
-            if not params.get("video_url"):
-                return graph_error(400, "(#100) The parameter video_url is required", 100)
-            urls.append(params["video_url"])
-        elif media_type in ("IMAGE", "STORIES"):
-            if not params.get("image_url"):
-                return graph_error(400, "(#100) The parameter image_url is required", 100)
-            urls.append(params["image_url"])
-        elif media_type == "TEXT" and not self.is_ig:
-            if not text:
-                return graph_error(400, "(#100) The parameter text is required", 100)
-        else:
-            return graph_error(400, f"(#100) Unsupported media_type {media_type!r}", 100)
+        parts = self._media_of(account, media_type, text, params)
+        if isinstance(parts, Response):
+            return parts
+        children, urls = parts
         video = media_type in ("REELS", "VIDEO") or "video_url" in params
         if media_type == "CAROUSEL":
-            video = any(store.containers[c].media_type == "VIDEO" for c in children)
+            video = any(self.state.containers.containers[c].media_type == "VIDEO" for c in children)
         status, detail = "IN_PROGRESS" if video else "FINISHED", ""
         size = 0
         for url in urls:
@@ -179,7 +154,7 @@ class ContainerRoutes:
             account_id=account,
             media_type=media_type,
             text=text,
-            is_carousel_item=is_item,
+            is_carousel_item=params.get("is_carousel_item", "").lower() == "true",
             children=children,
             media_bytes=size,
             status=status,
@@ -187,8 +162,38 @@ class ContainerRoutes:
             polls_left=self.state.settings.processing_polls if video else 0,
             created_at=datetime.now(UTC),
         )
-        store.containers[container.id] = container
+        self.state.containers.containers[container.id] = container
         return json_response({"id": container.id})
+
+    def _media_of(
+        self, account: str, media_type: str, text: str, params: dict[str, str]
+    ) -> tuple[list[str], list[str]] | Response:
+        """``(carousel children, media URLs)`` a container of ``media_type`` takes, or the Graph
+        error refusing it."""
+        if media_type == "CAROUSEL":
+            children = [c for c in params.get("children", "").split(",") if c]
+            most = MAX_CAROUSEL[self.platform]
+            if not 2 <= len(children) <= most:
+                return graph_error(400, f"(#100) A carousel takes 2 to {most} children", 100)
+            for child in children:
+                found = self.state.containers.containers.get(child)
+                if found is None or found.account_id != account or not found.is_carousel_item:
+                    return graph_error(400, f"(#100) {child} is not a carousel item", 100)
+            return children, []
+        video_story = media_type == "STORIES" and "video_url" in params
+        if media_type in ("REELS", "VIDEO") or video_story:
+            if not params.get("video_url"):
+                return graph_error(400, "(#100) The parameter video_url is required", 100)
+            return [], [params["video_url"]]
+        if media_type in ("IMAGE", "STORIES"):
+            if not params.get("image_url"):
+                return graph_error(400, "(#100) The parameter image_url is required", 100)
+            return [], [params["image_url"]]
+        if media_type == "TEXT" and not self.is_ig:
+            if not text:
+                return graph_error(400, "(#100) The parameter text is required", 100)
+            return [], []
+        return graph_error(400, f"(#100) Unsupported media_type {media_type!r}", 100)
 
     async def publish_container(self, request: Request) -> Response:
         account = request.path_params["user"]

@@ -272,67 +272,13 @@ class LinkedInConnector:
     # -- video --------------------------------------------------------------------------------
 
     def _video(self, item: MediaItem, author: str, token: str, steps: StepLog) -> str | Pending:
-        state = steps.state
-        if not state.get("video"):
-            init = self._action(
-                "videos",
-                "initializeUpload",
-                token,
-                {
-                    "initializeUploadRequest": {
-                        "owner": author,
-                        "fileSizeBytes": item.size,
-                        "uploadCaptions": False,
-                        "uploadThumbnail": False,
-                    }
-                },
-            )
-            value = init.get("value") if isinstance(init, dict) else None
-            if not isinstance(value, dict) or not value.get("video"):
-                raise TransientPlatformError("BAD_RESPONSE", "video initializeUpload without value")
-            instructions = [
-                {
-                    "uploadUrl": str(i["uploadUrl"]),
-                    "firstByte": int(i["firstByte"]),
-                    "lastByte": int(i["lastByte"]),
-                }
-                for i in value.get("uploadInstructions") or []
-                if isinstance(i, dict)
-            ]
-            steps.save(
-                video=str(value["video"]),
-                upload_token=str(value.get("uploadToken") or ""),
-                instructions=instructions,
-                etags=[],
-                finalized=False,
-                polls=0,
-            )
-            state = steps.state
-        video = str(state["video"])
-        if not state.get("finalized"):
-            etags = list(state.get("etags") or [])
-            for part in list(state.get("instructions") or [])[len(etags) :]:
-                response = self._put_part(
-                    part["uploadUrl"], item, part["firstByte"], part["lastByte"], token
-                )
-                etag = header(response.headers, "etag")
-                if not etag:
-                    raise TransientPlatformError("BAD_RESPONSE", "video part answered without ETag")
-                etags.append(etag)
-                steps.save(etags=etags)
-            self._action(
-                "videos",
-                "finalizeUpload",
-                token,
-                {
-                    "finalizeUploadRequest": {
-                        "video": video,
-                        "uploadToken": state.get("upload_token") or "",
-                        "uploadedPartIds": etags,
-                    }
-                },
-            )
-            steps.save(finalized=True)
+        """Initialize, upload the parts, finalize (each step saved), then poll the video until
+        ``AVAILABLE``; returns its URN, or :class:`Pending` while LinkedIn processes it."""
+        if not steps.state.get("video"):
+            self._initialize_video(item, author, token, steps)
+        video = str(steps.state["video"])
+        if not steps.state.get("finalized"):
+            self._upload_parts(item, video, token, steps)
         response = self._send("GET", f"{self._base}/videos/{quote(video, safe='')}", token)
         body = self._check(response, token)
         status = str(body.get("status") or "") if isinstance(body, dict) else ""
@@ -347,6 +293,68 @@ class LinkedInConnector:
             raise TransientPlatformError("CONTAINER_TIMEOUT", f"video {video} still {status}")
         steps.save(polls=polls)
         return Pending(self._poll_s, f"linkedin video {video} {status or 'PROCESSING'}")
+
+    def _initialize_video(self, item: MediaItem, author: str, token: str, steps: StepLog) -> None:
+        """``initializeUpload``; saves the video URN, upload token and part instructions."""
+        init = self._action(
+            "videos",
+            "initializeUpload",
+            token,
+            {
+                "initializeUploadRequest": {
+                    "owner": author,
+                    "fileSizeBytes": item.size,
+                    "uploadCaptions": False,
+                    "uploadThumbnail": False,
+                }
+            },
+        )
+        value = init.get("value") if isinstance(init, dict) else None
+        if not isinstance(value, dict) or not value.get("video"):
+            raise TransientPlatformError("BAD_RESPONSE", "video initializeUpload without value")
+        instructions = [
+            {
+                "uploadUrl": str(i["uploadUrl"]),
+                "firstByte": int(i["firstByte"]),
+                "lastByte": int(i["lastByte"]),
+            }
+            for i in value.get("uploadInstructions") or []
+            if isinstance(i, dict)
+        ]
+        steps.save(
+            video=str(value["video"]),
+            upload_token=str(value.get("uploadToken") or ""),
+            instructions=instructions,
+            etags=[],
+            finalized=False,
+            polls=0,
+        )
+
+    def _upload_parts(self, item: MediaItem, video: str, token: str, steps: StepLog) -> None:
+        """``PUT`` the parts not yet sent (saving each ``ETag``), then ``finalizeUpload``."""
+        etags = list(steps.state.get("etags") or [])
+        for part in list(steps.state.get("instructions") or [])[len(etags) :]:
+            response = self._put_part(
+                part["uploadUrl"], item, part["firstByte"], part["lastByte"], token
+            )
+            etag = header(response.headers, "etag")
+            if not etag:
+                raise TransientPlatformError("BAD_RESPONSE", "video part answered without ETag")
+            etags.append(etag)
+            steps.save(etags=etags)
+        self._action(
+            "videos",
+            "finalizeUpload",
+            token,
+            {
+                "finalizeUploadRequest": {
+                    "video": video,
+                    "uploadToken": steps.state.get("upload_token") or "",
+                    "uploadedPartIds": etags,
+                }
+            },
+        )
+        steps.save(finalized=True)
 
     def _put_part(
         self, url: str, item: MediaItem, first: int, last: int, token: str

@@ -78,20 +78,23 @@ def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
 
 
-def control_routes(state: SandboxState) -> list[BaseRoute]:
-    """The ``/_sandbox/`` routes, bound to ``state``."""
+class ControlRoutes:
+    """The /_sandbox/ control API: health, ledger, reset, settings, fault rules."""
 
-    async def healthz(request: Request) -> Response:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    async def healthz(self, request: Request) -> Response:
         return json_response({"status": "ok"})
 
-    async def ledger(request: Request) -> Response:
-        posts = state.ledger.posts(
+    async def ledger(self, request: Request) -> Response:
+        posts = self.state.ledger.posts(
             request.query_params.get("platform") or None,
             request.query_params.get("account_id") or None,
         )
         return json_response({"posts": [p.to_json() for p in posts]})
 
-    async def reset(request: Request) -> Response:
+    async def reset(self, request: Request) -> Response:
         body, error = await read_json(request)
         if error is not None:
             return _bad_request(error)
@@ -102,33 +105,40 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         if seed is not None and not isinstance(seed, int):
             return _bad_request("seed must be an integer")
         try:
-            state.reset(seed, **body)
+            self.state.reset(seed, **body)
         except ValidationError as exc:
             return _bad_request("invalid settings", _validation_details(exc))
-        log.info("sandbox reset", extra=fields(seed=state.faults.seed))
+        log.info("sandbox reset", extra=fields(seed=self.state.faults.seed))
         return json_response(
-            {"status": "reset", "seed": state.faults.seed, "settings": state.settings.model_dump()}
+            {
+                "status": "reset",
+                "seed": self.state.faults.seed,
+                "settings": self.state.settings.model_dump(),
+            }
         )
 
-    async def get_settings(request: Request) -> Response:
-        return json_response(state.settings.model_dump())
+    async def get_settings(self, request: Request) -> Response:
+        return json_response(self.state.settings.model_dump())
 
-    async def patch_settings(request: Request) -> Response:
+    async def patch_settings(self, request: Request) -> Response:
         body, error = await read_json(request)
         if error is not None or not isinstance(body, dict):
             return _bad_request(error or "settings take a JSON object")
         try:
-            settings: SandboxSettings = state.update_settings(body)
+            settings: SandboxSettings = self.state.update_settings(body)
         except ValidationError as exc:
             return _bad_request("invalid settings", _validation_details(exc))
         return json_response(settings.model_dump())
 
-    async def list_faults(request: Request) -> Response:
+    async def list_faults(self, request: Request) -> Response:
         return json_response(
-            {"rules": [r.to_json() for r in state.faults.rules()], "seed": state.faults.seed}
+            {
+                "rules": [r.to_json() for r in self.state.faults.rules()],
+                "seed": self.state.faults.seed,
+            }
         )
 
-    async def add_faults(request: Request) -> Response:
+    async def add_faults(self, request: Request) -> Response:
         body, error = await read_json(request)
         if error is not None:
             return _bad_request(error)
@@ -147,31 +157,40 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
                 if spec.kind not in NETWORKS[spec.platform][0]:
                     return _bad_request(f"{spec.platform} cannot render fault {spec.kind!r}")
             specs.append(spec)
-        rules = [state.faults.add(spec).to_json() for spec in specs]
+        rules = [self.state.faults.add(spec).to_json() for spec in specs]
         log.info("fault rules added", extra=fields(rules=rules))
         if isinstance(body, list):
             return json_response({"rules": rules}, 201)
         return json_response({"rule": rules[0]}, 201)
 
-    async def clear_faults(request: Request) -> Response:
-        return json_response({"deleted": state.faults.clear()})
+    async def clear_faults(self, request: Request) -> Response:
+        return json_response({"deleted": self.state.faults.clear()})
 
-    async def delete_fault(request: Request) -> Response:
-        if not state.faults.remove(request.path_params["rule_id"]):
+    async def delete_fault(self, request: Request) -> Response:
+        if not self.state.faults.remove(request.path_params["rule_id"]):
             return json_response({"error": {"message": "no such rule"}}, 404)
         return json_response({"deleted": 1})
 
-    return [
-        Route("/_sandbox/healthz", healthz, methods=["GET"]),
-        Route("/_sandbox/ledger", ledger, methods=["GET"]),
-        Route("/_sandbox/reset", reset, methods=["POST"]),
-        Route("/_sandbox/settings", get_settings, methods=["GET"]),
-        Route("/_sandbox/settings", patch_settings, methods=["PATCH", "POST"]),
-        Route("/_sandbox/faults", list_faults, methods=["GET"]),
-        Route("/_sandbox/faults", add_faults, methods=["POST"]),
-        Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
-        Route("/_sandbox/faults/{rule_id}", delete_fault, methods=["DELETE"]),
-    ]
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/_sandbox/healthz", self.healthz, methods=["GET"]),
+            Route("/_sandbox/ledger", self.ledger, methods=["GET"]),
+            Route("/_sandbox/reset", self.reset, methods=["POST"]),
+            Route("/_sandbox/settings", self.get_settings, methods=["GET"]),
+            Route("/_sandbox/settings", self.patch_settings, methods=["PATCH", "POST"]),
+            Route("/_sandbox/faults", self.list_faults, methods=["GET"]),
+            Route("/_sandbox/faults", self.add_faults, methods=["POST"]),
+            Route("/_sandbox/faults", self.clear_faults, methods=["DELETE"]),
+            Route("/_sandbox/faults/{rule_id}", self.delete_fault, methods=["DELETE"]),
+        ]
+
+
+def control_routes(state: SandboxState) -> list[BaseRoute]:
+    """The ``/_sandbox/`` routes, bound to ``state``."""
+
+    """The ``/_sandbox/`` routes, bound to ``state``."""
+    return ControlRoutes(state).routes()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

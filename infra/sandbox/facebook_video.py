@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from infra.sandbox.facebook import PLATFORM, FacebookDialect, _params, _token, graph_error
+from infra.sandbox.graph import PLATFORM, FacebookDialect, graph_error, graph_params, graph_token
 from infra.sandbox.ledger import Post
 from infra.sandbox.media_fetch import FetchFailed, fetch_size
 from infra.sandbox.publishing import Attempt, Ctx, publish
@@ -34,10 +34,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     async def create_video(request: Request) -> Response:
         page_id = request.path_params["page_id"]
         version = request.path_params.get("version", "v24.0")
-        params, error = await _params(request)
+        params, error = await graph_params(request)
         if error is not None:
             return error
-        token = _token(request, params)
+        token = graph_token(request, params)
         if not token:
             return graph_error(400, "An access token is required to request this resource.", 104)
         headers = dialect.usage_headers(page_id, version)

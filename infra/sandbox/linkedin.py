@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -37,6 +36,7 @@ from infra.sandbox.faults import ALL_KINDS
 from infra.sandbox.ledger import Post
 from infra.sandbox.publishing import Attempt, Ctx, publish, read
 from infra.sandbox.state import SandboxState
+from infra.sandbox.stores import LinkedInVideo
 from infra.sandbox.wire import json_response, read_json
 
 PLATFORM = "linkedin"
@@ -72,35 +72,6 @@ def escape(text: str) -> str:
     return "".join(f"\\{ch}" if ch in RESERVED else ch for ch in text)
 
 
-@dataclass
-class Video:
-    """An uploaded (or uploading) video."""
-
-    urn: str
-    owner: str
-    size: int
-    parts: list[tuple[int, int]]
-    token: str
-    etags: dict[int, str] = field(default_factory=dict)
-    received: int = 0
-    finalized: bool = False
-    polls_left: int = 0
-
-
-@dataclass
-class Uploads:
-    """Images (URN → bytes received, or ``None`` before the ``PUT``) and videos by URN."""
-
-    images: dict[str, int | None] = field(default_factory=dict)
-    videos: dict[str, Video] = field(default_factory=dict)
-
-
-def _uploads(state: SandboxState) -> Uploads:
-    store = state.networks.setdefault("linkedin", Uploads())
-    assert isinstance(store, Uploads)
-    return store
-
-
 class LinkedInDialect:
     """LinkedIn's error spellings per fault kind."""
 
@@ -120,80 +91,81 @@ class LinkedInDialect:
         return earlier.text == attempt.text
 
     def fault_response(self, kind: str, *, ctx: Ctx, retry_after_s: int) -> Response:
-        """The wire form of each fault kind."""
+        """The wire form of each fault kind (bodies of :data:`FAULT_BODIES`; the duplicate
+        names the account's latest post, as LinkedIn does)."""
         headers = dict(ctx.headers)
-        if kind == "server_error":
-            return json_response({"message": "Internal Server Error", "status": 500}, 500, headers)
         if kind == "rate_limit":
             headers["retry-after"] = str(retry_after_s)
-            return json_response(
-                {
-                    "message": "Resource level throttle APPLICATION DAY limit for calls to this "
-                    "resource is reached.",
-                    "status": 429,
-                },
-                429,
-                headers,
-            )
         if kind == "duplicate":
             earlier = next(
                 (p.id for p in reversed(self._state.ledger.posts(PLATFORM, ctx.account_id))),
                 "urn:li:share:0",
             )
-            return json_response(
-                {
-                    "message": f"Content is a duplicate of {earlier}",
-                    "status": 422,
-                    "code": "DUPLICATE_POST",
-                },
-                422,
-                headers,
-            )
-        if kind == "token_expired":
-            return json_response(
-                {
-                    "serviceErrorCode": 65601,
-                    "code": "REVOKED_ACCESS_TOKEN",
-                    "message": "The token used in the request has been revoked by the user",
-                    "status": 401,
-                },
-                401,
-                headers,
-            )
-        if kind == "permission_denied":
-            return json_response(
-                {
-                    "serviceErrorCode": 100,
-                    "code": "ACCESS_DENIED",
-                    "message": "Not enough permissions to access: posts.CREATE",
-                    "status": 403,
-                },
-                403,
-                headers,
-            )
-        return json_response(
-            {
-                "message": "Invalid request",
-                "status": 400,
-                "errorDetailType": "com.linkedin.common.error.BadRequest",
-            },
-            400,
-            headers,
-        )
+            return json_response(duplicate_body(earlier), 422, headers)
+        body = FAULT_BODIES.get(kind, FAULT_BODIES["permanent"])
+        return json_response(body, int(body["status"]), headers)
 
 
-def routes(state: SandboxState) -> list[BaseRoute]:
-    """LinkedIn's routes, mounted under ``/linkedin``."""
-    dialect = LinkedInDialect(state)
+def duplicate_body(earlier: str) -> dict[str, Any]:
+    """LinkedIn's duplicate answer as recorded (Arisamiga/Linkedin-RSS#5): ``DUPLICATE_POST``
+    under ``errorDetails.inputErrors[]``, the existing post named in the message."""
+    return {
+        "errorDetailType": "com.linkedin.common.error.BadRequest",
+        "message": "com.linkedin.content.common.exception."
+        f"BadRequestResponseException: Content is a duplicate of {earlier}",
+        "errorDetails": {
+            "inputErrors": [
+                {"description": "Duplicate post is detected", "input": {}, "code": "DUPLICATE_POST"}
+            ]
+        },
+        "status": 422,
+    }
 
-    def check(request: Request) -> tuple[str, Response | None]:
+
+#: The body of each fault kind but the duplicate (its ``status`` is the HTTP status).
+FAULT_BODIES: dict[str, dict[str, Any]] = {
+    "server_error": {"message": "Internal Server Error", "status": 500},
+    "rate_limit": {
+        "message": "Resource level throttle APPLICATION DAY limit for calls to this resource "
+        "is reached.",
+        "status": 429,
+    },
+    "token_expired": {
+        "serviceErrorCode": 65601,
+        "code": "REVOKED_ACCESS_TOKEN",
+        "message": "The token used in the request has been revoked by the user",
+        "status": 401,
+    },
+    "permission_denied": {
+        "serviceErrorCode": 100,
+        "code": "ACCESS_DENIED",
+        "message": "Not enough permissions to access: posts.CREATE",
+        "status": 403,
+    },
+    "permanent": {
+        "message": "Invalid request",
+        "status": 400,
+        "errorDetailType": "com.linkedin.common.error.BadRequest",
+    },
+}
+
+
+class LinkedInRoutes:
+    """LinkedIn's versioned REST routes under /linkedin: posts, images, videos and their upload
+    URLs."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.dialect = LinkedInDialect(self.state)
+
+    def check(self, request: Request) -> tuple[str, Response | None]:
         token = bearer_token(request.headers.get("authorization"))
         if not token:
             return "", error(401, "Empty oauth2 access token", "EMPTY_ACCESS_TOKEN")
         version = request.headers.get("linkedin-version", "")
         if not version:
             return token, error(400, "A version must be present", "VERSION_MISSING")
-        if not _VERSION.match(version) or version < state.settings.linkedin_min_version:
+        if not _VERSION.match(version) or version < self.state.settings.linkedin_min_version:
             return token, error(
                 426, f"Requested version {version} is not active", "NONEXISTENT_VERSION"
             )
@@ -201,21 +173,21 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return token, error(400, "X-Restli-Protocol-Version 2.0.0 is required")
         return token, None
 
-    def owner_of(token: str) -> str:
+    def owner_of(self, token: str) -> str:
         return f"urn:li:person:{user_id_for_token(token)}"
 
-    def may_post_as(token: str, author: str) -> bool:
-        return author == owner_of(token) or author.startswith("urn:li:organization:")
+    def may_post_as(self, token: str, author: str) -> bool:
+        return author == self.owner_of(token) or author.startswith("urn:li:organization:")
 
-    async def posts(request: Request) -> Response:
-        token, problem = check(request)
+    async def posts(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         body, bad = await read_json(request)
         if bad is not None or not isinstance(body, dict):
             return error(400, bad or "the body must be a JSON object")
         author = body.get("author")
-        if not isinstance(author, str) or not may_post_as(token, author):
+        if not isinstance(author, str) or not self.may_post_as(token, author):
             return error(403, "Not enough permissions to post as this author", "ACCESS_DENIED")
         if body.get("lifecycleState") != "PUBLISHED" or "distribution" not in body:
             return error(422, "lifecycleState PUBLISHED and distribution are required")
@@ -223,7 +195,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if not isinstance(commentary, str):
             return error(400, "commentary must be a string")
         content = body.get("content") or {}
-        uploads = _uploads(state)
+        uploads = self.state.linkedin
         ids = []
         if isinstance(content.get("media"), dict):
             ids = [content["media"].get("id")]
@@ -249,21 +221,21 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 headers={**ctx.headers, "x-restli-id": quote(post.id, safe="")},
             )
 
-        return await publish(state, dialect, attempt, request, ctx, created)
+        return await publish(self.state, self.dialect, attempt, request, ctx, created)
 
-    async def find_posts(request: Request) -> Response:
-        token, problem = check(request)
+    async def find_posts(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         author = request.query_params.get("author", "")
         if request.query_params.get("q") != "author" or not author:
             return error(400, "the author finder needs q=author and author")
-        if not may_post_as(token, author):
+        if not self.may_post_as(token, author):
             return error(403, "Not enough permissions to read this author's posts", "ACCESS_DENIED")
         count = min(100, int(request.query_params.get("count", "10") or 10))
 
         def answer() -> Response:
-            found = list(reversed(state.ledger.posts(PLATFORM, author)))[:count]
+            found = list(reversed(self.state.ledger.posts(PLATFORM, author)))[:count]
             elements = [
                 {
                     "id": p.id,
@@ -276,20 +248,20 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             ]
             return json_response({"elements": elements, "paging": {"count": count}})
 
-        return await read(state, dialect, request, Ctx(author), answer)
+        return await read(self.state, self.dialect, request, Ctx(author), answer)
 
-    async def images(request: Request) -> Response:
-        token, problem = check(request)
+    async def images(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         if request.query_params.get("action") != "initializeUpload":
             return error(400, "unsupported action")
         body, _ = await read_json(request)
         owner = ((body or {}).get("initializeUploadRequest") or {}).get("owner")
-        if not isinstance(owner, str) or not may_post_as(token, owner):
+        if not isinstance(owner, str) or not self.may_post_as(token, owner):
             return error(403, "Not enough permissions for this owner", "ACCESS_DENIED")
-        urn = f"urn:li:image:D{state.ids.numeric()}"
-        _uploads(state).images[urn] = None
+        urn = f"urn:li:image:D{self.state.ids.numeric()}"
+        self.state.linkedin.images[urn] = None
         return json_response(
             {
                 "value": {
@@ -300,9 +272,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             }
         )
 
-    async def put_image(request: Request) -> Response:
+    async def put_image(self, request: Request) -> Response:
         urn = unquote(request.path_params["urn"])
-        uploads = _uploads(state)
+        uploads = self.state.linkedin
         if urn not in uploads.images:
             return error(404, "no such upload")
         size = 0
@@ -311,24 +283,24 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         uploads.images[urn] = size
         return Response(status_code=201)
 
-    async def videos(request: Request) -> Response:
-        token, problem = check(request)
+    async def videos(self, request: Request) -> Response:
+        token, problem = self.check(request)
         if problem is not None:
             return problem
         action = request.query_params.get("action")
         body, _ = await read_json(request)
-        uploads = _uploads(state)
+        uploads = self.state.linkedin
         if action == "initializeUpload":
             init = (body or {}).get("initializeUploadRequest") or {}
             owner, size = init.get("owner"), init.get("fileSizeBytes")
-            if not isinstance(owner, str) or not may_post_as(token, owner):
+            if not isinstance(owner, str) or not self.may_post_as(token, owner):
                 return error(403, "Not enough permissions for this owner", "ACCESS_DENIED")
             if not isinstance(size, int) or size <= 0:
                 return error(400, "fileSizeBytes must be a positive integer")
-            urn = f"urn:li:video:D{state.ids.numeric()}"
-            step = state.settings.linkedin_part_bytes
+            urn = f"urn:li:video:D{self.state.ids.numeric()}"
+            step = self.state.settings.linkedin_part_bytes
             parts = [(a, min(a + step, size) - 1) for a in range(0, size, step)]
-            video = Video(urn, owner, size, parts, secrets.token_hex(6))
+            video = LinkedInVideo(urn, owner, size, parts, secrets.token_hex(6))
             uploads.videos[urn] = video
             base = f"{request.base_url}linkedin/_upload/videos/{quote(urn, safe='')}"
             return json_response(
@@ -353,12 +325,12 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             if None in expected or final.get("uploadedPartIds") != expected:
                 return error(400, "uploadedPartIds do not match the uploaded parts")
             found.finalized = True
-            found.polls_left = state.settings.processing_polls
+            found.polls_left = self.state.settings.processing_polls
             return Response(status_code=200)
         return error(400, "unsupported action")
 
-    async def put_part(request: Request) -> Response:
-        video = _uploads(state).videos.get(unquote(request.path_params["urn"]))
+    async def put_part(self, request: Request) -> Response:
+        video = self.state.linkedin.videos.get(unquote(request.path_params["urn"]))
         index = int(request.path_params["part"])
         if video is None or not 0 <= index < len(video.parts):
             return error(404, "no such upload")
@@ -372,11 +344,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         video.etags[index] = f'"{secrets.token_hex(8)}"'
         return Response(status_code=200, headers={"etag": video.etags[index]})
 
-    async def get_video(request: Request) -> Response:
-        _token, problem = check(request)
+    async def get_video(self, request: Request) -> Response:
+        _token, problem = self.check(request)
         if problem is not None:
             return problem
-        video = _uploads(state).videos.get(unquote(request.path_params["urn"]))
+        video = self.state.linkedin.videos.get(unquote(request.path_params["urn"]))
         if video is None:
             return error(404, "Not Found")
         if not video.finalized:
@@ -388,28 +360,37 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             status = "AVAILABLE"
         return json_response({"id": video.urn, "owner": video.owner, "status": status})
 
-    inner: list[BaseRoute] = [
-        Route("/rest/posts", posts, methods=["POST"]),
-        Route("/rest/posts", find_posts, methods=["GET"]),
-        Route("/rest/images", images, methods=["POST"]),
-        Route("/rest/videos", videos, methods=["POST"]),
-        Route("/rest/videos/{urn}", get_video, methods=["GET"]),
-        Route("/_upload/images/{urn}", put_image, methods=["PUT"]),
-        Route("/_upload/videos/{urn}/{part}", put_part, methods=["PUT"]),
-    ]
+    async def uploads(self, request: Request) -> Response:
+        return json_response({"bytes": uploaded_bytes(self.state)})
 
-    async def uploads(request: Request) -> Response:
-        return json_response({"bytes": uploaded_bytes(state)})
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/_sandbox/linkedin/uploads", self.uploads, methods=["GET"]),
+            Mount(
+                "/linkedin",
+                routes=[
+                    Route("/rest/posts", self.posts, methods=["POST"]),
+                    Route("/rest/posts", self.find_posts, methods=["GET"]),
+                    Route("/rest/images", self.images, methods=["POST"]),
+                    Route("/rest/videos", self.videos, methods=["POST"]),
+                    Route("/rest/videos/{urn}", self.get_video, methods=["GET"]),
+                    Route("/_upload/images/{urn}", self.put_image, methods=["PUT"]),
+                    Route("/_upload/videos/{urn}/{part}", self.put_part, methods=["PUT"]),
+                ],
+            ),
+        ]
 
-    return [
-        Route("/_sandbox/linkedin/uploads", uploads, methods=["GET"]),
-        Mount("/linkedin", routes=inner),
-    ]
+
+def routes(state: SandboxState) -> list[BaseRoute]:
+    """LinkedIn's routes, mounted under ``/linkedin``."""
+    """LinkedIn's routes, mounted under ``/linkedin``."""
+    return LinkedInRoutes(state).routes()
 
 
 def uploaded_bytes(state: SandboxState) -> dict[str, int]:
     """Bytes received per image/video URN (for the control API)."""
-    uploads = _uploads(state)
+    uploads = state.linkedin
     counts = {urn: size or 0 for urn, size in uploads.images.items()}
     counts.update({urn: video.received for urn, video in uploads.videos.items()})
     return counts

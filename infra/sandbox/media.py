@@ -1,6 +1,6 @@
 """Media on the sandbox networks: Facebook Page photos fetched from a URL, and X media upload v2.
 
-Facebook (https://developers.facebook.com/docs/graph-api/reference/page/photos/):
+Facebook (https://developers.graph.com/docs/graph-api/reference/page/photos/):
 ``POST /{version}/{page_id}/photos`` with ``url`` (the sandbox GETs it, like Meta's fetcher,
 and records the size and content type), ``message`` and ``published``. Published: a post in the
 ledger, answer ``{"id": photo_id, "post_id": "{page}_{n}"}``. ``published=false``: an
@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from infra.sandbox import facebook, x
+from infra.sandbox import graph, x
 from infra.sandbox.accounts import bearer_token, user_id_for_token
 from infra.sandbox.ledger import Post
 from infra.sandbox.media_state import X_EXPIRES_AFTER_S, FbPhoto, XUpload
@@ -60,65 +60,66 @@ async def _fetch(url: str) -> tuple[int, str] | None:
         return None
 
 
-def routes(state: SandboxState) -> list[BaseRoute]:
-    """Facebook photo and X media upload routes, bound to ``state``."""
-    fb = facebook.FacebookDialect(state)
+class MediaRoutes:
+    """Media routes: Facebook Page photos by URL and X media upload v2."""
 
-    async def fb_photos(request: Request) -> Response:
-        version = request.path_params.get("version", facebook.DEFAULT_VERSION)
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.fb = graph.FacebookDialect(self.state)
+
+    async def fb_photos(self, request: Request) -> Response:
+        version = request.path_params.get("version", graph.DEFAULT_VERSION)
         page_id = request.path_params["page_id"]
-        params, error = await facebook._params(request)
+        params, error = await graph.graph_params(request)
         if error is not None:
             return error
-        token = facebook._token(request, params)
+        token = graph.graph_token(request, params)
         if not token:
-            return facebook.graph_error(
+            return graph.graph_error(
                 400, "An access token is required to request this resource.", 104
             )
-        headers = fb.usage_headers(page_id, version)
+        headers = self.fb.usage_headers(page_id, version)
         url = params.get("url")
         if not url:
-            return facebook.graph_error(
+            return graph.graph_error(
                 400, "(#100) Requires one of the params: url, source", 100, headers=headers
             )
         fetched = await _fetch(url)
         if fetched is None or not fetched[1].startswith("image/") or fetched[0] == 0:
-            return facebook.graph_error(
+            return graph.graph_error(
                 400, "(#324) Missing or invalid image file", 324, headers=headers
             )
         published = params.get("published", "true").lower() not in ("false", "0")
-        photo = FbPhoto(state.ids.numeric(), page_id, fetched[0], fetched[1], published)
+        photo = FbPhoto(self.state.ids.numeric(), page_id, fetched[0], fetched[1], published)
         if not published:
-            state.media.fb_photos[photo.id] = photo
+            self.state.media.fb_photos[photo.id] = photo
             return json_response({"id": photo.id}, 200, headers)
         message = params.get("message") or params.get("caption") or ""
-        attempt = Attempt(
-            facebook.PLATFORM, page_id, message, None, token, media=(photo.to_json(),)
-        )
+        attempt = Attempt(graph.PLATFORM, page_id, message, None, token, media=(photo.to_json(),))
 
         def created(post: Post) -> Response:
-            state.media.fb_photos[photo.id] = photo
+            self.state.media.fb_photos[photo.id] = photo
             return json_response({"id": photo.id, "post_id": post.id}, 200, headers)
 
-        return await publish(state, fb, attempt, request, Ctx(page_id, headers), created)
+        return await publish(self.state, self.fb, attempt, request, Ctx(page_id, headers), created)
 
-    def x_headers(user: str) -> dict[str, str]:
-        count, reset = state.usage.hit((x.PLATFORM, "media", user), x.WINDOW_S)
+    def x_headers(self, user: str) -> dict[str, str]:
+        count, reset = self.state.usage.hit((x.PLATFORM, "media", user), x.WINDOW_S)
         return {
             "x-rate-limit-limit": str(X_MEDIA_LIMIT),
             "x-rate-limit-remaining": str(max(0, X_MEDIA_LIMIT - count)),
             "x-rate-limit-reset": str(reset),
         }
 
-    def x_user(request: Request) -> tuple[str, dict[str, str]] | Response:
+    def x_user(self, request: Request) -> tuple[str, dict[str, str]] | Response:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             return x.problem(401, "Unauthorized", "Unauthorized")
         user = user_id_for_token(token)
-        return user, x_headers(user)
+        return user, self.x_headers(user)
 
-    def x_upload(request: Request, user: str, headers: dict[str, str]) -> XUpload | Response:
-        upload = state.media.x_uploads.get(request.path_params.get("media_id", ""))
+    def x_upload(self, request: Request, user: str, headers: dict[str, str]) -> XUpload | Response:
+        upload = self.state.media.x_uploads.get(request.path_params.get("media_id", ""))
         if upload is None or upload.user != user:
             return x.problem(
                 404,
@@ -129,12 +130,12 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             )
         return upload
 
-    def data(upload: XUpload, **extra: Any) -> dict[str, Any]:
+    def data(self, upload: XUpload, **extra: Any) -> dict[str, Any]:
         prefix = "7" if "video" in upload.category else "3"
         return {"data": {"id": upload.id, "media_key": f"{prefix}_{upload.id}", **extra}}
 
-    async def x_initialize(request: Request) -> Response:
-        who = x_user(request)
+    async def x_initialize(self, request: Request) -> Response:
+        who = self.x_user(request)
         if isinstance(who, Response):
             return who
         user, headers = who
@@ -147,16 +148,16 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return x.invalid_request(
                 ["$.media_type and $.total_bytes (a positive integer) are required"], headers
             )
-        upload = XUpload(state.ids.snowflake(), user, media_type, total, str(category))
-        state.media.x_uploads[upload.id] = upload
-        return json_response(data(upload, expires_after_secs=X_EXPIRES_AFTER_S), 200, headers)
+        upload = XUpload(self.state.ids.snowflake(), user, media_type, total, str(category))
+        self.state.media.x_uploads[upload.id] = upload
+        return json_response(self.data(upload, expires_after_secs=X_EXPIRES_AFTER_S), 200, headers)
 
-    async def x_append(request: Request) -> Response:
-        who = x_user(request)
+    async def x_append(self, request: Request) -> Response:
+        who = self.x_user(request)
         if isinstance(who, Response):
             return who
         user, headers = who
-        upload = x_upload(request, user, headers)
+        upload = self.x_upload(request, user, headers)
         if isinstance(upload, Response):
             return upload
         form = await request.form(max_part_size=8 * 1024 * 1024)
@@ -182,12 +183,12 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         expires = int(time.time()) + X_EXPIRES_AFTER_S
         return json_response({"data": {"expires_at": expires}}, 200, headers)
 
-    async def x_finalize(request: Request) -> Response:
-        who = x_user(request)
+    async def x_finalize(self, request: Request) -> Response:
+        who = self.x_user(request)
         if isinstance(who, Response):
             return who
         user, headers = who
-        upload = x_upload(request, user, headers)
+        upload = self.x_upload(request, user, headers)
         if isinstance(upload, Response):
             return upload
         contiguous = sorted(upload.segments) == list(range(len(upload.segments)))
@@ -206,16 +207,16 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             extra["processing_info"] = {"state": "pending", "check_after_secs": 1}
         else:
             upload.state = "succeeded"
-        return json_response(data(upload, **extra), 200, headers)
+        return json_response(self.data(upload, **extra), 200, headers)
 
-    async def x_status(request: Request) -> Response:
-        who = x_user(request)
+    async def x_status(self, request: Request) -> Response:
+        who = self.x_user(request)
         if isinstance(who, Response):
             return who
         user, headers = who
         if request.query_params.get("command") != "STATUS":
             return x.invalid_request(["command must be STATUS"], headers)
-        upload = state.media.x_uploads.get(request.query_params.get("media_id", ""))
+        upload = self.state.media.x_uploads.get(request.query_params.get("media_id", ""))
         if upload is None or upload.user != user or not upload.finalized:
             return x.problem(
                 404,
@@ -233,13 +234,22 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             info["progress_percent"] = 50
         else:
             info["progress_percent"] = 100
-        return json_response(data(upload, processing_info=info), 200, headers)
+        extra = {"size": upload.received, "expires_after_secs": X_EXPIRES_AFTER_S}
+        return json_response(self.data(upload, **extra, processing_info=info), 200, headers)
 
-    return [
-        Route("/{version}/{page_id}/photos", fb_photos, methods=["POST"]),
-        Route("/{page_id}/photos", fb_photos, methods=["POST"]),
-        Route("/2/media/upload/initialize", x_initialize, methods=["POST"]),
-        Route("/2/media/upload/{media_id}/append", x_append, methods=["POST"]),
-        Route("/2/media/upload/{media_id}/finalize", x_finalize, methods=["POST"]),
-        Route("/2/media/upload", x_status, methods=["GET"]),
-    ]
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/{version}/{page_id}/photos", self.fb_photos, methods=["POST"]),
+            Route("/{page_id}/photos", self.fb_photos, methods=["POST"]),
+            Route("/2/media/upload/initialize", self.x_initialize, methods=["POST"]),
+            Route("/2/media/upload/{media_id}/append", self.x_append, methods=["POST"]),
+            Route("/2/media/upload/{media_id}/finalize", self.x_finalize, methods=["POST"]),
+            Route("/2/media/upload", self.x_status, methods=["GET"]),
+        ]
+
+
+def routes(state: SandboxState) -> list[BaseRoute]:
+    """Facebook photo and X media upload routes, bound to ``state``."""
+    """Facebook photo and X media upload routes, bound to ``state``."""
+    return MediaRoutes(state).routes()

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from infra.sandbox.state import SandboxState
+from typing import Any
 
 #: Lifetime X announces for an upload's media id, seconds.
 X_EXPIRES_AFTER_S = 86_400
@@ -77,7 +74,7 @@ class MediaState:
 
 
 def attached_photos(
-    state: SandboxState, page_id: str, params: dict[str, str]
+    media: MediaState, page_id: str, params: dict[str, str]
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The unpublished photos a feed post attaches (``attached_media[i]={"media_fbid": id}``),
     or an error message."""
@@ -89,7 +86,7 @@ def attached_photos(
             fbid = str(json.loads(raw).get("media_fbid"))
         except (ValueError, AttributeError):
             return [], f"(#100) param attached_media[{index}] must be a JSON object"
-        photo = state.media.fb_photos.get(fbid)
+        photo = media.fb_photos.get(fbid)
         if photo is None or photo.page_id != page_id or photo.published:
             return [], f"(#100) param attached_media[{index}] has an invalid media_fbid"
         found.append(photo.to_json())
@@ -98,7 +95,7 @@ def attached_photos(
 
 
 def x_attachments(
-    state: SandboxState, user: str, media: Any
+    uploads: MediaState, user: str, media: Any
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The uploads ``media.media_ids`` of a create call names, or an error message."""
     if media is None:
@@ -108,7 +105,7 @@ def x_attachments(
         return [], "$.media.media_ids: must hold 1 to 4 media ids"
     found = []
     for media_id in ids:
-        upload = state.media.x_uploads.get(str(media_id))
+        upload = uploads.x_uploads.get(str(media_id))
         if upload is None or upload.user != user:
             return [], f"$.media.media_ids: media id {media_id} is invalid"
         if not upload.finalized or upload.state != "succeeded":

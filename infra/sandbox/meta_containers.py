@@ -29,70 +29,24 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from infra.sandbox.facebook import FacebookDialect, _params, _token, graph_error
 from infra.sandbox.faults import ALL_KINDS
+from infra.sandbox.graph import FacebookDialect, graph_error, graph_params, graph_token
 from infra.sandbox.ledger import Post
 from infra.sandbox.media_fetch import FetchFailed, fetch_size
 from infra.sandbox.publishing import Attempt, Ctx, publish, read
 from infra.sandbox.state import SandboxState
+from infra.sandbox.stores import Container
 from infra.sandbox.wire import json_response
 
 INSTAGRAM = "instagram"
 THREADS = "threads"
 MAX_CAROUSEL = {INSTAGRAM: 10, THREADS: 20}
-
-
-@dataclass
-class Container:
-    """One container: who made it, what it holds, and where it is in its life."""
-
-    id: str
-    platform: str
-    account_id: str
-    media_type: str
-    text: str
-    is_carousel_item: bool
-    children: list[str]
-    media_bytes: int
-    status: str
-    detail: str
-    polls_left: int
-    created_at: datetime
-    published_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The control-API shape."""
-        return {
-            "id": self.id,
-            "platform": self.platform,
-            "account_id": self.account_id,
-            "media_type": self.media_type,
-            "children": self.children,
-            "media_bytes": self.media_bytes,
-            "status": self.status,
-            "published_id": self.published_id,
-        }
-
-
-@dataclass
-class ContainerStore:
-    """Containers of one sandbox, by id."""
-
-    containers: dict[str, Container] = field(default_factory=dict)
-
-
-def _store(state: SandboxState) -> ContainerStore:
-    store = state.networks.setdefault("containers", ContainerStore())
-    assert isinstance(store, ContainerStore)
-    return store
 
 
 class MetaDialect(FacebookDialect):
@@ -124,6 +78,7 @@ class MetaDialect(FacebookDialect):
                 "total_cputime": 100,
                 "total_time": 100,
                 "estimated_time_to_regain_access": math.ceil(retry_after_s / 60),
+                "ads_api_access_tier": "development_access",
             }
             headers["x-business-use-case-usage"] = json.dumps({ctx.account_id: [usage]})
             code = 80002 if self.platform == INSTAGRAM else 4
@@ -141,104 +96,114 @@ def _graph_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
-    """The routes of ``platform`` (``instagram`` or ``threads``), mounted under ``/{platform}``."""
-    dialect = MetaDialect(state, platform)
-    is_ig = platform == INSTAGRAM
-    create_edge = "media" if is_ig else "threads"
-    publish_edge = f"{create_edge}_publish"
-    text_key = "caption" if is_ig else "text"
+class ContainerRoutes:
+    """The container routes of one Meta network (Instagram or Threads), mounted under
+    ``/{platform}``."""
 
-    def error_status(detail_code: int, thread_msg: str) -> tuple[str, str]:
-        if is_ig:
+    def __init__(self, state: SandboxState, platform: str) -> None:
+        self.state = state
+        self.platform = platform
+        self.dialect = MetaDialect(self.state, self.platform)
+        self.is_ig = self.platform == INSTAGRAM
+        self.create_edge = "media" if self.is_ig else "threads"
+        self.publish_edge = f"{self.create_edge}_publish"
+        self.text_key = "caption" if self.is_ig else "text"
+
+    def error_status(self, detail_code: int, thread_msg: str) -> tuple[str, str]:
+        if self.is_ig:
             return "ERROR", f"Error: media upload failed with error code {detail_code}"
         return "ERROR", thread_msg
 
-    async def create(request: Request) -> Response:
+    async def create(self, request: Request) -> Response:
+        """``POST /{user}/{media|threads}``: a container; the sandbox fetches its media now."""
         account = request.path_params["user"]
-        params, error = await _params(request)
+        params, error = await graph_params(request)
         if error is not None:
             return error
-        token = _token(request, params)
-        if not token:
+        if not graph_token(request, params):
             return graph_error(400, "An access token is required to request this resource.", 190)
-        media_type = (params.get("media_type") or ("IMAGE" if is_ig else "")).upper()
-        is_item = params.get("is_carousel_item", "").lower() == "true"
-        text = params.get(text_key, "")
-        store = _store(state)
-        children: list[str] = []
-        urls: list[str] = []
-        if media_type == "CAROUSEL":
-            children = [c for c in params.get("children", "").split(",") if c]
-            if not 2 <= len(children) <= MAX_CAROUSEL[platform]:
-                return graph_error(
-                    400, f"(#100) A carousel takes 2 to {MAX_CAROUSEL[platform]} children", 100
-                )
-            for child in children:
-                found = store.containers.get(child)
-                if found is None or found.account_id != account or not found.is_carousel_item:
-                    return graph_error(400, f"(#100) {child} is not a carousel item", 100)
-        elif media_type in ("REELS", "VIDEO") or (
-            media_type == "STORIES" and "video_url" in params
-        ):
-            if not params.get("video_url"):
-                return graph_error(400, "(#100) The parameter video_url is required", 100)
-            urls.append(params["video_url"])
-        elif media_type in ("IMAGE", "STORIES"):
-            if not params.get("image_url"):
-                return graph_error(400, "(#100) The parameter image_url is required", 100)
-            urls.append(params["image_url"])
-        elif media_type == "TEXT" and not is_ig:
-            if not text:
-                return graph_error(400, "(#100) The parameter text is required", 100)
-        else:
-            return graph_error(400, f"(#100) Unsupported media_type {media_type!r}", 100)
+        media_type = (params.get("media_type") or ("IMAGE" if self.is_ig else "")).upper()
+        text = params.get(self.text_key, "")
+        parts = self._media_of(account, media_type, text, params)
+        if isinstance(parts, Response):
+            return parts
+        children, urls = parts
         video = media_type in ("REELS", "VIDEO") or "video_url" in params
         if media_type == "CAROUSEL":
-            video = any(store.containers[c].media_type == "VIDEO" for c in children)
+            video = any(self.state.containers.containers[c].media_type == "VIDEO" for c in children)
         status, detail = "IN_PROGRESS" if video else "FINISHED", ""
         size = 0
         for url in urls:
             try:
                 size += await fetch_size(url)
             except FetchFailed as exc:
-                status, detail = error_status(2207052, "FAILED_DOWNLOADING_VIDEO")
+                status, detail = self.error_status(2207052, "FAILED_DOWNLOADING_VIDEO")
                 detail = f"{detail} ({exc})"
-        plan = state.faults.plan(
-            platform=platform,
+        plan = self.state.faults.plan(
+            platform=self.platform,
             account_id=account,
             text=text,
             operation="publish",
             supported=frozenset({"container_error"}),
         )
         if plan.error is not None:
-            status, detail = error_status(2207001, "FAILED_DOWNLOADING_VIDEO")
+            status, detail = self.error_status(2207001, "FAILED_DOWNLOADING_VIDEO")
         container = Container(
-            id=f"178{state.ids.numeric()}",
-            platform=platform,
+            id=f"178{self.state.ids.numeric()}",
+            platform=self.platform,
             account_id=account,
             media_type=media_type,
             text=text,
-            is_carousel_item=is_item,
+            is_carousel_item=params.get("is_carousel_item", "").lower() == "true",
             children=children,
             media_bytes=size,
             status=status,
             detail=detail,
-            polls_left=state.settings.processing_polls if video else 0,
+            polls_left=self.state.settings.processing_polls if video else 0,
             created_at=datetime.now(UTC),
         )
-        store.containers[container.id] = container
+        self.state.containers.containers[container.id] = container
         return json_response({"id": container.id})
 
-    async def publish_container(request: Request) -> Response:
+    def _media_of(
+        self, account: str, media_type: str, text: str, params: dict[str, str]
+    ) -> tuple[list[str], list[str]] | Response:
+        """``(carousel children, media URLs)`` a container of ``media_type`` takes, or the Graph
+        error refusing it."""
+        if media_type == "CAROUSEL":
+            children = [c for c in params.get("children", "").split(",") if c]
+            most = MAX_CAROUSEL[self.platform]
+            if not 2 <= len(children) <= most:
+                return graph_error(400, f"(#100) A carousel takes 2 to {most} children", 100)
+            for child in children:
+                found = self.state.containers.containers.get(child)
+                if found is None or found.account_id != account or not found.is_carousel_item:
+                    return graph_error(400, f"(#100) {child} is not a carousel item", 100)
+            return children, []
+        video_story = media_type == "STORIES" and "video_url" in params
+        if media_type in ("REELS", "VIDEO") or video_story:
+            if not params.get("video_url"):
+                return graph_error(400, "(#100) The parameter video_url is required", 100)
+            return [], [params["video_url"]]
+        if media_type in ("IMAGE", "STORIES"):
+            if not params.get("image_url"):
+                return graph_error(400, "(#100) The parameter image_url is required", 100)
+            return [], [params["image_url"]]
+        if media_type == "TEXT" and not self.is_ig:
+            if not text:
+                return graph_error(400, "(#100) The parameter text is required", 100)
+            return [], []
+        return graph_error(400, f"(#100) Unsupported media_type {media_type!r}", 100)
+
+    async def publish_container(self, request: Request) -> Response:
         account = request.path_params["user"]
-        params, error = await _params(request)
+        params, error = await graph_params(request)
         if error is not None:
             return error
-        token = _token(request, params)
+        token = graph_token(request, params)
         if not token:
             return graph_error(400, "An access token is required to request this resource.", 190)
-        container = _store(state).containers.get(params.get("creation_id", ""))
+        container = self.state.containers.containers.get(params.get("creation_id", ""))
         if container is None or container.account_id != account:
             return graph_error(400, "(#100) Invalid creation_id", 100, subcode=33)
         if container.status == "IN_PROGRESS":
@@ -249,10 +214,10 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
             return graph_error(
                 400, f"(#100) The container is {container.status}", 100, is_transient=False
             )
-        if is_ig:
+        if self.is_ig:
             since = datetime.now(UTC) - timedelta(days=1)
-            used = sum(1 for _ in state.ledger.since(platform, account, since))
-            if used >= state.settings.instagram_quota_total:
+            used = sum(1 for _ in self.state.ledger.since(self.platform, account, since))
+            if used >= self.state.settings.instagram_quota_total:
                 return graph_error(
                     400,
                     "Application request limit reached",
@@ -260,35 +225,35 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
                     subcode=2207042,
                     user_msg="You have reached the maximum number of posts allowed in 24 hours",
                 )
-        headers = dialect.usage_headers(account, request.path_params["version"])
-        before = {p.id for p in state.ledger.posts(platform, account)}
+        headers = self.dialect.usage_headers(account, request.path_params["version"])
+        before = {p.id for p in self.state.ledger.posts(self.platform, account)}
 
         def created(post: Post) -> Response:
             return json_response({"id": post.id}, 200, headers)
 
         response = await publish(
-            state,
-            dialect,
-            Attempt(platform, account, container.text, None, token),
+            self.state,
+            self.dialect,
+            Attempt(self.platform, account, container.text, None, token),
             request,
             Ctx(account, headers),
             created,
         )
-        new = [p for p in state.ledger.posts(platform, account) if p.id not in before]
+        new = [p for p in self.state.ledger.posts(self.platform, account) if p.id not in before]
         if new:
             container.status = "PUBLISHED"
             container.published_id = new[-1].id
         return response
 
-    async def node(request: Request) -> Response:
+    async def node(self, request: Request) -> Response:
         node_id = request.path_params["node"]
-        token = _token(request, dict(request.query_params))
+        token = graph_token(request, dict(request.query_params))
         if not token:
             return graph_error(400, "An access token is required to request this resource.", 190)
         wanted = [f for f in request.query_params.get("fields", "").split(",") if f]
-        container = _store(state).containers.get(node_id)
+        container = self.state.containers.containers.get(node_id)
         account = container.account_id if container else ""
-        post = next((p for p in state.ledger.posts(platform) if p.id == node_id), None)
+        post = next((p for p in self.state.ledger.posts(self.platform) if p.id == node_id), None)
         if post is not None:
             account = post.account_id
 
@@ -301,15 +266,15 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
                         container.polls_left -= 1
                 values = {
                     "id": container.id,
-                    "status_code" if is_ig else "status": container.status,
-                    "status" if is_ig else "error_message": container.detail
-                    or (f"{container.status.title()}" if is_ig else None),
+                    "status_code" if self.is_ig else "status": container.status,
+                    "status" if self.is_ig else "error_message": container.detail
+                    or (f"{container.status.title()}" if self.is_ig else None),
                 }
             elif post is not None:
                 values = {
                     "id": post.id,
-                    "permalink": _permalink(platform, post),
-                    text_key: post.text,
+                    "permalink": _permalink(self.platform, post),
+                    self.text_key: post.text,
                 }
             else:
                 return graph_error(
@@ -319,11 +284,11 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
                 {k: v for k, v in values.items() if v is not None and (k == "id" or k in wanted)}
             )
 
-        return await read(state, dialect, request, Ctx(account), answer)
+        return await read(self.state, self.dialect, request, Ctx(account), answer)
 
-    async def list_posts(request: Request) -> Response:
+    async def list_posts(self, request: Request) -> Response:
         account = request.path_params["user"]
-        if not _token(request, dict(request.query_params)):
+        if not graph_token(request, dict(request.query_params)):
             return graph_error(400, "An access token is required to request this resource.", 190)
         wanted = [f for f in request.query_params.get("fields", "").split(",") if f] or ["id"]
         try:
@@ -332,27 +297,27 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
             return graph_error(400, "(#100) Param limit must be a number", 100)
 
         def answer() -> Response:
-            posts = list(reversed(state.ledger.posts(platform, account)))[:limit]
+            posts = list(reversed(self.state.ledger.posts(self.platform, account)))[:limit]
             data = []
             for post in posts:
                 values = {
                     "id": post.id,
-                    text_key: post.text,
+                    self.text_key: post.text,
                     "timestamp": _graph_time(post.created_at),
-                    "permalink": _permalink(platform, post),
+                    "permalink": _permalink(self.platform, post),
                 }
                 data.append({k: v for k, v in values.items() if k in wanted or k == "id"})
             return json_response({"data": data})
 
-        return await read(state, dialect, request, Ctx(account), answer)
+        return await read(self.state, self.dialect, request, Ctx(account), answer)
 
-    async def publishing_limit(request: Request) -> Response:
+    async def publishing_limit(self, request: Request) -> Response:
         account = request.path_params["user"]
-        if not _token(request, dict(request.query_params)):
+        if not graph_token(request, dict(request.query_params)):
             return graph_error(400, "An access token is required to request this resource.", 190)
         since = datetime.now(UTC) - timedelta(days=1)
-        used = sum(1 for _ in state.ledger.since(platform, account, since))
-        total = state.settings.instagram_quota_total
+        used = sum(1 for _ in self.state.ledger.since(self.platform, account, since))
+        total = self.state.settings.instagram_quota_total
         return json_response(
             {
                 "data": [
@@ -364,18 +329,34 @@ def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
             }
         )
 
-    inner: list[BaseRoute] = [
-        Route(f"/{{version}}/{{user}}/{create_edge}", create, methods=["POST"]),
-        Route(f"/{{version}}/{{user}}/{create_edge}", list_posts, methods=["GET"]),
-        Route(f"/{{version}}/{{user}}/{publish_edge}", publish_container, methods=["POST"]),
-        Route("/{version}/{node}", node, methods=["GET"]),
-    ]
-    if is_ig:
-        inner.insert(
-            0,
-            Route("/{version}/{user}/content_publishing_limit", publishing_limit, methods=["GET"]),
-        )
-    return [Mount(f"/{platform}", routes=inner)]
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        inner: list[BaseRoute] = [
+            Route(f"/{{version}}/{{user}}/{self.create_edge}", self.create, methods=["POST"]),
+            Route(f"/{{version}}/{{user}}/{self.create_edge}", self.list_posts, methods=["GET"]),
+            Route(
+                f"/{{version}}/{{user}}/{self.publish_edge}",
+                self.publish_container,
+                methods=["POST"],
+            ),
+            Route("/{version}/{node}", self.node, methods=["GET"]),
+        ]
+        if self.is_ig:
+            inner.insert(
+                0,
+                Route(
+                    "/{version}/{user}/content_publishing_limit",
+                    self.publishing_limit,
+                    methods=["GET"],
+                ),
+            )
+        return [Mount(f"/{self.platform}", routes=inner)]
+
+
+def network_routes(state: SandboxState, platform: str) -> list[BaseRoute]:
+    """The routes of ``platform`` (``instagram`` or ``threads``), mounted under ``/{platform}``."""
+    """The routes of ``platform`` (``instagram`` or ``threads``), mounted under ``/{platform}``."""
+    return ContainerRoutes(state, platform).routes()
 
 
 def _permalink(platform: str, post: Post) -> str:
@@ -391,7 +372,7 @@ def instagram_routes(state: SandboxState) -> list[BaseRoute]:
         platform = request.query_params.get("platform")
         items = [
             c.to_json()
-            for c in _store(state).containers.values()
+            for c in state.containers.containers.values()
             if platform is None or c.platform == platform
         ]
         return json_response({"containers": items})

@@ -242,14 +242,17 @@ def _challenge_ok(code: Code, verifier: str | None) -> bool:
     return secrets.compare_digest(expected, code.challenge)
 
 
-def routes(state: Any) -> list[BaseRoute]:
-    """The OAuth routes, bound to ``state.oauth`` (an :class:`OAuthBook`)."""
+class OAuthRoutes:
+    """The OAuth stand-ins of every network and their control API."""
 
-    def book() -> OAuthBook:
-        result: OAuthBook = state.oauth
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def book(self) -> OAuthBook:
+        result: OAuthBook = self.state.oauth
         return result
 
-    def consent(platform: str, pkce_required: bool = False) -> Any:
+    def consent(self, platform: str, pkce_required: bool = False) -> Any:
         async def handler(request: Request) -> Response:
             q = request.query_params
             client_id, redirect = q.get("client_id"), q.get("redirect_uri")
@@ -270,7 +273,7 @@ def routes(state: Any) -> list[BaseRoute]:
                 return _oauth_error("invalid_request", "code_challenge with S256 is required")
             code = secrets.token_urlsafe(24)
             actual = "facebook" if platform == "meta" else platform
-            book().codes[code] = Code(
+            self.book().codes[code] = Code(
                 actual,
                 client_id,
                 redirect,
@@ -286,9 +289,9 @@ def routes(state: Any) -> list[BaseRoute]:
         return handler
 
     def take_code(
-        platform: str, params: dict[str, str], client_id: str | None
+        self, platform: str, params: dict[str, str], client_id: str | None
     ) -> tuple[Code | None, str]:
-        code = book().codes.get(params.get("code", ""))
+        code = self.book().codes.get(params.get("code", ""))
         if code is None or code.platform != platform:
             return None, "invalid authorization code"
         if code.used or code.expires_at <= time.time():
@@ -300,52 +303,54 @@ def routes(state: Any) -> list[BaseRoute]:
         if not _challenge_ok(code, params.get("code_verifier")):
             return None, "code_verifier does not match the code_challenge"
         code.used = True
-        book().counters["exchanges"][platform] += 1
+        self.book().counters["exchanges"][platform] += 1
         return code, ""
 
     # --- Meta ------------------------------------------------------------------------------
 
-    async def meta_token(request: Request) -> Response:
+    async def meta_token(self, request: Request) -> Response:
         params = await _form(request)
         if not params.get("client_id") or not params.get("client_secret"):
             return _graph_error("Missing client_id or client_secret parameter.", 101)
         if params.get("grant_type") == "fb_exchange_token":
-            short = book().access.get(params.get("fb_exchange_token", ""))
-            if short is None or book().rejects(params.get("fb_exchange_token", "")):
+            short = self.book().access.get(params.get("fb_exchange_token", ""))
+            if short is None or self.book().rejects(params.get("fb_exchange_token", "")):
                 return _graph_error("Error validating access token: Session has expired.", 190)
-            token, expires_in = book().mint_access(
+            token, expires_in = self.book().mint_access(
                 "facebook", short.user, short.account_id, short.family, LIFETIMES["meta_long"]
             )
             return json_response(
                 {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
             )
-        code, problem = take_code("facebook", params, params.get("client_id"))
+        code, problem = self.take_code("facebook", params, params.get("client_id"))
         if code is None:
             return _graph_error(f"Invalid verification code format: {problem}.", 100)
         fb_user = account_of("facebook", code.user)[0]
-        token, expires_in = book().mint_access(
+        token, expires_in = self.book().mint_access(
             "facebook", code.user, fb_user, secrets.token_hex(8), LIFETIMES["meta_short"]
         )
         return json_response(
             {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
         )
 
-    def graph_caller(request: Request) -> Issued | None:
+    def graph_caller(self, request: Request) -> Issued | None:
         token = request.query_params.get("access_token") or bearer_token(
             request.headers.get("authorization"), ("bearer", "oauth")
         )
-        if not token or book().rejects(token):
+        if not token or self.book().rejects(token):
             return None
-        return book().access.get(token)
+        return self.book().access.get(token)
 
-    async def me_accounts(request: Request) -> Response:
-        caller = graph_caller(request)
+    async def me_accounts(self, request: Request) -> Response:
+        caller = self.graph_caller(request)
         if caller is None or caller.platform != "facebook":
             return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
         fields_param = request.query_params.get("fields", "id,name,access_token")
         data = []
         for page in meta_pages(caller.user):
-            token, _ = book().mint_access("facebook", caller.user, page["id"], caller.family, None)
+            token, _ = self.book().mint_access(
+                "facebook", caller.user, page["id"], caller.family, None
+            )
             item = {**page, "access_token": token}
             if "instagram_business_account" not in fields_param:
                 item.pop("instagram_business_account", None)
@@ -354,8 +359,8 @@ def routes(state: Any) -> list[BaseRoute]:
             {"data": data, "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}}
         )
 
-    async def graph_me(request: Request) -> Response:
-        caller = graph_caller(request)
+    async def graph_me(self, request: Request) -> Response:
+        caller = self.graph_caller(request)
         if caller is None:
             return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
         if caller.platform == "threads":
@@ -364,42 +369,42 @@ def routes(state: Any) -> list[BaseRoute]:
 
     # --- Threads ---------------------------------------------------------------------------
 
-    async def threads_code(request: Request) -> Response:
+    async def threads_code(self, request: Request) -> Response:
         params = await _form(request)
         if not params.get("client_secret"):
             return _graph_error("Missing client_secret parameter.", 101)
-        code, problem = take_code("threads", params, params.get("client_id"))
+        code, problem = self.take_code("threads", params, params.get("client_id"))
         if code is None:
             return _graph_error(f"Invalid verification code: {problem}.", 100)
         account, _ = account_of("threads", code.user)
-        token, _ = book().mint_access(
+        token, _ = self.book().mint_access(
             "threads", code.user, account, secrets.token_hex(8), LIFETIMES["threads_short"]
         )
         return json_response({"access_token": token, "user_id": int(account)})
 
-    async def threads_long(request: Request) -> Response:
+    async def threads_long(self, request: Request) -> Response:
         q = request.query_params
         if q.get("grant_type") != "th_exchange_token" or not q.get("client_secret"):
             return _graph_error("grant_type=th_exchange_token and client_secret required", 100)
-        short = book().access.get(q.get("access_token", ""))
-        if short is None or book().rejects(q.get("access_token", "")):
+        short = self.book().access.get(q.get("access_token", ""))
+        if short is None or self.book().rejects(q.get("access_token", "")):
             return _graph_error("Error validating access token: Session has expired.", 190)
-        token, expires_in = book().mint_access(
+        token, expires_in = self.book().mint_access(
             "threads", short.user, short.account_id, short.family, LIFETIMES["threads_long"]
         )
         return json_response(
             {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
         )
 
-    async def threads_refresh(request: Request) -> Response:
+    async def threads_refresh(self, request: Request) -> Response:
         q = request.query_params
-        old = book().access.get(q.get("access_token", ""))
+        old = self.book().access.get(q.get("access_token", ""))
         if q.get("grant_type") != "th_refresh_token" or old is None:
             return _graph_error("Invalid OAuth access token - Cannot parse access token", 190)
         if old.revoked:
             return _graph_error("Error validating access token: The session was invalidated.", 190)
-        book().counters["refreshes"]["threads"] += 1
-        token, expires_in = book().mint_access(
+        self.book().counters["refreshes"]["threads"] += 1
+        token, expires_in = self.book().mint_access(
             "threads", old.user, old.account_id, old.family, LIFETIMES["threads_long"]
         )
         return json_response(
@@ -409,9 +414,9 @@ def routes(state: Any) -> list[BaseRoute]:
     # --- LinkedIn, X, Google: RFC 6749 token endpoints -------------------------------------
 
     def token_pair(
-        platform: str, user: str, account: str, family: str, lifetime: int, scope: str
+        self, platform: str, user: str, account: str, family: str, lifetime: int, scope: str
     ) -> dict[str, Any]:
-        token, expires_in = book().mint_access(platform, user, account, family, lifetime)
+        token, expires_in = self.book().mint_access(platform, user, account, family, lifetime)
         body: dict[str, Any] = {
             "access_token": token,
             "token_type": "bearer",
@@ -420,11 +425,11 @@ def routes(state: Any) -> list[BaseRoute]:
         }
         return body
 
-    def standard_token(platform: str, lifetime_key: str, rotating: bool, basic: bool) -> Any:
+    def standard_token(self, platform: str, lifetime_key: str, rotating: bool, basic: bool) -> Any:
         async def handler(request: Request) -> Response:
             params = await _form(request)
-            if book().token_latency_ms:  # lets two refreshers overlap in tests
-                await asyncio.sleep(book().token_latency_ms / 1000)
+            if self.book().token_latency_ms:  # lets two refreshers overlap in tests
+                await asyncio.sleep(self.book().token_latency_ms / 1000)
             if basic:
                 creds = _basic(request)
                 if creds is None:
@@ -438,16 +443,16 @@ def routes(state: Any) -> list[BaseRoute]:
                     return _oauth_error("invalid_client", "client authentication failed", 401)
             grant = params.get("grant_type")
             if grant == "authorization_code":
-                code, problem = take_code(platform, params, client_id)
+                code, problem = self.take_code(platform, params, client_id)
                 if code is None:
                     return _oauth_error("invalid_grant", problem)
                 account, _ = account_of(platform, code.user)
                 family = secrets.token_hex(8)
-                body = token_pair(
+                body = self.token_pair(
                     platform, code.user, account, family, LIFETIMES[lifetime_key], code.scope
                 )
                 if platform != "x" or "offline.access" in code.scope.split():
-                    body["refresh_token"] = book().mint_refresh(
+                    body["refresh_token"] = self.book().mint_refresh(
                         platform, code.user, account, family
                     )
                     if platform == "linkedin":
@@ -455,20 +460,20 @@ def routes(state: Any) -> list[BaseRoute]:
                 return json_response(body)
             if grant == "refresh_token":
                 presented = params.get("refresh_token", "")
-                old = book().refresh.get(presented)
+                old = self.book().refresh.get(presented)
                 if old is None or old.platform != platform or old.revoked:
                     return _oauth_error("invalid_grant", "Token has been expired or revoked.")
                 if rotating and old.used:
-                    book().counters["reuse_rejected"][platform] += 1
-                    book().revoke_family(old.family)
+                    self.book().counters["reuse_rejected"][platform] += 1
+                    self.book().revoke_family(old.family)
                     return _oauth_error("invalid_grant", "Refresh token was already used.")
-                book().counters["refreshes"][platform] += 1
-                body = token_pair(
+                self.book().counters["refreshes"][platform] += 1
+                body = self.token_pair(
                     platform, old.user, old.account_id, old.family, LIFETIMES[lifetime_key], ""
                 )
                 if rotating:
                     old.used = True
-                    body["refresh_token"] = book().mint_refresh(
+                    body["refresh_token"] = self.book().mint_refresh(
                         platform, old.user, old.account_id, old.family
                     )
                 elif platform == "linkedin":
@@ -478,15 +483,15 @@ def routes(state: Any) -> list[BaseRoute]:
 
         return handler
 
-    def bearer_caller(request: Request, platform: str) -> Issued | None:
+    def bearer_caller(self, request: Request, platform: str) -> Issued | None:
         token = bearer_token(request.headers.get("authorization"))
-        if not token or book().rejects(token):
+        if not token or self.book().rejects(token):
             return None
-        issued = book().access.get(token)
+        issued = self.book().access.get(token)
         return issued if issued is not None and issued.platform == platform else None
 
-    async def linkedin_userinfo(request: Request) -> Response:
-        caller = bearer_caller(request, "linkedin")
+    async def linkedin_userinfo(self, request: Request) -> Response:
+        caller = self.bearer_caller(request, "linkedin")
         if caller is None:
             return json_response(
                 {"serviceErrorCode": 65600, "message": "Invalid access token", "status": 401}, 401
@@ -494,8 +499,8 @@ def routes(state: Any) -> list[BaseRoute]:
         _, name = account_of("linkedin", caller.user)
         return json_response({"sub": caller.account_id, "name": name, "locale": "en_US"})
 
-    async def youtube_channels(request: Request) -> Response:
-        caller = bearer_caller(request, "youtube")
+    async def youtube_channels(self, request: Request) -> Response:
+        caller = self.bearer_caller(request, "youtube")
         if caller is None:
             return json_response(
                 {
@@ -511,10 +516,10 @@ def routes(state: Any) -> list[BaseRoute]:
         item = {"kind": "youtube#channel", "id": caller.account_id, "snippet": {"title": title}}
         return json_response({"kind": "youtube#channelListResponse", "items": [item]})
 
-    # --- control -------------------------------------------------------------------------
+    # --- self.control -------------------------------------------------------------------------
 
-    async def control(request: Request) -> Response:
-        b = book()
+    async def control(self, request: Request) -> Response:
+        b = self.book()
         return json_response(
             {
                 "settings": {
@@ -525,7 +530,7 @@ def routes(state: Any) -> list[BaseRoute]:
             }
         )
 
-    async def control_body(request: Request) -> dict[str, Any]:
+    async def control_body(self, request: Request) -> dict[str, Any]:
         raw = await request.body()
         try:
             body = json.loads(raw) if raw.strip() else {}
@@ -533,70 +538,79 @@ def routes(state: Any) -> list[BaseRoute]:
             body = None
         return body if isinstance(body, dict) else {"_invalid": True}
 
-    async def control_settings(request: Request) -> Response:
-        body = await control_body(request)
-        ttl = body.get("access_token_ttl_s", book().access_token_ttl_s)
-        latency = body.get("token_latency_ms", book().token_latency_ms)
+    async def control_settings(self, request: Request) -> Response:
+        body = await self.control_body(request)
+        ttl = body.get("access_token_ttl_s", self.book().access_token_ttl_s)
+        latency = body.get("token_latency_ms", self.book().token_latency_ms)
         valid_ttl = ttl is None or (isinstance(ttl, int) and ttl >= 0)
         if "_invalid" in body or not valid_ttl or not isinstance(latency, int) or latency < 0:
             return json_response(
                 {"error": {"message": "access_token_ttl_s: int >= 0 or null; token_latency_ms"}},
                 400,
             )
-        book().access_token_ttl_s = ttl
-        book().token_latency_ms = min(latency, 30_000)
-        return await control(request)
+        self.book().access_token_ttl_s = ttl
+        self.book().token_latency_ms = min(latency, 30_000)
+        return await self.control(request)
 
-    async def control_expire(request: Request) -> Response:
-        body = await control_body(request)
-        issued = [i for i in book().matching(body) if i in book().access.values()]
+    async def control_expire(self, request: Request) -> Response:
+        body = await self.control_body(request)
+        issued = [i for i in self.book().matching(body) if i in self.book().access.values()]
         for item in issued:
             item.expires_at = time.time() - 1
         return json_response({"expired": len(issued)})
 
-    async def control_revoke(request: Request) -> Response:
-        body = await control_body(request)
-        issued = book().matching(body)
+    async def control_revoke(self, request: Request) -> Response:
+        body = await self.control_body(request)
+        issued = self.book().matching(body)
         for item in issued:
             item.revoked = True
         return json_response({"revoked": len(issued)})
 
-    return [
-        Route("/_sandbox/oauth", control, methods=["GET"]),
-        Route("/_sandbox/oauth/settings", control_settings, methods=["PATCH", "POST"]),
-        Route("/_sandbox/oauth/expire", control_expire, methods=["POST"]),
-        Route("/_sandbox/oauth/revoke", control_revoke, methods=["POST"]),
-        # Meta (Facebook Login, also for Instagram)
-        Route("/{version}/dialog/oauth", consent("meta"), methods=["GET"]),
-        Route("/{version}/oauth/access_token", meta_token, methods=["GET", "POST"]),
-        Route("/{version}/me/accounts", me_accounts, methods=["GET"]),
-        Route("/{version}/me", graph_me, methods=["GET"]),
-        # Threads
-        Route("/oauth/authorize", consent("threads"), methods=["GET"]),
-        Route("/oauth/access_token", threads_code, methods=["POST"]),
-        Route("/access_token", threads_long, methods=["GET"]),
-        Route("/refresh_access_token", threads_refresh, methods=["GET"]),
-        # LinkedIn
-        Route("/oauth/v2/authorization", consent("linkedin"), methods=["GET"]),
-        Route(
-            "/oauth/v2/accessToken",
-            standard_token("linkedin", "linkedin", rotating=False, basic=False),
-            methods=["POST"],
-        ),
-        Route("/v2/userinfo", linkedin_userinfo, methods=["GET"]),
-        # X
-        Route("/i/oauth2/authorize", consent("x", pkce_required=True), methods=["GET"]),
-        Route(
-            "/2/oauth2/token",
-            standard_token("x", "x", rotating=True, basic=True),
-            methods=["POST"],
-        ),
-        # Google (YouTube)
-        Route("/o/oauth2/v2/auth", consent("youtube"), methods=["GET"]),
-        Route(
-            "/token",
-            standard_token("youtube", "youtube", rotating=False, basic=False),
-            methods=["POST"],
-        ),
-        Route("/youtube/v3/channels", youtube_channels, methods=["GET"]),
-    ]
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/_sandbox/oauth", self.control, methods=["GET"]),
+            Route("/_sandbox/oauth/settings", self.control_settings, methods=["PATCH", "POST"]),
+            Route("/_sandbox/oauth/expire", self.control_expire, methods=["POST"]),
+            Route("/_sandbox/oauth/revoke", self.control_revoke, methods=["POST"]),
+            # Meta (Facebook Login, also for Instagram)
+            Route("/{version}/dialog/oauth", self.consent("meta"), methods=["GET"]),
+            Route("/{version}/oauth/access_token", self.meta_token, methods=["GET", "POST"]),
+            Route("/{version}/me/accounts", self.me_accounts, methods=["GET"]),
+            Route("/{version}/me", self.graph_me, methods=["GET"]),
+            # Threads
+            Route("/oauth/authorize", self.consent("threads"), methods=["GET"]),
+            Route("/oauth/access_token", self.threads_code, methods=["POST"]),
+            Route("/access_token", self.threads_long, methods=["GET"]),
+            Route("/refresh_access_token", self.threads_refresh, methods=["GET"]),
+            # LinkedIn
+            Route("/oauth/v2/authorization", self.consent("linkedin"), methods=["GET"]),
+            Route(
+                "/oauth/v2/accessToken",
+                self.standard_token("linkedin", "linkedin", rotating=False, basic=False),
+                methods=["POST"],
+            ),
+            Route("/v2/userinfo", self.linkedin_userinfo, methods=["GET"]),
+            # X
+            Route("/i/oauth2/authorize", self.consent("x", pkce_required=True), methods=["GET"]),
+            Route(
+                "/2/oauth2/token",
+                self.standard_token("x", "x", rotating=True, basic=True),
+                methods=["POST"],
+            ),
+            # Google (YouTube)
+            Route("/o/oauth2/v2/auth", self.consent("youtube"), methods=["GET"]),
+            Route(
+                "/token",
+                self.standard_token("youtube", "youtube", rotating=False, basic=False),
+                methods=["POST"],
+            ),
+            Route("/youtube/v3/channels", self.youtube_channels, methods=["GET"]),
+        ]
+
+
+def routes(state: Any) -> list[BaseRoute]:
+    """The OAuth routes, bound to ``state.oauth`` (an :class:`OAuthBook`)."""
+
+    """The OAuth routes, bound to ``state.oauth`` (an :class:`OAuthBook`)."""
+    return OAuthRoutes(state).routes()

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-from infra.sandbox.faults import RESPONSE_LOSS_KINDS
+from infra.sandbox.faults import RESPONSE_LOSS_KINDS, FaultRule
 from infra.sandbox.ledger import Post
 from infra.sandbox.logs import LOGGER_NAME, fields, fingerprint
 from infra.sandbox.state import SandboxState
@@ -112,15 +112,13 @@ async def publish(
         log.info("publish failed by in-band trigger", extra=fields(**base, outcome="server_error"))
         return dialect.fault_response("server_error", ctx=ctx, retry_after_s=0)
     now = datetime.now(UTC)
-    if state.settings.duplicate_detection and plan.duplicate_check:
-        window_start = now - timedelta(seconds=state.settings.duplicate_window_s)
-        for earlier in state.ledger.since(attempt.platform, attempt.account_id, window_start):
-            if dialect.is_duplicate(earlier, attempt):
-                log.info(
-                    "publish refused as duplicate",
-                    extra=fields(**base, outcome="duplicate", duplicate_of=earlier.id),
-                )
-                return dialect.fault_response("duplicate", ctx=ctx, retry_after_s=0)
+    earlier = _duplicate_of(state, dialect, attempt, now) if plan.duplicate_check else None
+    if earlier is not None:
+        log.info(
+            "publish refused as duplicate",
+            extra=fields(**base, outcome="duplicate", duplicate_of=earlier.id),
+        )
+        return dialect.fault_response("duplicate", ctx=ctx, retry_after_s=0)
     post = state.ledger.record(
         Post(
             platform=attempt.platform,
@@ -135,14 +133,40 @@ async def publish(
         )
     )
     log.info("post accepted", extra=fields(**base, outcome=post.fault or "accepted", id=post.id))
-    if rule is not None and rule.spec.kind == "accept_then_drop":
+    return await _respond(rule, dialect, request, ctx, lambda: success(post))
+
+
+def _duplicate_of(
+    state: SandboxState, dialect: Dialect, attempt: Attempt, now: datetime
+) -> Post | None:
+    """The earlier post ``attempt`` repeats within the duplicate window, if detection is on."""
+    if not state.settings.duplicate_detection:
+        return None
+    window_start = now - timedelta(seconds=state.settings.duplicate_window_s)
+    for earlier in state.ledger.since(attempt.platform, attempt.account_id, window_start):
+        if dialect.is_duplicate(earlier, attempt):
+            return earlier
+    return None
+
+
+async def _respond(
+    rule: FaultRule | None,
+    dialect: Dialect,
+    request: Request,
+    ctx: Ctx,
+    success: Callable[[], Response],
+) -> Response:
+    """The answer to an accepted create: lost (``accept_then_drop``), late
+    (``accept_then_hang``), emptied (``accept_then_garble``) or the network's success body."""
+    kind = rule.spec.kind if rule is not None else None
+    if kind == "accept_then_drop":
         await drop_connection(request)
         return json_response({"dropped": True}, 500)  # never reaches the client
-    if rule is not None and rule.spec.kind == "accept_then_hang":
+    if rule is not None and kind == "accept_then_hang":
         await asyncio.sleep(rule.hang_s)
-    if rule is not None and rule.spec.kind == "accept_then_garble":
+    if kind == "accept_then_garble":
         return json_response({}, dialect.created_status, ctx.headers)
-    return success(post)
+    return success()
 
 
 async def read(

@@ -11,6 +11,7 @@ from infra.sandbox.faults import FaultBook, InBandTriggers
 from infra.sandbox.ledger import IdMinter, Ledger
 from infra.sandbox.media_state import MediaState
 from infra.sandbox.oauth import OAuthBook
+from infra.sandbox.stores import ContainerStore, LinkedInUploads, YouTubeSessions
 
 
 class SandboxSettings(BaseModel):
@@ -31,6 +32,8 @@ class SandboxSettings(BaseModel):
     instagram_quota_total: int = Field(default=100, ge=0)
     linkedin_min_version: str = "202411"
     linkedin_part_bytes: int = Field(default=4_194_304, ge=1)
+    #: YouTube: a chunk ``PUT`` keeps at most this many bytes (0: every chunk whole).
+    youtube_commit_bytes: int = Field(default=0, ge=0)
 
 
 class SandboxState:
@@ -47,8 +50,10 @@ class SandboxState:
         self.triggers = InBandTriggers()
         self.settings = SandboxSettings()
         self.usage = UsageWindows()
-        #: Per-network stores of multi-step state (containers, upload sessions), by name.
-        self.networks: dict[str, Any] = {}
+        #: Multi-step state of the networks (typed stores, :mod:`infra.sandbox.stores`).
+        self.containers = ContainerStore()
+        self.linkedin = LinkedInUploads()
+        self.youtube = YouTubeSessions()
         self.media = MediaState()
         self.oauth = OAuthBook()
 
@@ -59,7 +64,9 @@ class SandboxState:
         self.faults.reseed(seed)
         self.triggers.clear()
         self.usage.clear()
-        self.networks.clear()
+        self.containers = ContainerStore()
+        self.linkedin = LinkedInUploads()
+        self.youtube = YouTubeSessions()
         self.media.clear()
         self.oauth.clear()
         self.settings = SandboxSettings.model_validate(settings)

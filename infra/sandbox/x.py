@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -161,9 +162,12 @@ class XDialect:
         if kind == "server_error":
             return problem(503, "Service Unavailable", "Service Unavailable", headers=headers)
         if kind == "rate_limit":
+            # As recorded in X's own Postman collection: a text body, the limit in headers.
             headers["x-rate-limit-remaining"] = "0"
             headers["x-rate-limit-reset"] = str(int(time.time()) + retry_after_s)
-            return problem(429, "Too Many Requests", "Too Many Requests", headers=headers)
+            return Response(
+                "Rate limit exceeded\n", 429, headers, media_type="text/plain;charset=utf-8"
+            )
         if kind == "usage_capped":
             return problem(
                 429,
@@ -171,6 +175,8 @@ class XDialect:
                 "Usage cap exceeded: Monthly product cap",
                 PROBLEMS + "usage-capped",
                 headers,
+                account_id=ctx.account_id,
+                product_name="standard-basic",
                 period="Monthly",
                 scope="Product",
             )
@@ -191,6 +197,8 @@ class XDialect:
                 "and tokens from a Twitter developer App that is attached to a Project.",
                 PROBLEMS + "client-forbidden",
                 headers,
+                client_id="16340226",
+                required_enrollment="Standard Basic",
                 reason="client-not-enrolled",
                 registration_url="https://developer.x.com/en/docs/projects/overview",
             )
@@ -199,21 +207,98 @@ class XDialect:
         )
 
 
-def routes(state: SandboxState) -> list[BaseRoute]:
-    """The X routes, bound to ``state``."""
-    dialect = XDialect(state)
+class TimelineQuery:
+    """The validated query of a user timeline read; ``errors`` (with the offending
+    ``parameters``) when X would answer 400 ``invalid-request``."""
 
-    def unauthorized(endpoint: str) -> Response:
+    def __init__(self, query: Mapping[str, str]) -> None:
+        self.errors: list[str] = []
+        self.parameters: dict[str, list[str]] | None = None
+        self.bounds: dict[str, datetime] = {}
+        self.offset, self.max_results = 0, 10
+        self.fields = set(query.get("tweet.fields", "").split(","))
+        unknown = sorted(set(query) - TIMELINE_PARAMS)
+        if unknown:
+            allowed = ",".join(sorted(TIMELINE_PARAMS))
+            self.errors = [f"The query parameter [{n}] is not one of [{allowed}]" for n in unknown]
+            self.parameters = {name: [query[name]] for name in unknown}
+            return
+        try:
+            self.max_results = int(query.get("max_results", "10"))
+        except ValueError:
+            self.max_results = -1
+        if not 5 <= self.max_results <= 100:
+            value = query.get("max_results")
+            self.errors = [
+                f"The `max_results` query parameter value [{value}] is not between 5 and 100"
+            ]
+            return
+        for name in ("start_time", "end_time"):
+            if name in query:
+                parsed = _parse_time(query[name])
+                if parsed is None:
+                    self.errors = [
+                        f"Invalid '{name}':'{query[name]}'. '{name}' must be a valid RFC3339 "
+                        "date-time"
+                    ]
+                    return
+                self.bounds[name] = parsed
+        offset = decode_offset(query.get("pagination_token"))
+        if offset is None:
+            self.errors = ["The `pagination_token` query parameter value is not valid"]
+            return
+        self.offset = offset
+
+
+def timeline_page(posts: list[Post], query: TimelineQuery) -> dict[str, Any]:
+    """One page of ``posts`` (newest first) as X answers it; ``{"meta": {"result_count": 0}}``
+    past the end."""
+    page = posts[query.offset : query.offset + query.max_results]
+    if not page:
+        return {"meta": {"result_count": 0}}
+    data = []
+    for post in page:
+        item: dict[str, Any] = {
+            "id": post.id,
+            "text": post.text,
+            "edit_history_tweet_ids": [post.id],
+        }
+        if "created_at" in query.fields:
+            item["created_at"] = rfc3339(post.created_at)
+        if "author_id" in query.fields:
+            item["author_id"] = post.account_id
+        data.append(item)
+    meta: dict[str, Any] = {
+        "result_count": len(page),
+        "newest_id": page[0].id,
+        "oldest_id": page[-1].id,
+    }
+    if query.offset + query.max_results < len(posts):
+        meta["next_token"] = encode_offset(query.offset + query.max_results)
+    return {"data": data, "meta": meta}
+
+
+class XRoutes:
+    """The X API v2 routes: create a post, a user's timeline, the token's user."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.dialect = XDialect(self.state)
+
+    def unauthorized(self, endpoint: str) -> Response:
         return problem(
-            401, "Unauthorized", "Unauthorized", headers=dialect.rate_headers(endpoint, "anonymous")
+            401,
+            "Unauthorized",
+            "Unauthorized",
+            headers=self.dialect.rate_headers(endpoint, "anonymous"),
         )
 
-    async def create_tweet(request: Request) -> Response:
+    async def create_tweet(self, request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            return unauthorized("create")
+            return self.unauthorized("create")
         user = user_id_for_token(token)
-        headers = dialect.rate_headers("create", user)
+        headers = self.dialect.rate_headers("create", user)
         body, error = await read_json(request)
         if error is not None:
             return invalid_request([error], headers)
@@ -245,7 +330,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 ["$.text: Your Tweet text is too long (more than 280 weighted characters)."],
                 headers,
             )
-        attachments, media_error = x_attachments(state, user, body.get("media"))
+        attachments, media_error = x_attachments(self.state.media, user, body.get("media"))
         if media_error is not None:
             return invalid_request([media_error], headers)
         attempt = Attempt(PLATFORM, user, text, None, token, media=tuple(attachments))
@@ -258,92 +343,38 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 {**headers, "location": f"{base}/2/tweets/{post.id}"},
             )
 
-        return await publish(state, dialect, attempt, request, Ctx(user, headers), created)
+        return await publish(
+            self.state, self.dialect, attempt, request, Ctx(user, headers), created
+        )
 
-    async def user_tweets(request: Request) -> Response:
+    async def user_tweets(self, request: Request) -> Response:
+        """``GET /2/users/{id}/tweets``: newest first, ``meta.next_token`` while more remain."""
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            return unauthorized("timeline")
+            return self.unauthorized("timeline")
         user_id = request.path_params["user_id"]
-        headers = dialect.rate_headers("timeline", user_id_for_token(token))
-        query = request.query_params
-        unknown = sorted(set(query) - TIMELINE_PARAMS)
-        if unknown:
-            allowed = ",".join(sorted(TIMELINE_PARAMS))
-            return invalid_request(
-                [f"The query parameter [{name}] is not one of [{allowed}]" for name in unknown],
-                headers,
-                {name: [query[name]] for name in unknown},
-            )
-        try:
-            max_results = int(query.get("max_results", "10"))
-        except ValueError:
-            max_results = -1
-        if not 5 <= max_results <= 100:
-            return invalid_request(
-                [
-                    f"The `max_results` query parameter value [{query.get('max_results')}] is not "
-                    "between 5 and 100"
-                ],
-                headers,
-            )
-        bounds: dict[str, datetime] = {}
-        for name in ("start_time", "end_time"):
-            if name in query:
-                parsed = _parse_time(query[name])
-                if parsed is None:
-                    return invalid_request(
-                        [
-                            f"Invalid '{name}':'{query[name]}'. '{name}' must be a valid RFC3339 "
-                            "date-time"
-                        ],
-                        headers,
-                    )
-                bounds[name] = parsed
-        offset = decode_offset(query.get("pagination_token"))
-        if offset is None:
-            return invalid_request(
-                ["The `pagination_token` query parameter value is not valid"], headers
-            )
-        tweet_fields = set(query.get("tweet.fields", "").split(","))
+        headers = self.dialect.rate_headers("timeline", user_id_for_token(token))
+        query = TimelineQuery(request.query_params)
+        if query.errors:
+            return invalid_request(query.errors, headers, query.parameters)
 
         def answer() -> Response:
             posts = [
-                p for p in state.ledger.posts(PLATFORM, user_id) if _in_range(p, query, bounds)
+                p
+                for p in self.state.ledger.posts(PLATFORM, user_id)
+                if _in_range(p, request.query_params, query.bounds)
             ]
             posts.reverse()  # newest first
-            page = posts[offset : offset + max_results]
-            if not page:
-                return json_response({"meta": {"result_count": 0}}, 200, headers)
-            data = []
-            for post in page:
-                item: dict[str, Any] = {
-                    "id": post.id,
-                    "text": post.text,
-                    "edit_history_tweet_ids": [post.id],
-                }
-                if "created_at" in tweet_fields:
-                    item["created_at"] = rfc3339(post.created_at)
-                if "author_id" in tweet_fields:
-                    item["author_id"] = post.account_id
-                data.append(item)
-            meta: dict[str, Any] = {
-                "result_count": len(page),
-                "newest_id": page[0].id,
-                "oldest_id": page[-1].id,
-            }
-            if offset + max_results < len(posts):
-                meta["next_token"] = encode_offset(offset + max_results)
-            return json_response({"data": data, "meta": meta}, 200, headers)
+            return json_response(timeline_page(posts, query), 200, headers)
 
-        return await read(state, dialect, request, Ctx(user_id, headers), answer)
+        return await read(self.state, self.dialect, request, Ctx(user_id, headers), answer)
 
-    async def users_me(request: Request) -> Response:
+    async def users_me(self, request: Request) -> Response:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
-            return unauthorized("me")
+            return self.unauthorized("me")
         user = user_id_for_token(token)
-        headers = dialect.rate_headers("me", user)
+        headers = self.dialect.rate_headers("me", user)
 
         def answer() -> Response:
             return json_response(
@@ -358,13 +389,21 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 headers,
             )
 
-        return await read(state, dialect, request, Ctx(user, headers), answer)
+        return await read(self.state, self.dialect, request, Ctx(user, headers), answer)
 
-    return [
-        Route("/2/tweets", create_tweet, methods=["POST"]),
-        Route("/2/users/me", users_me, methods=["GET"]),
-        Route("/2/users/{user_id}/tweets", user_tweets, methods=["GET"]),
-    ]
+    def routes(self) -> list[BaseRoute]:
+        """The routes, bound to this instance."""
+        return [
+            Route("/2/tweets", self.create_tweet, methods=["POST"]),
+            Route("/2/users/me", self.users_me, methods=["GET"]),
+            Route("/2/users/{user_id}/tweets", self.user_tweets, methods=["GET"]),
+        ]
+
+
+def routes(state: SandboxState) -> list[BaseRoute]:
+    """The X routes, bound to ``state``."""
+    """The X routes, bound to ``state``."""
+    return XRoutes(state).routes()
 
 
 def _in_range(post: Post, query: Any, bounds: dict[str, datetime]) -> bool:

@@ -50,7 +50,30 @@ class DuplicateContentError(PermanentPlatformError):
     """The platform refused the post as a duplicate of an earlier one.
 
     After an attempt whose outcome is unknown this means "already posted" (SPEC §3).
+    ``existing_id`` / ``existing_url``: the earlier post, when the platform names it (LinkedIn's
+    422 ``DUPLICATE_POST`` says "Content is a duplicate of urn:li:share:..."); ``None`` when it
+    does not (X, Facebook).
     """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        existing_id: str | None = None,
+        existing_url: str | None = None,
+        retry_after_s: float | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(code, message, retry_after_s=retry_after_s, http_status=http_status)
+        self.existing_id = existing_id
+        self.existing_url = existing_url
+
+
+class BillingError(PermanentPlatformError):
+    """The platform refuses to serve the request until the account is paid for (code
+    ``BILLING``): e.g. X's 402 ``CreditsDepleted`` when the developer account has no credits
+    left. Retrying cannot help; the user (or operator) must top up, then retry the target."""
 
 
 class AuthExpiredError(TransientPlatformError):

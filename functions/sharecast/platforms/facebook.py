@@ -64,6 +64,8 @@ SERVER_CODES = frozenset({1, 2})
 PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
 DUPLICATE_CODE = 506
 POLICY_CODE = 368
+#: Subcode of code 368 meaning "You've already posted this" (a duplicate, not a policy block).
+ALREADY_POSTED_SUBCODE = 1404082
 #: 803 "some aliases do not exist"; 100 with subcode 33 "object does not exist".
 NOT_FOUND_CODE = 803
 
@@ -103,11 +105,15 @@ def classify_graph_error(
     ``headers``: response headers (for ``X-Business-Use-Case-Usage``). Order (platform-apis.md
     §1.4, §8):
 
-    1. code 506 → :class:`DuplicateContentError` ``DUPLICATE_CONTENT`` (never retried);
+    1. code 506, or 368 with subcode 1404082 / the message "already posted" ("You've already
+       posted this", arsduo/koala#422) → :class:`DuplicateContentError` ``DUPLICATE_CONTENT``
+       (never retried);
     2. 102/104/190 or OAuth subcodes 458-467 → :class:`AuthExpiredError` ``TOKEN_EXPIRED``;
     3. throttling codes 4/17/32/341/613/80000-80014 → ``THROTTLED`` (transient, ``retry_after_s``
        from the usage header, minutes times 60); 368 → ``POLICY_BLOCKED`` (transient, 3600 s);
-       1/2 or HTTP 5xx → ``PLATFORM_5XX`` (transient);
+       1/2 with ``is_transient: false`` under HTTP 500 → ``INVALID_REQUEST`` (permanent: a
+       user-facing validation error, e.g. Instagram's code 1 / subcode 2207057 under HTTP 400
+       in Meta's error table); other 1/2, or HTTP 5xx → ``PLATFORM_5XX`` (transient);
     4. ``is_transient: true`` on anything else → ``THROTTLED`` (transient). ``is_transient:
        false`` does not override step 3: Meta's table says those codes are worth retrying;
     5. 10/3/200-299 → ``PERMISSION_DENIED``; 803 or 100/33 → ``NOT_FOUND``; 100, 1609005 and the
@@ -125,7 +131,7 @@ def classify_graph_error(
     subcode = as_int(error.get("error_subcode"))
     message = _describe(error, code, subcode)
     kwargs: dict[str, Any] = {"http_status": status}
-    if code == DUPLICATE_CODE:
+    if code == DUPLICATE_CODE or _already_posted(error, code, subcode):
         return DuplicateContentError("DUPLICATE_CONTENT", message, **kwargs)
     if code in AUTH_CODES or subcode in AUTH_SUBCODES:
         return AuthExpiredError("TOKEN_EXPIRED", message, **kwargs)
@@ -136,6 +142,8 @@ def classify_graph_error(
     if code == POLICY_CODE:
         wait = max(POLICY_BLOCK_WAIT_S, buc_retry_after_s(headers) or 0.0)
         return TransientPlatformError("POLICY_BLOCKED", message, retry_after_s=wait, **kwargs)
+    if code in SERVER_CODES and status < 500 and error.get("is_transient") is False:
+        return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
     if code in SERVER_CODES or status >= 500:
         return TransientPlatformError("PLATFORM_5XX", message, **kwargs)
     if error.get("is_transient") is True:
@@ -147,6 +155,15 @@ def classify_graph_error(
     if code == NOT_FOUND_CODE or (code == 100 and subcode == 33):
         return PermanentPlatformError("NOT_FOUND", message, **kwargs)
     return PermanentPlatformError("INVALID_REQUEST", message, **kwargs)
+
+
+def _already_posted(error: Mapping[str, Any], code: int | None, subcode: int | None) -> bool:
+    """Code 368 meaning "You've already posted this" rather than a policy block."""
+    if code != POLICY_CODE:
+        return False
+    return (
+        subcode == ALREADY_POSTED_SUBCODE or "already posted" in str(error.get("message")).lower()
+    )
 
 
 def _classify_status(status: int, headers: Mapping[str, str]) -> PlatformError:

@@ -7,7 +7,9 @@ are classified by the connector's own pure function. Tokens never appear in erro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -33,6 +35,39 @@ def as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def server_clock(headers: Mapping[str, str]) -> float:
+    """The answer's own time (its ``Date`` header, RFC 9110 §6.6.1) as epoch seconds, or the
+    local clock when the header is missing or unparsable.
+
+    Waits announced as absolute times (X's ``x-rate-limit-reset`` epoch seconds, an HTTP-date
+    ``Retry-After``, Google's midnight-Pacific quota reset) are measured from the server's clock,
+    so a skewed local clock neither shortens nor stretches them."""
+    raw = header(headers, "date")
+    if raw:
+        try:
+            return parsedate_to_datetime(raw).timestamp()
+        except (TypeError, ValueError, IndexError):
+            pass
+    return time.time()
+
+
+def retry_after_header(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP-date, RFC 9110
+    §10.2.3), never negative; ``None`` when absent or unparsable. An HTTP-date is measured from
+    ``now`` (epoch seconds; default :func:`server_clock`)."""
+    value = header(headers, "retry-after")
+    if not value:
+        return None
+    seconds = as_int(value.strip())
+    if seconds is not None:
+        return float(max(0, seconds))
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (server_clock(headers) if now is None else now))
 
 
 def scrub(text: str, token: str) -> str:

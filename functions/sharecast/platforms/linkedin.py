@@ -26,7 +26,9 @@ Steps saved (:class:`~sharecast.platforms.base.StepLog`): ``images`` (URNs uploa
 ``video`` / ``upload_token`` / ``instructions`` / ``etags`` / ``finalized``, ``polls`` and
 ``posting`` (set right before ``POST /rest/posts``).
 
-Reconciliation: before ``posting`` nothing can be on LinkedIn (uploaded media is not a post), so
+Reconciliation: a duplicate answer names the existing post ("Content is a duplicate of
+urn:li:share:…"); its URN is saved (``existing_urn``) and is the answer. Otherwise, before
+``posting`` nothing can be on LinkedIn (uploaded media is not a post), so
 :meth:`LinkedInConnector.find_existing` answers ``None``. After it, organization authors are
 looked up with the posts finder ``GET /rest/posts?q=author&author=<urn>``; member authors cannot
 be read back without the restricted ``r_member_social`` scope, so that raises
@@ -35,11 +37,10 @@ be read back without the restricted ``r_member_social`` scope, so that raises
 
 from __future__ import annotations
 
-import time
+import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -60,13 +61,15 @@ from sharecast.platforms.errors import (
     TransientPlatformError,
     by_http_status,
 )
-from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
+from sharecast.platforms.http import PlatformHttp, as_int, created_id, header, retry_after_header
 from sharecast.platforms.meta_container import is_video
 
 #: Characters LinkedIn's little text format reserves (each is escaped with a backslash).
 LITTLE_TEXT_RESERVED = frozenset("\\|{}@[]()<>#*_~")
 #: Bytes read from storage per ranged read when assembling an upload part.
 STREAM_CHUNK = 1024 * 1024
+#: A post URN as LinkedIn names the existing post in a duplicate answer's message.
+_POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
 
 
 def escape_little_text(text: str) -> str:
@@ -75,26 +78,16 @@ def escape_little_text(text: str) -> str:
     return "".join(f"\\{ch}" if ch in LITTLE_TEXT_RESERVED else ch for ch in text)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = header(headers, "retry-after")
-    if not value:
-        return None
-    seconds = as_int(value.strip())
-    if seconds is not None:
-        return float(max(0, seconds))
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
 def classify_linkedin_error(
     status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> PlatformError:
     """A LinkedIn error answer as a classified :class:`PlatformError` (platform-apis.md §4.5):
 
-    - 422 whose ``code`` is ``DUPLICATE_POST`` (or message "duplicate") →
-      :class:`DuplicateContentError` ``DUPLICATE_CONTENT``;
+    - ``DUPLICATE_POST``, at the top (``code``) or, as LinkedIn really sends it, under
+      ``errorDetails.inputErrors[].code`` (Arisamiga/Linkedin-RSS#5), or a 422 whose message says
+      "duplicate" → :class:`DuplicateContentError` ``DUPLICATE_CONTENT`` whose ``existing_id`` /
+      ``existing_url`` name the post the message points at ("Content is a duplicate of
+      urn:li:share:…");
     - 426 (``NONEXISTENT_VERSION``: the ``LinkedIn-Version`` is not active) → permanent
       ``API_VERSION_INACTIVE``, a configuration error: raise ``LINKEDIN_API_VERSION``;
     - 429 → transient ``RATE_LIMITED`` (``Retry-After`` if sent; daily limits reset at 00:00 UTC);
@@ -104,19 +97,36 @@ def classify_linkedin_error(
     headers = headers or {}
     body = body if isinstance(body, dict) else {}
     code = str(body.get("code") or "")
-    message = str(body.get("message") or f"HTTP {status}")
+    raw_message = str(body.get("message") or f"HTTP {status}")
+    message = raw_message
     if body.get("serviceErrorCode") is not None:
         message += f" (serviceErrorCode {body['serviceErrorCode']})"
     kwargs: dict[str, Any] = {"http_status": status}
-    if code == "DUPLICATE_POST" or (status == 422 and "duplicate" in message.lower()):
-        return DuplicateContentError("DUPLICATE_CONTENT", message, **kwargs)
+    duplicate = "DUPLICATE_POST" in {code, *_input_error_codes(body)}
+    if duplicate or (status == 422 and "duplicate" in message.lower()):
+        found = _POST_URN.search(raw_message)
+        urn = found.group(0) if found else None
+        return DuplicateContentError(
+            "DUPLICATE_CONTENT",
+            message,
+            existing_id=urn,
+            existing_url=post_url(urn) if urn else None,
+            **kwargs,
+        )
     if status == 426 or code == "NONEXISTENT_VERSION":
         return PermanentPlatformError("API_VERSION_INACTIVE", message, **kwargs)
     if status == 429:
         return TransientPlatformError(
-            "RATE_LIMITED", message, retry_after_s=_retry_after(headers), **kwargs
+            "RATE_LIMITED", message, retry_after_s=retry_after_header(headers), **kwargs
         )
     return by_http_status(status, message)
+
+
+def _input_error_codes(body: Mapping[str, Any]) -> list[str]:
+    """The ``code`` of every ``errorDetails.inputErrors[]`` entry."""
+    details = body.get("errorDetails")
+    errors = details.get("inputErrors") if isinstance(details, dict) else None
+    return [str(e.get("code")) for e in errors or [] if isinstance(e, dict)]
 
 
 def author_urn(account_id: str) -> str:
@@ -193,7 +203,12 @@ class LinkedInConnector:
             body["content"] = content
         steps.save(posting=True)
         response = self._send("POST", f"{self._base}/posts", access_token, json=body)
-        self._check(response, access_token)
+        try:
+            self._check(response, access_token)
+        except DuplicateContentError as exc:
+            if exc.existing_id:  # reconciliation answers it without searching
+                steps.save(existing_urn=exc.existing_id)
+            raise
         raw = header(response.headers, "x-restli-id")
         urn = unquote(created_id(raw, status=response.status_code, where="x-restli-id"))
         return PublishResult(external_id=urn, external_url=post_url(urn))
@@ -201,8 +216,12 @@ class LinkedInConnector:
     def find_existing(
         self, request: PublishRequest, *, access_token: str, since: datetime, steps: StepLog
     ) -> PublishResult | None:
-        """See the module docstring: ``None`` before ``posting``; the posts finder for
+        """See the module docstring: the post a duplicate answer named (``existing_urn``, saved
+        by :meth:`publish`) without searching; ``None`` before ``posting``; the posts finder for
         organizations; ``NotImplementedError`` for members."""
+        existing = steps.state.get("existing_urn")
+        if existing:
+            return PublishResult(external_id=str(existing), external_url=post_url(str(existing)))
         if not steps.state.get("posting"):
             return None
         author = author_urn(request.account_id)
@@ -253,67 +272,13 @@ class LinkedInConnector:
     # -- video --------------------------------------------------------------------------------
 
     def _video(self, item: MediaItem, author: str, token: str, steps: StepLog) -> str | Pending:
-        state = steps.state
-        if not state.get("video"):
-            init = self._action(
-                "videos",
-                "initializeUpload",
-                token,
-                {
-                    "initializeUploadRequest": {
-                        "owner": author,
-                        "fileSizeBytes": item.size,
-                        "uploadCaptions": False,
-                        "uploadThumbnail": False,
-                    }
-                },
-            )
-            value = init.get("value") if isinstance(init, dict) else None
-            if not isinstance(value, dict) or not value.get("video"):
-                raise TransientPlatformError("BAD_RESPONSE", "video initializeUpload without value")
-            instructions = [
-                {
-                    "uploadUrl": str(i["uploadUrl"]),
-                    "firstByte": int(i["firstByte"]),
-                    "lastByte": int(i["lastByte"]),
-                }
-                for i in value.get("uploadInstructions") or []
-                if isinstance(i, dict)
-            ]
-            steps.save(
-                video=str(value["video"]),
-                upload_token=str(value.get("uploadToken") or ""),
-                instructions=instructions,
-                etags=[],
-                finalized=False,
-                polls=0,
-            )
-            state = steps.state
-        video = str(state["video"])
-        if not state.get("finalized"):
-            etags = list(state.get("etags") or [])
-            for part in list(state.get("instructions") or [])[len(etags) :]:
-                response = self._put_part(
-                    part["uploadUrl"], item, part["firstByte"], part["lastByte"], token
-                )
-                etag = header(response.headers, "etag")
-                if not etag:
-                    raise TransientPlatformError("BAD_RESPONSE", "video part answered without ETag")
-                etags.append(etag)
-                steps.save(etags=etags)
-            self._action(
-                "videos",
-                "finalizeUpload",
-                token,
-                {
-                    "finalizeUploadRequest": {
-                        "video": video,
-                        "uploadToken": state.get("upload_token") or "",
-                        "uploadedPartIds": etags,
-                    }
-                },
-            )
-            steps.save(finalized=True)
+        """Initialize, upload the parts, finalize (each step saved), then poll the video until
+        ``AVAILABLE``; returns its URN, or :class:`Pending` while LinkedIn processes it."""
+        if not steps.state.get("video"):
+            self._initialize_video(item, author, token, steps)
+        video = str(steps.state["video"])
+        if not steps.state.get("finalized"):
+            self._upload_parts(item, video, token, steps)
         response = self._send("GET", f"{self._base}/videos/{quote(video, safe='')}", token)
         body = self._check(response, token)
         status = str(body.get("status") or "") if isinstance(body, dict) else ""
@@ -328,6 +293,68 @@ class LinkedInConnector:
             raise TransientPlatformError("CONTAINER_TIMEOUT", f"video {video} still {status}")
         steps.save(polls=polls)
         return Pending(self._poll_s, f"linkedin video {video} {status or 'PROCESSING'}")
+
+    def _initialize_video(self, item: MediaItem, author: str, token: str, steps: StepLog) -> None:
+        """``initializeUpload``; saves the video URN, upload token and part instructions."""
+        init = self._action(
+            "videos",
+            "initializeUpload",
+            token,
+            {
+                "initializeUploadRequest": {
+                    "owner": author,
+                    "fileSizeBytes": item.size,
+                    "uploadCaptions": False,
+                    "uploadThumbnail": False,
+                }
+            },
+        )
+        value = init.get("value") if isinstance(init, dict) else None
+        if not isinstance(value, dict) or not value.get("video"):
+            raise TransientPlatformError("BAD_RESPONSE", "video initializeUpload without value")
+        instructions = [
+            {
+                "uploadUrl": str(i["uploadUrl"]),
+                "firstByte": int(i["firstByte"]),
+                "lastByte": int(i["lastByte"]),
+            }
+            for i in value.get("uploadInstructions") or []
+            if isinstance(i, dict)
+        ]
+        steps.save(
+            video=str(value["video"]),
+            upload_token=str(value.get("uploadToken") or ""),
+            instructions=instructions,
+            etags=[],
+            finalized=False,
+            polls=0,
+        )
+
+    def _upload_parts(self, item: MediaItem, video: str, token: str, steps: StepLog) -> None:
+        """``PUT`` the parts not yet sent (saving each ``ETag``), then ``finalizeUpload``."""
+        etags = list(steps.state.get("etags") or [])
+        for part in list(steps.state.get("instructions") or [])[len(etags) :]:
+            response = self._put_part(
+                part["uploadUrl"], item, part["firstByte"], part["lastByte"], token
+            )
+            etag = header(response.headers, "etag")
+            if not etag:
+                raise TransientPlatformError("BAD_RESPONSE", "video part answered without ETag")
+            etags.append(etag)
+            steps.save(etags=etags)
+        self._action(
+            "videos",
+            "finalizeUpload",
+            token,
+            {
+                "finalizeUploadRequest": {
+                    "video": video,
+                    "uploadToken": steps.state.get("upload_token") or "",
+                    "uploadedPartIds": etags,
+                }
+            },
+        )
+        steps.save(finalized=True)
 
     def _put_part(
         self, url: str, item: MediaItem, first: int, last: int, token: str

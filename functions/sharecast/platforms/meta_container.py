@@ -168,7 +168,7 @@ class ContainerConnector:
             except TransientPlatformError as exc:
                 if exc.code != "MEDIA_NOT_READY":
                     raise
-                return Pending(self._poll_s, f"{self.platform} container {container} not ready")
+                return self._not_ready(container, steps)
         if status == IN_PROGRESS:
             polls = int(steps.state.get("polls") or 0) + 1
             if polls > self._max_polls:
@@ -195,6 +195,22 @@ class ContainerConnector:
         raise PermanentPlatformError(
             "MEDIA_REJECTED", f"{self.platform} container {container} {status}: {detail}"
         )
+
+    def _not_ready(self, container: str, steps: StepLog) -> Pending:
+        """The publish call answered "not ready" (Instagram 2207027, Threads 24/4279009): it
+        published nothing, so poll again; after ``max_polls`` such answers the container is
+        forgotten and the attempt fails transiently (``CONTAINER_TIMEOUT``), so the next one
+        makes a fresh container."""
+        polls = int(steps.state.get("polls") or 0) + 1
+        if polls > self._max_polls:
+            self._forget(steps)
+            raise TransientPlatformError(
+                "CONTAINER_TIMEOUT",
+                f"{self.platform} container {container} still not publishable after "
+                f"{self._max_polls} polls; a new container is made next attempt",
+            )
+        steps.save(polls=polls, publishing=False)
+        return Pending(self._poll_s, f"{self.platform} container {container} not ready")
 
     def find_existing(
         self, request: PublishRequest, *, access_token: str, since: datetime, steps: StepLog

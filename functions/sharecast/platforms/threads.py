@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sharecast.platforms.base import MediaItem, PublishRequest
-from sharecast.platforms.errors import PlatformError
+from sharecast.platforms.errors import PlatformError, TransientPlatformError
 from sharecast.platforms.facebook import classify_graph_error
+from sharecast.platforms.http import as_int
 from sharecast.platforms.meta_container import ContainerConnector, is_video
 
 #: ``error_message`` values of an ``ERROR`` container worth a new container: a failed download
@@ -27,11 +28,25 @@ from sharecast.platforms.meta_container import ContainerConnector, is_video
 RETRYABLE_CONTAINER_ERRORS = frozenset({"FAILED_DOWNLOADING_VIDEO", "UNKNOWN"})
 
 
+#: Code 24 / subcode 4279009 "Media Not Found" on ``threads_publish`` right after the container
+#: reported FINISHED: the container has not reached the publishing backend yet (a known race,
+#: fbsamples/threads_api#70; other publishers wait and retry, trypostit/trypost#280).
+MEDIA_NOT_FOUND = (24, 4279009)
+
+
 def classify_threads_error(
     status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> PlatformError:
     """A Threads error answer: the Graph envelope, so :func:`classify_graph_error` (no
-    Threads-specific code table is published; platform-apis.md §3)."""
+    Threads-specific code table is published; platform-apis.md §3), except
+    :data:`MEDIA_NOT_FOUND`, which is transient ``MEDIA_NOT_READY``: the container connector
+    polls again instead of failing (like Instagram's 2207027)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        pair = (as_int(error.get("code")), as_int(error.get("error_subcode")))
+        if pair == MEDIA_NOT_FOUND:
+            message = f"{error.get('message') or 'Media Not Found'} (code 24, subcode 4279009)"
+            return TransientPlatformError("MEDIA_NOT_READY", message, http_status=status)
     return classify_graph_error(status, body, headers)
 
 

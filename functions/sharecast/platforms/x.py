@@ -17,11 +17,9 @@
 from __future__ import annotations
 
 import html
-import time
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -37,12 +35,20 @@ from sharecast.platforms.base import (
 )
 from sharecast.platforms.errors import (
     AuthExpiredError,
+    BillingError,
     DuplicateContentError,
     PermanentPlatformError,
     PlatformError,
     TransientPlatformError,
 )
-from sharecast.platforms.http import PlatformHttp, as_int, created_id, header
+from sharecast.platforms.http import (
+    PlatformHttp,
+    as_int,
+    created_id,
+    header,
+    retry_after_header,
+    server_clock,
+)
 from sharecast.platforms.x_media import XMediaUploader
 
 #: How many timeline pages :meth:`XConnector.find_existing` reads at most (100 posts each).
@@ -58,18 +64,13 @@ def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> fl
     whose ``-remaining`` is 0 contributes ``-reset`` (epoch seconds) minus ``now``, and the
     longest wait wins; if no family says 0 but ``x-rate-limit-reset`` is present (a 429 is proof
     enough) that is used. Never negative; ``None`` when the headers say nothing. ``now``: epoch
-    seconds (default: the current time).
+    seconds (default: the answer's ``Date`` header, else the local clock; see
+    :func:`~sharecast.platforms.http.server_clock`).
     """
-    now = time.time() if now is None else now
-    retry_after = header(headers, "retry-after")
-    if retry_after:
-        seconds = as_int(retry_after.strip())
-        if seconds is not None:
-            return float(max(0, seconds))
-        try:
-            return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
-        except (TypeError, ValueError):
-            pass
+    now = server_clock(headers) if now is None else now
+    explicit = retry_after_header(headers, now=now)
+    if explicit is not None:
+        return explicit
     waits = []
     for family in _LIMIT_FAMILIES:
         remaining = as_int(header(headers, f"{family}-remaining"))
@@ -121,6 +122,9 @@ def classify_x_error(
 
     - 429 with problem type ``usage-capped`` → ``USAGE_CAPPED`` (permanent until the cap resets);
       other 429 → ``RATE_LIMITED`` (transient, ``retry_after_s`` from :func:`retry_after_s`);
+    - 402 (problem ``CreditsDepleted``, type ``.../problems/credits``: the developer account has
+      no credits left on X's pay-per-use plans) → :class:`BillingError` ``BILLING`` (permanent:
+      the account must be topped up before the target is retried);
     - 401 → :class:`AuthExpiredError` ``TOKEN_EXPIRED`` (refresh once, then re-auth);
     - 403 "duplicate content" (or legacy code 187) → :class:`DuplicateContentError`
       ``DUPLICATE_CONTENT``; 403 "too long" (legacy 186) → ``INVALID_REQUEST``; other 403
@@ -140,6 +144,8 @@ def classify_x_error(
         return TransientPlatformError(
             "RATE_LIMITED", message, retry_after_s=retry_after_s(headers, now=now), **kwargs
         )
+    if status == 402 or problem_type.endswith("/credits"):
+        return BillingError("BILLING", message, **kwargs)
     if status == 401:
         return AuthExpiredError("TOKEN_EXPIRED", message, **kwargs)
     if status == 403:

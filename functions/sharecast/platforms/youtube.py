@@ -9,8 +9,9 @@ Protocol (https://developers.google.com/youtube/v3/guides/using_resumable_upload
    (``steps.save(session=...)``) so a crash never loses it.
 2. ``PUT <session>`` with ``Content-Range: bytes a-b/total`` per chunk (multiples of 256 KiB);
    308 "Resume Incomplete" with ``Range: bytes=0-N`` until the last chunk, which answers 200/201
-   with the ``video`` resource whose ``id`` is the video id. The offset is saved after each
-   chunk (which also renews the attempt's lease).
+   with the ``video`` resource whose ``id`` is the video id. The server may keep fewer bytes
+   than a chunk carried: the next chunk starts at N + 1, re-read from the source at that byte.
+   The committed offset is saved after each chunk (which also renews the attempt's lease).
 3. After an interruption: ``PUT <session>`` with ``Content-Length: 0`` and ``Content-Range:
    bytes */total`` → 308 with ``Range: bytes=0-N`` (resume at N+1; no ``Range``: nothing
    arrived), or 200/201 when the upload had completed. 404/410: the session is gone.
@@ -34,22 +35,35 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from sharecast.platforms.base import MediaSource, Pending, PublishRequest, PublishResult, StepLog
+from sharecast.platforms.base import (
+    MediaItem,
+    MediaSource,
+    Pending,
+    PublishRequest,
+    PublishResult,
+    StepLog,
+)
 from sharecast.platforms.errors import (
     PermanentPlatformError,
     PlatformError,
     TransientPlatformError,
     by_http_status,
 )
-from sharecast.platforms.http import PlatformHttp, created_id, header
+from sharecast.platforms.http import PlatformHttp, created_id, header, server_clock
 
 #: Upload chunk size, bytes: a multiple of 256 KiB as the protocol requires.
 CHUNK_SIZE = 8 * 256 * 1024
 #: Reasons Google's own client retries (googleapiclient/http.py ``_should_retry_response``).
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+#: The project's daily quota is spent: ``quotaExceeded`` (domain ``youtube.quota``) and the
+#: older ``dailyLimitExceeded`` (domain ``usageLimits``, "The quota will be reset at midnight
+#: Pacific Time", tokland/youtube-upload#165); both return at midnight Pacific.
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 #: Quota days end at midnight Pacific time (https://developers.google.com/youtube/v3/getting-started#quota).
 PACIFIC = ZoneInfo("America/Los_Angeles")
-_RANGE = re.compile(r"bytes=0-(\d+)")
+#: ``Range: bytes=0-N`` of a 308 (also accepted without the ``bytes=`` unit, as Google's own
+#: client parses it: googleapiclient/http.py keeps what follows the last ``-``).
+_RANGE = re.compile(r"^\s*(?:bytes\s*=?\s*)?0\s*-\s*(\d+)\s*$")
 
 
 def seconds_until_quota_reset(now: datetime) -> float:
@@ -65,9 +79,10 @@ def classify_google_error(
     """A Google API error answer as a classified :class:`PlatformError`:
 
     - 403 ``rateLimitExceeded`` / ``userRateLimitExceeded``, 429 → transient ``RATE_LIMITED``;
-    - 403 ``quotaExceeded`` → **permanent** ``QUOTA_EXCEEDED``: the project's daily quota is
-      spent and returns only at midnight Pacific, beyond any retry window; ``retry_after_s``
-      says how long until then, for the user to retry the target;
+    - 403 ``quotaExceeded`` or ``dailyLimitExceeded`` → **permanent** ``QUOTA_EXCEEDED``: the
+      project's daily quota is spent and returns only at midnight Pacific, beyond any retry
+      window; ``retry_after_s`` says how long until then (measured from ``now``, default the
+      answer's ``Date`` header), for the user to retry the target;
     - 400 ``uploadLimitExceeded`` → permanent ``UPLOAD_LIMIT`` (the channel's 24 h cap);
     - 401 → :class:`AuthExpiredError`; other 403 → ``PERMISSION_DENIED``; 404 → ``NOT_FOUND``;
       5xx → transient ``PLATFORM_5XX``; other 4xx → ``INVALID_REQUEST``.
@@ -83,8 +98,9 @@ def classify_google_error(
     kwargs: dict[str, Any] = {"http_status": status}
     if status == 429 or reasons & RATE_REASONS:
         return TransientPlatformError("RATE_LIMITED", message, **kwargs)
-    if "quotaExceeded" in reasons:
-        wait = seconds_until_quota_reset(now or datetime.now(UTC))
+    if reasons & QUOTA_REASONS:
+        clock = now or datetime.fromtimestamp(server_clock(headers or {}), UTC)
+        wait = seconds_until_quota_reset(clock)
         return PermanentPlatformError("QUOTA_EXCEEDED", message, retry_after_s=wait, **kwargs)
     if "uploadLimitExceeded" in reasons:
         return PermanentPlatformError("UPLOAD_LIMIT", message, retry_after_s=86400.0, **kwargs)
@@ -142,27 +158,50 @@ class YouTubeConnector:
                 steps.save(session=None, offset=0)
                 raise TransientPlatformError("UPLOAD_SESSION_LOST", "upload session expired")
             offset = resume_at
-        for chunk in self._media.chunks(item, chunk_size=self._chunk, start=offset):
-            end = offset + len(chunk) - 1
-            response = self._http.send(
-                "PUT",
-                session,
-                token=access_token,
-                headers={
-                    "Authorization": f"Bearer {access_token}",
-                    "Content-Length": str(len(chunk)),
-                    "Content-Range": f"bytes {offset}-{end}/{item.size}",
-                },
-                data=chunk,
-            )
-            if response.status_code in (200, 201):
-                return self._video(response, access_token)
-            if response.status_code != 308:
-                self._raise(response, access_token)
-            offset = _next_offset(response.headers)
-            steps.save(offset=offset)
-        raise TransientPlatformError(
-            "UPLOAD_INCOMPLETE", f"storage returned {offset} of {item.size} bytes"
+        return self._upload(session, item, offset, access_token, steps)
+
+    def _upload(
+        self, session: str, item: MediaItem, offset: int, token: str, steps: StepLog
+    ) -> PublishResult:
+        """PUT the bytes from ``offset`` in chunks; after each 308 continue from the offset the
+        server committed (it may keep fewer bytes than were sent), re-reading the source from
+        that byte. Raises ``UPLOAD_STALLED`` when a chunk commits nothing new."""
+        assert self._media is not None
+        while True:
+            for chunk in self._media.chunks(item, chunk_size=self._chunk, start=offset):
+                response = self._put_chunk(session, item, offset, chunk, token)
+                if response.status_code in (200, 201):
+                    return self._video(response, token)
+                if response.status_code != 308:
+                    self._raise(response, token)
+                committed = _next_offset(response.headers)
+                steps.save(offset=committed)
+                if committed <= offset:
+                    raise TransientPlatformError(
+                        "UPLOAD_STALLED", f"the server kept no new byte after {offset}"
+                    )
+                sent_to, offset = offset + len(chunk), committed
+                if committed != sent_to:
+                    break  # partial commit: read the source again from the committed byte
+            else:
+                raise TransientPlatformError(
+                    "UPLOAD_INCOMPLETE", f"storage returned {offset} of {item.size} bytes"
+                )
+
+    def _put_chunk(
+        self, session: str, item: MediaItem, offset: int, chunk: bytes, token: str
+    ) -> requests.Response:
+        """One ``PUT`` of ``chunk`` at ``offset`` (``Content-Range: bytes a-b/total``)."""
+        return self._http.send(
+            "PUT",
+            session,
+            token=token,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Length": str(len(chunk)),
+                "Content-Range": f"bytes {offset}-{offset + len(chunk) - 1}/{item.size}",
+            },
+            data=chunk,
         )
 
     def find_existing(
@@ -248,6 +287,14 @@ class YouTubeConnector:
 
 
 def _next_offset(headers: Mapping[str, str]) -> int:
-    """The first byte the server still needs, from a 308's ``Range: bytes=0-N`` (0 if absent)."""
-    match = _RANGE.search(header(headers, "range") or "")
-    return int(match.group(1)) + 1 if match else 0
+    """The first byte the server still needs, from a 308's ``Range: bytes=0-N`` (N + 1); no
+    ``Range`` header means nothing was committed (0). A ``Range`` in a form the protocol does
+    not allow raises ``TransientPlatformError("BAD_RESPONSE")``: restarting from 0 would send
+    the wrong bytes, so the next attempt asks the session again."""
+    raw = header(headers, "range")
+    if raw is None or not raw.strip():
+        return 0
+    match = _RANGE.match(raw)
+    if match is None:
+        raise TransientPlatformError("BAD_RESPONSE", f"308 with an unreadable Range {raw!r}")
+    return int(match.group(1)) + 1

@@ -97,12 +97,22 @@ def test_inactive_version_is_a_permanent_configuration_error(sandbox, media, htt
     assert info.value.http_status == 426
 
 
-def test_duplicate_post(li, sandbox):
-    run(li, req(text="same"), MemoryStepLog())
+def test_duplicate_post_names_the_first_and_reconciliation_answers_it(li, sandbox):
+    first, _ = run(li, req(text="same"), MemoryStepLog())
+    steps = MemoryStepLog()
     with pytest.raises(DuplicateContentError) as info:
-        li.publish(req(text="same"), access_token=TOKEN, steps=MemoryStepLog())
+        li.publish(req(text="same"), access_token=TOKEN, steps=steps)
     assert info.value.http_status == 422
-    assert "urn:li:share:" in info.value.message
+    assert info.value.existing_id == first.external_id
+    # A member's posts cannot be searched; the URN the duplicate answer named is the answer.
+    found = li.find_existing(
+        req(text="same"),
+        access_token=TOKEN,
+        since=datetime.now(UTC) - timedelta(minutes=5),
+        steps=steps,
+    )
+    assert found is not None
+    assert found.external_id == first.external_id
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ resume after an interruption (308 + Range), a lost final response, and Google's 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
@@ -71,6 +72,23 @@ def test_resume_after_interruption_starts_where_the_server_stands(sandbox, media
     [session] = sessions(sandbox)
     assert session["received"] == len(MP4)
     assert len(sandbox.ledger("youtube")) == 1
+
+
+def test_partial_commits_assemble_exactly_the_source(sandbox, media, http, video):
+    """The sandbox keeps only 100,000 bytes of every 256 KiB chunk (308 + Range, as the protocol
+    allows): the connector re-reads the source from each committed byte, and the hash of the
+    assembled upload equals the source's."""
+    sandbox.settings(youtube_commit_bytes=100_000)
+    media.reads.clear()
+    result = connector(sandbox, media, http).publish(
+        req(video), access_token=TOKEN, steps=MemoryStepLog()
+    )
+    assert isinstance(result, PublishResult)
+    [session] = sessions(sandbox)
+    assert (session["received"], session["total"]) == (len(MP4), len(MP4))
+    assert session["sha256"] == hashlib.sha256(MP4).hexdigest()
+    starts = [start for start, _length in media.reads]
+    assert starts[:3] == [0, 100_000, 200_000]  # each read starts at the committed byte
 
 
 def test_lost_final_response_is_found_through_the_session(sandbox, media, http, video):

@@ -87,7 +87,8 @@ def test_rate_limit_carries_the_reset_wait(xc, sandbox):
         xc.publish(req(), access_token=TOKEN)
     assert info.value.code == "RATE_LIMITED"
     assert info.value.http_status == 429
-    assert 118 <= info.value.retry_after_s <= 121
+    # Measured from the answer's Date header, which uvicorn refreshes once a second.
+    assert 118 <= info.value.retry_after_s <= 122
 
 
 def test_same_text_twice_is_duplicate(xc, sandbox):

@@ -125,6 +125,42 @@ def test_policy_block_waits_an_hour_at_least():
     assert longer.retry_after_s == 7200
 
 
+@pytest.mark.parametrize("subcode", [1404082, None])
+def test_already_posted_368_is_a_duplicate(subcode):
+    # arsduo/koala#422 (recorded without a subcode: the message says it); newer answers carry
+    # subcode 1404082. Not a policy block to retry hourly: the post is already there.
+    body = graph(
+        368,
+        "You've already posted this. Posting the same content repeatedly on Facebook isn't "
+        "allowed.",
+        subcode=subcode,
+    )
+    err = classify_graph_error(400, body, {})
+    assert isinstance(err, DuplicateContentError)
+    assert (err.code, err.retryable) == ("DUPLICATE_CONTENT", False)
+
+
+@pytest.mark.parametrize("code", [1, 2])
+def test_codes_1_and_2_flagged_not_transient_under_500_are_validation(code):
+    # Meta's Instagram error table lists code 1 (subcode 2207057, a thumbnail offset out of
+    # range) under HTTP 400 as a user-facing validation error; is_transient: false says so.
+    body = graph(
+        code,
+        "Invalid parameter",
+        subcode=2207057,
+        is_transient=False,
+        error_user_msg="Thumbnail offset must be greater than or equal to 0",
+    )
+    err = classify_graph_error(400, body, {})
+    assert type(err) is PermanentPlatformError
+    assert err.code == "INVALID_REQUEST"
+    assert "Thumbnail offset" in err.message
+    # Flagged not transient but answered 5xx, or not flagged at all: still a server problem.
+    assert classify_graph_error(500, body, {}).code == "PLATFORM_5XX"
+    unflagged = graph(code, "An unknown error occurred", subcode=99)
+    assert classify_graph_error(400, unflagged, {}).code == "PLATFORM_5XX"
+
+
 @pytest.mark.parametrize(("status", "code"), [(500, 2), (500, 1), (400, 2), (503, 9999)])
 def test_service_errors_are_platform_5xx(status, code):
     body = graph(

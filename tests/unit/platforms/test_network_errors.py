@@ -17,7 +17,11 @@ from sharecast.platforms.errors import (
 from sharecast.platforms.instagram import classify_instagram_error
 from sharecast.platforms.linkedin import classify_linkedin_error, escape_little_text
 from sharecast.platforms.threads import classify_threads_error
-from sharecast.platforms.youtube import classify_google_error, seconds_until_quota_reset
+from sharecast.platforms.youtube import (
+    _next_offset,
+    classify_google_error,
+    seconds_until_quota_reset,
+)
 
 
 def graph(code, subcode=None, is_transient=None, message="error"):
@@ -67,6 +71,13 @@ def test_instagram_quota_subcode_is_transient():
     assert (type(error), error.code) == (TransientPlatformError, "QUOTA_EXCEEDED")
 
 
+def test_threads_media_not_found_means_not_ready():
+    # fbsamples/threads_api#70: threads_publish answers 24/4279009 right after FINISHED.
+    body = graph(24, 4279009, False, message="The requested resource does not exist")
+    error = classify_threads_error(400, body, {})
+    assert (type(error), error.code) == (TransientPlatformError, "MEDIA_NOT_READY")
+
+
 def test_threads_uses_the_graph_table():
     assert classify_threads_error(500, graph(2, is_transient=True)).code == "PLATFORM_5XX"
     assert isinstance(classify_threads_error(400, graph(506)), DuplicateContentError)
@@ -82,6 +93,28 @@ def test_threads_uses_the_graph_table():
                 "message": "Content is a duplicate of urn:li:share:7141138937766391808",
                 "status": 422,
                 "code": "DUPLICATE_POST",
+            },
+            {},
+            DuplicateContentError,
+            "DUPLICATE_CONTENT",
+            None,
+        ),
+        (
+            422,
+            {  # Arisamiga/Linkedin-RSS#5: the code under errorDetails, none at the top
+                "errorDetailType": "com.linkedin.common.error.BadRequest",
+                "message": "com.linkedin.content.common.exception.BadRequestResponseException: "
+                "Content is a duplicate of urn:li:share:7141138937766391808",
+                "errorDetails": {
+                    "inputErrors": [
+                        {
+                            "description": "Duplicate post is detected",
+                            "input": {},
+                            "code": "DUPLICATE_POST",
+                        }
+                    ]
+                },
+                "status": 422,
             },
             {},
             DuplicateContentError,
@@ -148,6 +181,22 @@ def test_linkedin(status, body, headers, cls, code, wait):
     assert (type(error), error.code, error.retry_after_s) == (cls, code, wait)
 
 
+def test_linkedin_duplicate_names_the_existing_post():
+    body = {
+        "message": "com.linkedin.content.common.exception.BadRequestResponseException: "
+        "Content is a duplicate of urn:li:share:7141138937766391808",
+        "errorDetails": {"inputErrors": [{"code": "DUPLICATE_POST", "input": {}}]},
+        "status": 422,
+    }
+    error = classify_linkedin_error(422, body, {})
+    assert isinstance(error, DuplicateContentError)
+    assert error.existing_id == "urn:li:share:7141138937766391808"
+    assert (
+        error.existing_url
+        == "https://www.linkedin.com/feed/update/urn:li:share:7141138937766391808/"
+    )
+
+
 def test_little_text_escaping():
     assert escape_little_text("a (b) #c @d _e_ *f* ~g~ [h] {i|j} <k> \\l") == (
         "a \\(b\\) \\#c \\@d \\_e\\_ \\*f\\* \\~g\\~ \\[h\\] \\{i\\|j\\} \\<k\\> \\\\l"
@@ -171,6 +220,7 @@ NOON_UTC = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # 04:00 in Los Angeles (PS
         (403, "userRateLimitExceeded", TransientPlatformError, "RATE_LIMITED"),
         (429, "rateLimitExceeded", TransientPlatformError, "RATE_LIMITED"),
         (403, "quotaExceeded", PermanentPlatformError, "QUOTA_EXCEEDED"),
+        (403, "dailyLimitExceeded", PermanentPlatformError, "QUOTA_EXCEEDED"),
         (400, "uploadLimitExceeded", PermanentPlatformError, "UPLOAD_LIMIT"),
         (401, "authError", AuthExpiredError, "TOKEN_EXPIRED"),
         (403, "forbidden", PermanentPlatformError, "PERMISSION_DENIED"),
@@ -189,3 +239,32 @@ def test_quota_exceeded_says_when_the_pacific_day_ends():
     error = classify_google_error(403, google(403, "quotaExceeded"), {}, now=NOON_UTC)
     assert error.retry_after_s == 20 * 3600
     assert seconds_until_quota_reset(datetime(2026, 7, 1, 6, 59, tzinfo=UTC)) == 60  # PDT
+
+
+def test_daily_limit_waits_for_the_pacific_midnight_like_quota():
+    # tokland/youtube-upload#165: domain usageLimits, "The quota will be reset at midnight
+    # Pacific Time (PT)".
+    error = classify_google_error(403, google(403, "dailyLimitExceeded"), {}, now=NOON_UTC)
+    assert error.retry_after_s == 20 * 3600
+
+
+def test_quota_wait_is_measured_from_the_answers_date():
+    headers = {"Date": "Wed, 06 Nov 2019 09:27:24 GMT"}  # ShareX/ShareX#4477
+    error = classify_google_error(403, google(403, "quotaExceeded"), headers)
+    assert error.retry_after_s == 81156
+
+
+@pytest.mark.parametrize(
+    ("value", "offset"),
+    [("bytes=0-999999", 1_000_000), ("0-999999", 1_000_000), ("bytes 0-42", 43), (None, 0)],
+)
+def test_committed_offset_from_range(value, offset):
+    headers = {} if value is None else {"Range": value}
+    assert _next_offset(headers) == offset
+
+
+@pytest.mark.parametrize("value", ["bytes=5-10", "items=0-3", "bytes=0-"])
+def test_unreadable_range_is_not_taken_as_zero(value):
+    with pytest.raises(TransientPlatformError) as info:
+        _next_offset({"Range": value})
+    assert info.value.code == "BAD_RESPONSE"

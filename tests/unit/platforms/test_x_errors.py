@@ -10,6 +10,7 @@ import pytest
 from sharecast.platforms.base import PublishRequest
 from sharecast.platforms.errors import (
     AuthExpiredError,
+    BillingError,
     DuplicateContentError,
     PermanentPlatformError,
     TransientPlatformError,
@@ -146,6 +147,32 @@ def test_usage_capped_is_permanent():
     err = classify_x_error(429, USAGE_CAPPED, {"x-rate-limit-remaining": "0"}, now=NOW)
     assert type(err) is PermanentPlatformError
     assert (err.code, err.retryable) == ("USAGE_CAPPED", False)
+
+
+def test_credits_depleted_is_a_billing_problem():
+    # The 402 body X sends when the developer account has no credits left (pay-per-use);
+    # recorded status and headers: tests/conformance/fixtures/x/credits_depleted_402.json.
+    body = {
+        "title": "CreditsDepleted",
+        "detail": "Your enrolled account [2059529979700846592] does not have any credits to "
+        "fulfill this request.",
+        "type": "https://api.twitter.com/2/problems/credits",
+    }
+    err = classify_x_error(402, body, {}, now=NOW)
+    assert isinstance(err, BillingError)
+    assert (err.code, err.retryable, err.http_status) == ("BILLING", False, 402)
+    assert "does not have any credits" in err.message
+
+
+def test_reset_is_measured_from_the_answers_date():
+    # x-rate-limit-reset is the server's epoch second: the wait is taken from its Date header,
+    # so a skewed local clock changes nothing.
+    headers = {
+        "date": "Fri, 26 Jun 2020 15:19:39 GMT",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": "1593185073",
+    }
+    assert retry_after_s(headers) == 294
 
 
 def test_unauthorized_is_auth_expired():

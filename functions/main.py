@@ -12,19 +12,23 @@ import logging
 import flask
 import functions_framework
 from cloudevents.http import CloudEvent
+from werkzeug.exceptions import Unauthorized
 
 from sharecast.api import create_app
 from sharecast.api.context import Deps
 from sharecast.api.problems import problem_response
 from sharecast.clients import get_clients
 from sharecast.config import get_settings
-from sharecast.errors import DependencyUnavailable, SharecastError
+from sharecast.errors import DependencyUnavailable, SharecastError, Unauthenticated
+from sharecast.internal_auth import media_finalized_caller, verify_internal_caller
 from sharecast.logs import fields, setup_logging
 from sharecast.media.services import MediaServices
 from sharecast.media.source import GcsMediaSource
 from sharecast.media.uploads import object_finalized
 from sharecast.publisher.attempt import Publisher, run_attempt
-from sharecast.publisher.envelope import check_internal_auth, parse_task
+from sharecast.publisher.envelope import check_internal_auth as check_tasks_caller
+from sharecast.publisher.envelope import parse_task
+from sharecast.sweeper.envelope import check_internal_auth as check_scheduler_caller
 from sharecast.sweeper.envelope import parse_sweep
 from sharecast.sweeper.run import Sweeper, run_sweep
 from sharecast.timeutil import utcnow
@@ -77,7 +81,7 @@ def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
     """
     try:
         pub = _publisher()
-        check_internal_auth(request, pub.settings)
+        check_tasks_caller(request, pub.settings)
         task, delivery = parse_task(request)
         report = run_attempt(pub, task=task)
     except SharecastError as exc:
@@ -106,9 +110,15 @@ def media_finalized(event: CloudEvent) -> None:
 
     ``event.data`` is the object resource (``bucket``, ``name``, ``contentType``, ``size``...);
     the object's metadata is read again from Storage. Idempotent (redeliveries find the record
-    decided). A malformed event is logged and acknowledged; a Storage or Firestore failure
-    raises, so Eventarc retries the delivery.
+    decided). The caller must be the Eventarc trigger (its OIDC token; locally the shared
+    secret), else 401 problem+json. A malformed event is logged and acknowledged; a Storage or
+    Firestore failure raises, so Eventarc retries the delivery.
     """
+    settings = get_settings()
+    try:
+        verify_internal_caller(flask.request, settings, caller=media_finalized_caller(settings))
+    except Unauthenticated as exc:
+        raise Unauthorized(response=problem_response(exc)) from exc
     data = event.data if isinstance(event.data, dict) else {}
     bucket_name, name = data.get("bucket"), data.get("name")
     if not isinstance(bucket_name, str) or not isinstance(name, str):
@@ -118,7 +128,7 @@ def media_finalized(event: CloudEvent) -> None:
     verdict = object_finalized(
         db=get_clients().firestore,
         bucket=media.bucket,
-        settings=get_settings(),
+        settings=settings,
         bucket_name=bucket_name,
         object_name=name,
         now=utcnow(),
@@ -137,13 +147,13 @@ def media_finalized(event: CloudEvent) -> None:
 def sweeper(request: flask.Request) -> flask.typing.ResponseReturnValue:
     """Cloud Scheduler target (SPEC §6): body ``{"sweep": "minutely"|"daily"}``.
 
-    Authenticated like the publisher (production: Cloud Run IAM checks the job's OIDC token;
-    locally the shared secret). Answers 200 with the report, or 503 when a step failed (the
-    next run repeats it; every step is idempotent).
+    The caller must be the Scheduler job (production: its OIDC token for the sweeper's own URL,
+    of the scheduler-invoker account; locally the shared secret). Answers 200 with the report,
+    or 503 when a step failed (the next run repeats it; every step is idempotent).
     """
     try:
         sw = _sweeper()
-        check_internal_auth(request, sw.settings)
+        check_scheduler_caller(request, sw.settings)
         kind = parse_sweep(request)
         report = run_sweep(sw, kind=kind, now=utcnow())
     except SharecastError as exc:

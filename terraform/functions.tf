@@ -17,6 +17,26 @@ locals {
   # here for the same reason as publisher_url).
   tasks_invoker_email = "sharecast-tasks-invoker@${var.project_id}.iam.gserviceaccount.com"
 
+  # The sweeper's URL: where its Cloud Scheduler jobs post and the audience of their OIDC token
+  # (scheduler.tf), given to the sweeper as SWEEPER_URL (a check below compares it with the real
+  # one), with the jobs' account as SCHEDULER_INVOKER_SERVICE_ACCOUNT.
+  sweeper_url             = "https://${var.region}-${var.project_id}.cloudfunctions.net/sweeper"
+  scheduler_invoker_email = "sharecast-scheduler-invoker@${var.project_id}.iam.gserviceaccount.com"
+
+  # Eventarc delivers media_finalized's events through a Pub/Sub push subscription to the
+  # function's Cloud Run service, with an OIDC token of the trigger's service account (the
+  # function's own, below) for the service's URL
+  # (https://cloud.google.com/eventarc/docs/run/roles-permissions,
+  # https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions). The deterministic
+  # run.app URL (https://cloud.google.com/run/docs/triggering/https-request#deterministic) and
+  # the cloudfunctions.net URL are known before the function exists; a check below warns when
+  # the service reports another URL, and var.media_finalized_extra_audiences adds one.
+  media_finalized_email = "sharecast-media-finalized@${var.project_id}.iam.gserviceaccount.com"
+  media_finalized_audiences = [
+    "https://media-finalized-${data.google_project.this.number}.${var.region}.run.app",
+    "https://${var.region}-${var.project_id}.cloudfunctions.net/media-finalized",
+  ]
+
   # Environment variables shared by several workloads, by group. Names are Settings fields
   # (functions/sharecast/config.py) upper-cased; a null value means "not set" (the default of
   # Settings applies). Never set here: *_EMULATOR_HOST, INTERNAL_AUTH_SECRET (production uses
@@ -147,6 +167,9 @@ locals {
         MISSED_AFTER_S    = var.missed_after_s
         OUTBOX_GRACE_S    = var.outbox_grace_s
         SWEEP_BATCH_LIMIT = var.sweep_batch_limit
+        # Its caller, Cloud Scheduler (scheduler.tf): audience and account of the jobs' token.
+        SWEEPER_URL                       = local.sweeper_url
+        SCHEDULER_INVOKER_SERVICE_ACCOUNT = local.scheduler_invoker_email
       }
       secrets = {}
     }
@@ -163,8 +186,12 @@ locals {
       min_instances = 0
       max_instances = 5
       env_groups    = ["media"]
-      env           = {}
-      secrets       = {}
+      env = {
+        # Its caller, the Eventarc trigger below: audiences and account of the push token.
+        MEDIA_FINALIZED_AUDIENCES        = join(",", concat(local.media_finalized_audiences, var.media_finalized_extra_audiences))
+        EVENTARC_TRIGGER_SERVICE_ACCOUNT = local.media_finalized_email
+      }
+      secrets = {}
     }
   }
 }
@@ -253,7 +280,7 @@ resource "google_cloudfunctions2_function" "fn" {
       trigger_region        = var.region
       event_type            = "google.cloud.storage.object.v1.finalized"
       retry_policy          = "RETRY_POLICY_RETRY"
-      service_account_email = google_service_account.workload[each.key].email
+      service_account_email = google_service_account.workload[each.key].email # EVENTARC_TRIGGER_SERVICE_ACCOUNT
       event_filters {
         attribute = "bucket"
         value     = event_trigger.value
@@ -292,4 +319,25 @@ check "publisher_url" {
     condition     = google_cloudfunctions2_function.fn["publisher"].url == local.publisher_url
     error_message = "The publisher's URL differs from local.publisher_url: fix local.publisher_url."
   }
+}
+
+# Likewise the sweeper's (SWEEPER_URL, the audience of the Scheduler jobs' token).
+check "sweeper_url" {
+  assert {
+    condition     = !contains(keys(local.functions), "sweeper") || google_cloudfunctions2_function.fn["sweeper"].url == local.sweeper_url
+    error_message = "The sweeper's URL differs from local.sweeper_url: fix local.sweeper_url."
+  }
+}
+
+# The Cloud Run URL Eventarc puts in media_finalized's tokens is one it accepts.
+check "media_finalized_audience" {
+  assert {
+    condition     = !contains(keys(local.functions), "media_finalized") || contains(concat(local.media_finalized_audiences, var.media_finalized_extra_audiences), google_cloudfunctions2_function.fn["media_finalized"].service_config[0].uri)
+    error_message = "media_finalized's Cloud Run URL is not in local.media_finalized_audiences: add it with var.media_finalized_extra_audiences (docs/operations.md#eventarc-audience)."
+  }
+}
+
+# The project number of the deterministic Cloud Run URLs.
+data "google_project" "this" {
+  project_id = var.project_id
 }

@@ -442,3 +442,14 @@ variable "alert_backlog_delay_s" {
     error_message = "alert_backlog_delay_s must be at least 10."
   }
 }
+
+variable "media_finalized_extra_audiences" {
+  type        = list(string)
+  description = "More audiences media_finalized accepts in Eventarc's OIDC token, besides its deterministic Cloud Run and cloudfunctions.net URLs (set it to the function's run.app URL if the media_finalized_audience check warns)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.media_finalized_extra_audiences : can(regex("^https://", a))])
+    error_message = "media_finalized_extra_audiences must be https:// URLs."
+  }
+}

@@ -238,11 +238,15 @@ class Settings(BaseSettings):
     analytics_max_range_days: int = Field(default=92, ge=1, le=366)
     analytics_max_records: int = Field(default=5000, ge=10, le=50_000)
 
-    # Internal callers (Cloud Tasks, Cloud Scheduler): when set, internal functions require a
-    # Google-signed OIDC token whose ``email`` is one of these service accounts and whose
-    # audience is the function's own URL. The publisher falls back to
-    # ``tasks_invoker_service_account`` (sharecast.publisher.envelope).
-    internal_oidc_service_accounts: CsvList = Field(default_factory=list)
+    # Production identities of the internal entry points (sharecast.internal_auth): each
+    # requires a Google-signed OIDC token of its caller's account for one of its audiences.
+    # The publisher's are ``publisher_url`` and ``tasks_invoker_service_account`` (above).
+    # Sweeper <- Cloud Scheduler (terraform/scheduler.tf): its own URL, the scheduler invoker.
+    sweeper_url: str = "http://127.0.0.1:8082"
+    scheduler_invoker_service_account: str | None = None
+    # media_finalized <- Eventarc: the function's Cloud Run URL(s), the trigger's account.
+    media_finalized_audiences: CsvList = Field(default_factory=list)
+    eventarc_trigger_service_account: str | None = None
     google_oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
 
     # Relay (Cloud Run SSE service).

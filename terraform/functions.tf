@@ -1,4 +1,4 @@
-# The Cloud Functions (gen2), all built from functions/ (SPEC §1, §10).
+# The Cloud Functions (gen2), all built from functions/ (docs/README.md#how-it-fits-together, docs/operations.md#deployment).
 #
 # local.functions is THE list of deployed functions: its keys are the entry points of
 # functions/main.py, and tests/unit/terraform fails when the two differ. Everything that exists
@@ -43,6 +43,12 @@ locals {
   # OIDC: Cloud Run IAM and sharecast.internal_auth check each task's token),
   # SANDBOX_CONNECTIONS, RELAY_INSTANCE_ID (each relay instance needs its own subscription).
   env_groups = {
+    # Every function (not the relay): variables of the functions runtime, not Settings fields.
+    # LOG_EXECUTION_ID adds each execution's id to the function's log entries
+    # (https://cloud.google.com/functions/docs/monitoring/logging#execution_id).
+    function_runtime = {
+      LOG_EXECUTION_ID = "true"
+    }
     # Every workload.
     common = {
       GOOGLE_CLOUD_PROJECT = var.project_id # not set by the Python 3.11 runtimes
@@ -56,12 +62,12 @@ locals {
       JWT_ISSUER     = var.jwt_issuer
       JWT_AUDIENCE   = var.jwt_audience
     }
-    # Workloads that read or write media objects (SPEC §4.3).
+    # Workloads that read or write media objects (docs/api.md#media).
     media = {
       MEDIA_BUCKET         = google_storage_bucket.media.name
       MEDIA_RETENTION_DAYS = var.media_keep_days
     }
-    # Workloads that connect accounts or refresh their tokens (SPEC §4.4).
+    # Workloads that connect accounts or refresh their tokens (docs/api.md#accounts-realtime-and-operations).
     oauth = {
       OAUTH_CALLBACK_BASE_URL = var.oauth_callback_base_url
       FACEBOOK_CLIENT_ID      = var.facebook_client_id
@@ -90,7 +96,7 @@ locals {
   #   secrets      environment variable => Secret Manager secret ID (secrets.tf), "latest" version
   functions = {
     api = {
-      description   = "Sharecast public HTTP API (SPEC §4): JWT auth, validation, posts, media URLs"
+      description   = "Sharecast public HTTP API (docs/api.md): JWT auth, validation, posts, media URLs"
       trigger       = "http"
       public        = true
       memory        = "512Mi"
@@ -123,7 +129,7 @@ locals {
     }
 
     publisher = {
-      description   = "Sharecast publisher (SPEC §5): one attempt of one target per Cloud Tasks delivery"
+      description   = "Sharecast publisher (docs/semantics.md#the-publisher): one attempt of one target per Cloud Tasks delivery"
       trigger       = "http"
       public        = false
       memory        = "512Mi"
@@ -151,7 +157,7 @@ locals {
     }
 
     sweeper = {
-      description   = "Sharecast sweeper (SPEC §6): missed schedules, lost retries, leases, outbox, media"
+      description   = "Sharecast sweeper (docs/semantics.md#the-sweeper): missed schedules, lost retries, leases, outbox, media"
       trigger       = "http"
       public        = false
       memory        = "512Mi"
@@ -174,9 +180,9 @@ locals {
       secrets = {}
     }
 
-    # GCS finalize CloudEvent (SPEC §4.3): the same check as POST /media/confirm.
+    # GCS finalize CloudEvent (docs/api.md#media): the same check as POST /media/confirm.
     media_finalized = {
-      description   = "Sharecast media_finalized (SPEC §4.3): marks an uploaded object UPLOADED"
+      description   = "Sharecast media_finalized (docs/api.md#media): marks an uploaded object UPLOADED"
       trigger       = "gcs_finalize"
       public        = false
       memory        = "256Mi"
@@ -257,7 +263,7 @@ resource "google_cloudfunctions2_function" "fn" {
 
     environment_variables = {
       for name, value in merge(concat(
-        [local.env_groups.common],
+        [local.env_groups.common, local.env_groups.function_runtime],
         [for group in each.value.env_groups : local.env_groups[group]],
         [each.value.env],
       )...) : name => tostring(value) if value != null

@@ -65,7 +65,7 @@ def _sweeper() -> Sweeper:
 
 @functions_framework.http
 def api(request: flask.Request) -> flask.typing.ResponseReturnValue:
-    """The public HTTP API (SPEC §4): routes dispatched by the Flask app."""
+    """The public HTTP API (docs/api.md): routes dispatched by the Flask app."""
     app = _api_app()
     with app.request_context(request.environ):
         return app.full_dispatch_request()
@@ -73,7 +73,7 @@ def api(request: flask.Request) -> flask.typing.ResponseReturnValue:
 
 @functions_framework.http
 def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
-    """Cloud Tasks target: one attempt of one target (SPEC §5).
+    """Cloud Tasks target: one attempt of one target (docs/semantics.md#the-publisher).
 
     2xx for every outcome recorded (including permanent failures and no-ops); 4xx for a
     malformed or unauthenticated delivery; 5xx only when nothing could be recorded, so the
@@ -106,7 +106,7 @@ def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
 @functions_framework.cloud_event
 def media_finalized(event: CloudEvent) -> None:
     """Eventarc ``google.cloud.storage.object.v1.finalized``: check the uploaded object and mark
-    its media record ``UPLOADED`` or ``FAILED`` (SPEC §4.3), like ``POST /media/confirm``.
+    its media record ``UPLOADED`` or ``FAILED`` (docs/api.md#media), like ``POST /media/confirm``.
 
     ``event.data`` is the object resource (``bucket``, ``name``, ``contentType``, ``size``...);
     the object's metadata is read again from Storage. Idempotent (redeliveries find the record
@@ -145,7 +145,8 @@ def media_finalized(event: CloudEvent) -> None:
 
 @functions_framework.http
 def sweeper(request: flask.Request) -> flask.typing.ResponseReturnValue:
-    """Cloud Scheduler target (SPEC §6): body ``{"sweep": "minutely"|"daily"}``.
+    """Cloud Scheduler target (docs/semantics.md#the-sweeper): body ``{"sweep":
+    "minutely"|"daily"}``.
 
     The caller must be the Scheduler job (production: its OIDC token for the sweeper's own URL,
     of the scheduler-invoker account; locally the shared secret). Answers 200 with the report,

@@ -1,5 +1,6 @@
 """The local stack: Google's emulators, our Cloud Tasks emulator, the sandbox, the functions and
-the relay, started in order with readiness checks and stopped by process group (SPEC §9).
+the relay, started in order with readiness checks and stopped by process group
+(docs/local-stack.md).
 
 Used by ``make run`` (``python -m infra run``) and by the pytest session (``tests/conftest.py``).
 """

@@ -1,4 +1,4 @@
-# Cloud Scheduler jobs of the sweeper (SPEC §6), each calling it with an OIDC token of the
+# Cloud Scheduler jobs of the sweeper (docs/semantics.md#the-sweeper), each calling it with an OIDC token of the
 # scheduler-invoker account. They exist only while local.functions has "sweeper".
 
 locals {

@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     # Local stack only: every user gets a sandbox connection per platform on first use.
     sandbox_connections: bool = False
 
-    # Media uploads (SPEC §4.3): the bucket, what may be uploaded, and how URLs are signed.
+    # Media uploads (docs/api.md#media): the bucket, what may be uploaded, and how URLs are signed.
     media_bucket: str = "sharecast-media-local"
     media_image_types: CsvList = Field(
         default_factory=lambda: ["image/jpeg", "image/png", "image/gif", "image/webp"]
@@ -146,7 +146,8 @@ class Settings(BaseSettings):
     media_url_endpoint: str = "https://storage.googleapis.com"
     # X media upload chunk size in bytes (X accepts at most 5 MB per APPEND).
     x_media_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=5_000_000)
-    # OAuth connections (SPEC §4.4, issue 5). Client credentials per platform (Instagram is
+    # OAuth connections (docs/api.md#accounts-realtime-and-operations). Client credentials per
+    # platform (Instagram is
     # reached through Facebook Login for Business, so it uses the Meta app of ``facebook_*``);
     # endpoint URLs are the documented ones, pointed at the sandbox locally. The callback base
     # URL is where the platforms redirect the browser (the web app, which forwards ``code`` and
@@ -182,7 +183,8 @@ class Settings(BaseSettings):
     youtube_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     youtube_oauth_api_base_url: str = "https://www.googleapis.com"
 
-    # Video shares (SPEC §4.1): the platforms a video may be shared to, and the optional
+    # Video shares (docs/api.md#video-shares): the platforms a video may be shared to, and the
+    # optional
     # YouTube Data API enrichment (videos.list; skipped without a key or after the budget).
     share_platforms: CsvList = Field(
         default_factory=lambda: [
@@ -199,7 +201,7 @@ class Settings(BaseSettings):
     youtube_api_key: SecretStr | None = None
     youtube_enrich_budget_s: float = Field(default=2.0, gt=0, le=10)
 
-    # Publishing semantics (SPEC §3, §5).
+    # Publishing semantics (docs/semantics.md#statuses-and-rules, docs/semantics.md#the-publisher).
     lease_s: int = Field(default=90, ge=5, le=3600)
     max_attempts: int = Field(default=4, ge=1, le=20)
     backoff_base_s: float = Field(default=2.0, gt=0)
@@ -213,7 +215,8 @@ class Settings(BaseSettings):
     # Event log (outbox) retention.
     event_ttl_days: int = Field(default=7, ge=1)
 
-    # Sweeper (SPEC §6). A PENDING/RETRYING target due for longer than ``sweep_grace_s`` is
+    # Sweeper (docs/semantics.md#the-sweeper). A PENDING/RETRYING target due for longer than
+    # ``sweep_grace_s`` is
     # given a fresh task; one overdue by more than ``missed_after_s`` fails as ``MISSED``
     # unless its post allows late publishing; an event still unpublished ``outbox_grace_s``
     # after it was written is republished; each step handles at most ``sweep_batch_limit``.
@@ -225,7 +228,7 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the relay and the API (exact ``https://host[:port]``).
     cors_allowed_origins: CsvList = Field(default_factory=list)
 
-    # API input limits, rate limits and idempotency keys (SPEC §4, issue 8).
+    # API input limits, rate limits and idempotency keys (docs/api.md).
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=32_000_000)
     # ``class=limit/period_s`` per route class, per user, in fixed windows of ``period_s``.
     rate_limits: CsvList = Field(

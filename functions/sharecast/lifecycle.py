@@ -1,4 +1,5 @@
-"""The post lifecycle a user drives (SPEC §3, §4.2): edit, cancel, publish now, retry a failed
+"""The post lifecycle a user drives (docs/semantics.md#statuses-and-rules, docs/api.md#posts): edit,
+cancel, publish now, retry a failed
 target, and waiting for a new post's results.
 
 Each operation applies a pure transition (:mod:`sharecast.domain.lifecycle`) in one

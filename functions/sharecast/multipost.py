@@ -1,4 +1,4 @@
-"""Creating a post for several networks at once (SPEC §4.2): validate, store, enqueue."""
+"""Creating a post for several networks at once (docs/api.md#posts): validate, store, enqueue."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def create_multipost(
 
     Raises :class:`ValidationFailed` (422) listing every problem before anything is stored.
     If Cloud Tasks is unavailable the post is still stored with ``enqueue_pending`` set, and the
-    sweeper enqueues it later (SPEC §6); the post is never lost.
+    sweeper enqueues it later (docs/semantics.md#the-sweeper); the post is never lost.
     """
     post_id = uuid.uuid4().hex
     targets = plan_targets(

@@ -1,4 +1,5 @@
-"""Pure lifecycle transitions a user asks for (SPEC §3, §4.2): cancel, publish now, back to
+"""Pure lifecycle transitions a user asks for (docs/semantics.md#statuses-and-rules,
+docs/api.md#posts): cancel, publish now, back to
 draft, reschedule, retry a failed target. No I/O: the store applies them in a transaction that
 reads the post and all its targets, so a task firing at the same moment either sees the result
 or makes the transition refuse.
@@ -149,7 +150,8 @@ def retry_target(
 
 
 def failure_notification(target: TargetRecord) -> dict[str, Any]:
-    """``notification`` event data telling the owner a target finally failed (SPEC §7)."""
+    """``notification`` event data telling the owner a target finally failed
+    (docs/semantics.md#events-and-replay)."""
     error = target.error
     reason = f": {error.message}" if error else ""
     return {

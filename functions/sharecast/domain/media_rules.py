@@ -1,11 +1,11 @@
-"""Which media each platform accepts on one post, checked at request time (SPEC §4.2).
+"""Which media each platform accepts on one post, checked at request time (docs/api.md#posts).
 
 The rules are a table: each :class:`MediaRule` row describes one accepted combination for a
 platform (which kinds, how many files, MIME types and size caps, for which target
 ``mediaType``). A target's media are valid when at least one row of its platform accepts all of
 them; a platform without rows publishes text only. Adding a platform is adding rows.
 
-Sources (``shared/reference/platform-apis.md``):
+Sources (each network's rules: docs/networks.md):
 - Facebook Pages photos: ``POST /{page}/photos`` by URL, JPEG/PNG/GIF up to 4 MB; several photos
   become one post through unpublished photos and ``attached_media``
   (https://developers.facebook.com/docs/graph-api/reference/page/photos/).

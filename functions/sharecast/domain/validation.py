@@ -1,6 +1,6 @@
-"""Per-platform rules checked at request time, before anything is stored (SPEC §4.2).
+"""Per-platform rules checked at request time, before anything is stored (docs/api.md#posts).
 
-Text limits (sources: ``shared/reference/platform-apis.md``):
+Text limits (each network's rules: docs/networks.md; sources):
 - Facebook Pages feed: 63,206 characters (https://developers.facebook.com/docs/pages-api/posts).
 - X: 280 weighted characters, counted by twitter-text: URLs 23, emoji and CJK 2
   (https://docs.x.com/fundamentals/counting-characters).
@@ -69,9 +69,9 @@ class MediaRule:
 
 
 _BOTH = frozenset({IMAGE, VIDEO})
-#: Sources: platform-apis.md §2.2 (Instagram forms, carousel 10 items [UNVERIFIED 10 vs 20]),
-#: §3 (Threads: text, image, video, carousel up to 20), §4 (LinkedIn: images or one video),
-#: §6 (YouTube: one video per ``videos.insert``).
+#: Sources: docs/networks.md#media-rules (Instagram forms, carousel 10 items, unverified: 10
+#: or 20; Threads: text, image, video, carousel up to 20; LinkedIn: images or one video;
+#: YouTube: one video per ``videos.insert``).
 MEDIA_RULES: tuple[MediaRule, ...] = (
     MediaRule(Platform.INSTAGRAM, None, _BOTH, 1, 10, text_required=False),
     MediaRule(Platform.INSTAGRAM, "FEED", frozenset({IMAGE}), 1, 1, text_required=False),

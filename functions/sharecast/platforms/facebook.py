@@ -100,8 +100,8 @@ def classify_graph_error(
     """Turn a Graph API error response into a classified :class:`PlatformError`.
 
     ``status``: HTTP status; ``body``: the parsed JSON body (anything else is tolerated);
-    ``headers``: response headers (for ``X-Business-Use-Case-Usage``). Order (platform-apis.md
-    §1.4, §8):
+    ``headers``: response headers (for ``X-Business-Use-Case-Usage``). Order
+    (docs/networks.md#meta-graph-api-errors, docs/networks.md#retry-classification):
 
     1. code 506 → :class:`DuplicateContentError` ``DUPLICATE_CONTENT`` (never retried);
     2. 102/104/190 or OAuth subcodes 458-467 → :class:`AuthExpiredError` ``TOKEN_EXPIRED``;

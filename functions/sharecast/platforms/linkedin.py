@@ -91,7 +91,7 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 def classify_linkedin_error(
     status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> PlatformError:
-    """A LinkedIn error answer as a classified :class:`PlatformError` (platform-apis.md §4.5):
+    """A LinkedIn error answer as a classified :class:`PlatformError` (docs/networks.md#linkedin):
 
     - 422 whose ``code`` is ``DUPLICATE_POST`` (or message "duplicate") →
       :class:`DuplicateContentError` ``DUPLICATE_CONTENT``;

@@ -31,7 +31,7 @@ def classify_threads_error(
     status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> PlatformError:
     """A Threads error answer: the Graph envelope, so :func:`classify_graph_error` (no
-    Threads-specific code table is published; platform-apis.md §3)."""
+    Threads-specific code table is published; docs/networks.md#threads)."""
     return classify_graph_error(status, body, headers)
 
 

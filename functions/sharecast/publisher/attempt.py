@@ -1,6 +1,7 @@
 """One publish attempt: claim with a lease, publish, record, emit events, schedule the next.
 
-Exactly-once on the platform side (SPEC §3): once an attempt may have reached the platform
+Exactly-once on the platform side (docs/semantics.md#statuses-and-rules): once an attempt may have
+reached the platform
 without Sharecast learning the outcome (``uncertain_since``), every later attempt first asks the
 connector for the existing post (``find_existing``) and only sends when there is none; a
 platform that cannot tell fails the target as ``UNCERTAIN`` instead of posting twice.
@@ -64,7 +65,7 @@ log = logging.getLogger(__name__)
 MAYBE_POSTED_CODES = frozenset({"NETWORK", "TIMEOUT", "UNKNOWN_OUTCOME", "PLATFORM_5XX"})
 #: No-ops that must not end the task: a live lease may belong to a publisher that died (once it
 #: expires, the redelivery resumes the attempt), and an early task must still run. Nothing was
-#: recorded, so answering 5xx keeps the queue retrying (SPEC §5).
+#: recorded, so answering 5xx keeps the queue retrying (docs/semantics.md#the-publisher).
 COME_BACK_LATER = frozenset({ClaimAction.NOOP_LEASED, ClaimAction.NOOP_EARLY})
 #: Actions that take the lease and call the connector.
 CLAIMING = frozenset({ClaimAction.START, ClaimAction.RESUME, ClaimAction.CONTINUE})
@@ -302,7 +303,8 @@ def run_attempt(pub: Publisher, *, task: PublishTask) -> AttemptReport:
 
 
 def _retryable(error: PlatformError) -> bool:
-    # An auth error reaching here survived the one forced refresh (_publish): final (SPEC §3).
+    # An auth error reaching here survived the one forced refresh (_publish): final
+    # (docs/semantics.md#statuses-and-rules).
     return error.retryable and not isinstance(error, AuthExpiredError)
 
 
@@ -400,7 +402,8 @@ def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision
             exc_info=True,
             extra=fields(post_id=target.post_id, target_id=target.id),
         )
-        # The outcome is recorded, so the answer is 2xx (SPEC §5): the sweeper creates the
+        # The outcome is recorded, so the answer is 2xx (docs/semantics.md#the-publisher): the
+        # sweeper creates the
         # missing task once the target is overdue (sweeper.steps.resume_due_targets).
         return AttemptReport(
             decision.action.value, target.status.value, "next task not queued; left to the sweeper"

@@ -1,4 +1,4 @@
-"""The per-user event log ``users/{uid}/events/{eventId}`` (the outbox, SPEC §2).
+"""The per-user event log ``users/{uid}/events/{eventId}`` (the outbox, docs/data-model.md).
 
 Events are written in the same transaction as the change they describe, published to Pub/Sub
 after commit (then ``published_at`` is set), and replayed by the relay for ``Last-Event-ID``.

@@ -102,7 +102,7 @@ def test_relative_markdown_links_resolve():
         if path.suffix != ".md":
             continue
         for link in MD_LINK.findall(path.read_text()):
-            if re.match(r"^[a-z]+:", link) or link.startswith("#") and not link[1:]:
+            if re.match(r"^[a-z]+:", link):
                 continue
             file_part, _, anchor = link.partition("#")
             target = (path.parent / file_part).resolve() if file_part else path

@@ -147,11 +147,10 @@ class Settings(BaseSettings):
     # X media upload chunk size in bytes (X accepts at most 5 MB per APPEND).
     x_media_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=5_000_000)
     # OAuth connections (docs/api.md#accounts-realtime-and-operations). Client credentials per
-    # platform (Instagram is
-    # reached through Facebook Login for Business, so it uses the Meta app of ``facebook_*``);
-    # endpoint URLs are the documented ones, pointed at the sandbox locally. The callback base
-    # URL is where the platforms redirect the browser (the web app, which forwards ``code`` and
-    # ``state`` to ``GET /connections/{platform}/callback``): the redirect URI is
+    # platform (Instagram is reached through Facebook Login for Business, so it uses the Meta app of
+    # ``facebook_*``); endpoint URLs are the documented ones, pointed at the sandbox locally. The
+    # callback base URL is where the platforms redirect the browser (the web app, which forwards
+    # ``code`` and ``state`` to ``GET /connections/{platform}/callback``): the redirect URI is
     # ``{oauth_callback_base_url}/connections/{platform}/callback``.
     oauth_callback_base_url: str | None = None
     oauth_state_ttl_s: int = Field(default=600, ge=60, le=3600)
@@ -184,8 +183,7 @@ class Settings(BaseSettings):
     youtube_oauth_api_base_url: str = "https://www.googleapis.com"
 
     # Video shares (docs/api.md#video-shares): the platforms a video may be shared to, and the
-    # optional
-    # YouTube Data API enrichment (videos.list; skipped without a key or after the budget).
+    # optional YouTube Data API enrichment (videos.list; skipped without a key or after the budget).
     share_platforms: CsvList = Field(
         default_factory=lambda: [
             "facebook",
@@ -216,10 +214,10 @@ class Settings(BaseSettings):
     event_ttl_days: int = Field(default=7, ge=1)
 
     # Sweeper (docs/semantics.md#the-sweeper). A PENDING/RETRYING target due for longer than
-    # ``sweep_grace_s`` is
-    # given a fresh task; one overdue by more than ``missed_after_s`` fails as ``MISSED``
-    # unless its post allows late publishing; an event still unpublished ``outbox_grace_s``
-    # after it was written is republished; each step handles at most ``sweep_batch_limit``.
+    # ``sweep_grace_s`` is given a fresh task; one overdue by more than ``missed_after_s`` fails as
+    # ``MISSED`` unless its post allows late publishing; an event still unpublished
+    # ``outbox_grace_s`` after it was written is republished; each step handles at most
+    # ``sweep_batch_limit``.
     sweep_grace_s: float = Field(default=120.0, ge=0)
     missed_after_s: int = Field(default=3600, ge=1)
     outbox_grace_s: float = Field(default=10.0, ge=0)

@@ -1,6 +1,5 @@
 """The post lifecycle a user drives (docs/semantics.md#statuses-and-rules, docs/api.md#posts): edit,
-cancel, publish now, retry a failed
-target, and waiting for a new post's results.
+cancel, publish now, retry a failed target, and waiting for a new post's results.
 
 Each operation applies a pure transition (:mod:`sharecast.domain.lifecycle`) in one
 transaction over the post and all its targets (:func:`sharecast.store.lifecycle.change_post`),

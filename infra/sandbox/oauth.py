@@ -53,7 +53,7 @@ from infra.sandbox.accounts import bearer_token
 from infra.sandbox.wire import json_response
 
 #: Real lifetimes, seconds (docs/networks.md#tokens, docs/networks.md#threads,
-# docs/networks.md#youtube).
+#: docs/networks.md#youtube).
 LIFETIMES = {
     "meta_short": 3600,
     "meta_long": 5_183_944,

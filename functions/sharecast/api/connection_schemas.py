@@ -1,6 +1,5 @@
 """Request and response models of ``/connections`` (docs/api.md#accounts-realtime-and-operations).
-Tokens are never part of any
-response model."""
+Tokens are never part of any response model."""
 
 from __future__ import annotations
 

@@ -53,8 +53,7 @@ PUBLIC: frozenset[str] = frozenset()
 #: Every authenticated role.
 ANY_ROLE: frozenset[str] = frozenset(ROLES)
 #: Roles that own posts, media, shares and connections
-# (docs/api.md#accounts-realtime-and-operations: viewers and monitors are
-#: read-only).
+#: (docs/api.md#accounts-realtime-and-operations: viewers and monitors are read-only).
 AUTHORS: frozenset[str] = frozenset({"user", "admin"})
 #: Operations roles: attempt logs and dead letters (read).
 MONITORS: frozenset[str] = frozenset({"monitor", "admin"})

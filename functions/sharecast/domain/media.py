@@ -1,6 +1,5 @@
 """Media files (docs/data-model.md#media, docs/api.md#media): kinds, statuses, object paths and the
-checks
-made before an upload URL is issued and after the object lands in Cloud Storage.
+checks made before an upload URL is issued and after the object lands in Cloud Storage.
 
 Pure logic: no I/O. Sizes are bytes; timestamps aware UTC datetimes.
 """

@@ -3,8 +3,8 @@
 A connector turns one :class:`PublishRequest` into a post on its network. Single-call networks
 (a Facebook feed post, an X text post) return a :class:`PublishResult` at once. Multi-step
 networks (containers, resumable uploads, media processing; docs/semantics.md#statuses-and-rules)
-persist each step's result
-through :class:`StepLog` so a retry resumes instead of starting over, and return
+persist each step's result through :class:`StepLog` so a retry resumes instead of starting over, and
+return
 :class:`Pending` when the platform needs time: the publisher then schedules a continuation task
 (same attempt, next step) instead of sleeping in the function.
 """

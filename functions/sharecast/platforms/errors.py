@@ -62,8 +62,8 @@ class AuthExpiredError(TransientPlatformError):
 def by_http_status(status: int, message: str) -> PlatformError:
     """The error family of a failed HTTP answer once a platform's own codes said nothing more
     specific (docs/semantics.md#statuses-and-rules): 401 → :class:`AuthExpiredError` (a refresh may
-    fix it), 403/404 and
-    other 4xx → permanent, 5xx → transient ``PLATFORM_5XX``. ``http_status`` is kept."""
+    fix it), 403/404 and other 4xx → permanent, 5xx → transient ``PLATFORM_5XX``. ``http_status`` is
+    kept."""
     if status == 401:
         return AuthExpiredError("TOKEN_EXPIRED", message, http_status=status)
     if status == 403:

@@ -48,7 +48,7 @@ from sharecast.platforms.http import Classifier, PlatformHttp, created_id
 
 #: Validity of the signed media URLs handed to Meta, seconds. Meta fetches asynchronously after
 #: container creation and containers live 24 h, so the URL must last hours
-# (docs/networks.md#media-urls).
+#: (docs/networks.md#media-urls).
 SIGNED_URL_TTL_S = 6 * 3600
 #: Recent posts read by the reconciliation lookup (one page).
 LOOKUP_LIMIT = 50

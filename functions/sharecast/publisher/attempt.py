@@ -1,10 +1,9 @@
 """One publish attempt: claim with a lease, publish, record, emit events, schedule the next.
 
 Exactly-once on the platform side (docs/semantics.md#statuses-and-rules): once an attempt may have
-reached the platform
-without Sharecast learning the outcome (``uncertain_since``), every later attempt first asks the
-connector for the existing post (``find_existing``) and only sends when there is none; a
-platform that cannot tell fails the target as ``UNCERTAIN`` instead of posting twice.
+reached the platform without Sharecast learning the outcome (``uncertain_since``), every later
+attempt first asks the connector for the existing post (``find_existing``) and only sends when there
+is none; a platform that cannot tell fails the target as ``UNCERTAIN`` instead of posting twice.
 """
 
 from __future__ import annotations
@@ -403,8 +402,8 @@ def _schedule_next(pub: Publisher, target: TargetRecord, decision: ClaimDecision
             extra=fields(post_id=target.post_id, target_id=target.id),
         )
         # The outcome is recorded, so the answer is 2xx (docs/semantics.md#the-publisher): the
-        # sweeper creates the
-        # missing task once the target is overdue (sweeper.steps.resume_due_targets).
+        # sweeper creates the missing task once the target is overdue
+        # (sweeper.steps.resume_due_targets).
         return AttemptReport(
             decision.action.value, target.status.value, "next task not queued; left to the sweeper"
         )

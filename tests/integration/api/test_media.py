@@ -1,6 +1,5 @@
 """Media over real HTTP (docs/api.md#media): signed upload URLs checked with the signer's public
-key,
-real bytes PUT to the Storage emulator, confirmation by the API and by a real GCS finalize
+key, real bytes PUT to the Storage emulator, confirmation by the API and by a real GCS finalize
 CloudEvent delivered to the ``media_finalized`` function, reads, deletes, bad input."""
 
 from __future__ import annotations

@@ -341,8 +341,8 @@ def test_recorded_retry_whose_next_task_cannot_be_queued_answers_2xx_and_the_swe
     pub, sandbox, user_id
 ):
     """docs/semantics.md#the-publisher: 5xx only when nothing was recorded. Cloud Tasks unreachable
-    (a real client on a
-    closed port) after the failure is recorded: 2xx, and the minutely sweep creates the task."""
+    (a real client on a closed port) after the failure is recorded: 2xx, and the minutely sweep
+    creates the task."""
     import dataclasses
 
     import grpc

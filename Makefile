@@ -29,7 +29,7 @@ venv: $(STAMP)
 lock: $(STAMP)
 	$(UV_COMPILE) requirements.txt -o $(LOCK)
 	$(UV_COMPILE) requirements-dev.txt --constraint $(LOCK) -o $(DEV_LOCK)
-	touch $(STAMP)
+	$(MAKE) venv
 
 check-emulators:
 	@$(BIN)/python -m infra.doctor

@@ -680,7 +680,7 @@ resource "google_monitoring_uptime_check_config" "api" {
   period       = "60s"
 
   http_check {
-    path         = "/api/healthz" # the function's URL path, then the app's /healthz
+    path         = "/healthz"
     port         = 443
     use_ssl      = true
     validate_ssl = true
@@ -693,7 +693,7 @@ resource "google_monitoring_uptime_check_config" "api" {
     type = "uptime_url"
     labels = {
       project_id = var.project_id
-      host       = "${var.region}-${var.project_id}.cloudfunctions.net"
+      host       = trimprefix(google_cloudfunctions2_function.fn["api"].service_config[0].uri, "https://") # its Cloud Run URL
     }
   }
 

@@ -201,8 +201,9 @@ def test_ratio_alerts_wait_and_need_volume():
 
 def test_uptime_checks_liveness_probe_and_execution_ids():
     checks = resources("google_monitoring_uptime_check_config")
-    assert checks["api"]["http_check"][0]["path"] == "/api/healthz"
-    assert "cloudfunctions.net" in checks["api"]["monitored_resource"][0]["labels"]["host"]
+    assert checks["api"]["http_check"][0]["path"] == "/healthz"
+    host = checks["api"]["monitored_resource"][0]["labels"]["host"]
+    assert 'google_cloudfunctions2_function.fn["api"].service_config[0].uri' in host
     assert checks["relay"]["http_check"][0]["path"] == "/healthz"
     container = resources("google_cloud_run_v2_service")["relay"]["template"][0]["containers"][0]
     probe = container["liveness_probe"][0]

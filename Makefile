@@ -7,15 +7,29 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
-.PHONY: run test lint bench token venv clean check-emulators tfcheck deploy
+# Locks: every direct and indirect dependency pinned with its hashes (`make lock` writes them
+# from requirements.txt and requirements-dev.txt). functions/requirements.txt is the deploy
+# source: Cloud Functions and the relay image install exactly it.
+LOCK := functions/requirements.txt
+DEV_LOCK := requirements-dev.lock
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock"
 
-$(STAMP): requirements.txt requirements-dev.txt
+.PHONY: run test lint bench token venv clean check-emulators tfcheck deploy lock
+
+# pip checks every file against the lock's hashes (--require-hashes); pip itself is in the lock.
+$(STAMP): $(LOCK) $(DEV_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## Refresh both locks after editing requirements.txt or requirements-dev.txt (needs PyPI).
+lock: $(STAMP)
+	$(UV_COMPILE) requirements.txt -o $(LOCK)
+	$(UV_COMPILE) requirements-dev.txt --constraint $(LOCK) -o $(DEV_LOCK)
+	$(MAKE) venv
 
 check-emulators:
 	@$(BIN)/python -m infra.doctor

@@ -15,18 +15,22 @@ import logging
 import flask
 import functions_framework
 from cloudevents.http import CloudEvent
+from werkzeug.exceptions import Unauthorized
 
 from sharecast.api import create_app
 from sharecast.api.problems import problem_response
 from sharecast.app import AppContext
 from sharecast.clients import get_clients
 from sharecast.config import get_settings
-from sharecast.errors import DependencyUnavailable, SharecastError
+from sharecast.errors import DependencyUnavailable, SharecastError, Unauthenticated
+from sharecast.internal_auth import media_finalized_caller, verify_internal_caller
 from sharecast.logs import fields, setup_logging
 from sharecast.media.uploads import object_finalized
-from sharecast.publisher.envelope import check_internal_auth, parse_task
+from sharecast.publisher.envelope import check_internal_auth as check_tasks_caller
+from sharecast.publisher.envelope import parse_task
 from sharecast.publisher.pipeline import run_attempt
 from sharecast.shares.outcome import sync_share_target
+from sharecast.sweeper.envelope import check_internal_auth as check_scheduler_caller
 from sharecast.sweeper.envelope import parse_sweep
 from sharecast.sweeper.run import run_sweep
 
@@ -53,7 +57,7 @@ def _api_app() -> flask.Flask:
 
 @functions_framework.http
 def api(request: flask.Request) -> flask.typing.ResponseReturnValue:
-    """The public HTTP API (SPEC §4): routes dispatched by the Flask app."""
+    """The public HTTP API (docs/api.md): routes dispatched by the Flask app."""
     app = _api_app()
     with app.request_context(request.environ):
         return app.full_dispatch_request()
@@ -61,7 +65,7 @@ def api(request: flask.Request) -> flask.typing.ResponseReturnValue:
 
 @functions_framework.http
 def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
-    """Cloud Tasks target: one attempt of one target (SPEC §5).
+    """Cloud Tasks target: one attempt of one target (docs/semantics.md#the-publisher).
 
     2xx for every outcome recorded (including permanent failures and no-ops); 4xx for a
     malformed or unauthenticated delivery; 5xx only when nothing could be recorded, so the
@@ -69,7 +73,7 @@ def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
     """
     try:
         ctx = _ctx()
-        check_internal_auth(request, ctx.settings)
+        check_tasks_caller(request, ctx.settings)
         task, delivery = parse_task(request)
         ctx.vault  # noqa: B018 - a missing TOKEN_ENCRYPTION_KEYS fails before any claim
         report = run_attempt(ctx, task=task)
@@ -95,19 +99,26 @@ def publisher(request: flask.Request) -> flask.typing.ResponseReturnValue:
 @functions_framework.cloud_event
 def media_finalized(event: CloudEvent) -> None:
     """Eventarc ``google.cloud.storage.object.v1.finalized``: check the uploaded object and mark
-    its media record ``UPLOADED`` or ``FAILED`` (SPEC §4.3), like ``POST /media/confirm``.
+    its media record ``UPLOADED`` or ``FAILED`` (docs/api.md#media), like ``POST /media/confirm``.
 
     ``event.data`` is the object resource (``bucket``, ``name``, ``contentType``, ``size``...);
     the object's metadata is read again from Storage. Idempotent (redeliveries find the record
-    decided). A malformed event is logged and acknowledged; a Storage or Firestore failure
-    raises, so Eventarc retries the delivery.
+    decided). The caller must be the Eventarc trigger (its OIDC token; locally the shared
+    secret), else 401 problem+json. A malformed event is logged and acknowledged; a Storage or
+    Firestore failure raises, so Eventarc retries the delivery.
     """
+    ctx = _ctx()
+    try:
+        verify_internal_caller(
+            flask.request, ctx.settings, caller=media_finalized_caller(ctx.settings)
+        )
+    except Unauthenticated as exc:
+        raise Unauthorized(response=problem_response(exc)) from exc
     data = event.data if isinstance(event.data, dict) else {}
     bucket_name, name = data.get("bucket"), data.get("name")
     if not isinstance(bucket_name, str) or not isinstance(name, str):
         log.warning("finalize event without bucket/name", extra=fields(event_id=event["id"]))
         return
-    ctx = _ctx()
     verdict = object_finalized(ctx, bucket_name=bucket_name, object_name=name, now=ctx.now())
     log.info(
         "object finalized",
@@ -121,15 +132,16 @@ def media_finalized(event: CloudEvent) -> None:
 
 @functions_framework.http
 def sweeper(request: flask.Request) -> flask.typing.ResponseReturnValue:
-    """Cloud Scheduler target (SPEC §6): body ``{"sweep": "minutely"|"daily"}``.
+    """Cloud Scheduler target (docs/semantics.md#the-sweeper): body ``{"sweep":
+    "minutely"|"daily"}``.
 
-    Authenticated like the publisher (production: Cloud Run IAM checks the job's OIDC token;
-    locally the shared secret). Answers 200 with the report, or 503 when a step failed (the
-    next run repeats it; every step is idempotent).
+    The caller must be the Scheduler job (production: its OIDC token for the sweeper's own URL,
+    of the scheduler-invoker account; locally the shared secret). Answers 200 with the report,
+    or 503 when a step failed (the next run repeats it; every step is idempotent).
     """
     try:
         ctx = _ctx()
-        check_internal_auth(request, ctx.settings)
+        check_scheduler_caller(request, ctx.settings)
         kind = parse_sweep(request)
         report = run_sweep(ctx, kind=kind, now=ctx.now())
     except SharecastError as exc:

@@ -1,4 +1,5 @@
-"""Ports and environment of the local stack (SPEC §9). Every port is overridable by env."""
+"""Ports and environment of the local stack (docs/local-stack.md). Every port is overridable by
+env."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ HOST = "127.0.0.1"
 
 @dataclass(frozen=True)
 class Ports:
-    """TCP ports of every local service (defaults from SPEC §9)."""
+    """TCP ports of every local service (defaults from docs/local-stack.md)."""
 
     api: int = 8080
     publisher: int = 8081

@@ -1,5 +1,6 @@
 """The local stack: Google's emulators, our Cloud Tasks emulator, the sandbox, the functions and
-the relay, started in order with readiness checks and stopped by process group (SPEC §9).
+the relay, started in order with readiness checks and stopped by process group
+(docs/local-stack.md).
 
 Used by ``make run`` (``python -m infra run``) and by the pytest session (``tests/conftest.py``).
 """
@@ -336,27 +337,20 @@ class Stack:
             client.create_topic(name=f"projects/{self.project}/topics/post-status")
 
     def _create_queue(self) -> None:
+        """The publish queue, configured exactly as ``terraform/tasks.tf`` creates it."""
         import grpc
         from google.api_core.exceptions import AlreadyExists
         from google.cloud import tasks_v2
         from google.cloud.tasks_v2.services.cloud_tasks.transports import (
             CloudTasksGrpcTransport,
         )
-        from google.protobuf import duration_pb2
+
+        from infra.cloudtasks.terraform import publish_queue
 
         channel = grpc.insecure_channel(self.env["CLOUD_TASKS_EMULATOR_HOST"])
         client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
         parent = f"projects/{self.project}/locations/us-central1"
-        queue = tasks_v2.Queue(
-            name=f"{parent}/queues/publish",
-            retry_config=tasks_v2.RetryConfig(
-                max_attempts=100,
-                min_backoff=duration_pb2.Duration(seconds=1),
-                max_backoff=duration_pb2.Duration(seconds=60),
-                max_doublings=5,
-            ),
-            rate_limits=tasks_v2.RateLimits(max_concurrent_dispatches=50),
-        )
+        queue = publish_queue(f"{parent}/queues/publish")
         with contextlib.suppress(AlreadyExists):
             client.create_queue(parent=parent, queue=queue)
         channel.close()

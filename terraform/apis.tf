@@ -7,10 +7,10 @@ locals {
     "cloudbuild.googleapis.com",           # function builds and the relay's buildpacks build
     "cloudfunctions.googleapis.com",       # api, publisher, sweeper, media_finalized (gen2)
     "cloudresourcemanager.googleapis.com", # project IAM bindings
-    "cloudscheduler.googleapis.com",       # sweeper jobs (SPEC §6)
-    "cloudtasks.googleapis.com",           # the publish queue (SPEC §5)
+    "cloudscheduler.googleapis.com",       # sweeper jobs (docs/semantics.md#the-sweeper)
+    "cloudtasks.googleapis.com",           # the publish queue (docs/semantics.md#the-publisher)
     "eventarc.googleapis.com",             # GCS finalize -> media_finalized
-    "firestore.googleapis.com",            # state, audit, event log (SPEC §2)
+    "firestore.googleapis.com",            # state, audit, event log (docs/data-model.md)
     "iam.googleapis.com",                  # service accounts, custom role
     "iamcredentials.googleapis.com",       # signBlob for V4 signed URLs without key files
     "logging.googleapis.com",              # log-based metrics

@@ -28,6 +28,6 @@ relay_min_instances = 1
 relay_max_instances = 10
 api_max_instances   = 20
 
-# Sweeper (SPEC §6): a target that never ran this long after its time fails as MISSED unless its
+# Sweeper (docs/semantics.md#the-sweeper): a target that never ran this long after its time fails as MISSED unless its
 # post was created with allowLate.
 # missed_after_s = 3600

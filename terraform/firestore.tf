@@ -1,11 +1,11 @@
 # Firestore (native mode): the database, its composite indexes, TTL policies and index
-# exemptions (SPEC §2).
+# exemptions (docs/data-model.md).
 #
 # The indexes are not written by hand from memory: functions/sharecast/store/queries.py declares
 # every query the code makes, and tests/unit/terraform derives the composite and collection-group
 # indexes they need (required_composite_indexes, required_field_indexes) and compares them with
 # local.composite_indexes and local.field_indexes, both ways. The Firestore emulator never
-# enforces indexes (SPEC §9), so that test is what catches a missing one.
+# enforces indexes (docs/local-stack.md), so that test is what catches a missing one.
 
 locals {
   # Composite indexes, key => index. find_connection filters on three

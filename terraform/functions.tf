@@ -1,4 +1,4 @@
-# The Cloud Functions (gen2), all built from functions/ (SPEC §1, §10).
+# The Cloud Functions (gen2), all built from functions/ (docs/README.md#how-it-fits-together, docs/operations.md#deployment).
 #
 # local.functions is THE list of deployed functions: its keys are the entry points of
 # functions/main.py, and tests/unit/terraform fails when the two differ. Everything that exists
@@ -17,12 +17,38 @@ locals {
   # here for the same reason as publisher_url).
   tasks_invoker_email = "sharecast-tasks-invoker@${var.project_id}.iam.gserviceaccount.com"
 
+  # The sweeper's URL: where its Cloud Scheduler jobs post and the audience of their OIDC token
+  # (scheduler.tf), given to the sweeper as SWEEPER_URL (a check below compares it with the real
+  # one), with the jobs' account as SCHEDULER_INVOKER_SERVICE_ACCOUNT.
+  sweeper_url             = "https://${var.region}-${var.project_id}.cloudfunctions.net/sweeper"
+  scheduler_invoker_email = "sharecast-scheduler-invoker@${var.project_id}.iam.gserviceaccount.com"
+
+  # Eventarc delivers media_finalized's events through a Pub/Sub push subscription to the
+  # function's Cloud Run service, with an OIDC token of the trigger's service account (the
+  # function's own, below) for the service's URL
+  # (https://cloud.google.com/eventarc/docs/run/roles-permissions,
+  # https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions). The deterministic
+  # run.app URL (https://cloud.google.com/run/docs/triggering/https-request#deterministic) and
+  # the cloudfunctions.net URL are known before the function exists; a check below warns when
+  # the service reports another URL, and var.media_finalized_extra_audiences adds one.
+  media_finalized_email = "sharecast-media-finalized@${var.project_id}.iam.gserviceaccount.com"
+  media_finalized_audiences = [
+    "https://media-finalized-${data.google_project.this.number}.${var.region}.run.app",
+    "https://${var.region}-${var.project_id}.cloudfunctions.net/media-finalized",
+  ]
+
   # Environment variables shared by several workloads, by group. Names are Settings fields
   # (functions/sharecast/config.py) upper-cased; a null value means "not set" (the default of
   # Settings applies). Never set here: *_EMULATOR_HOST, INTERNAL_AUTH_SECRET (production uses
   # OIDC: Cloud Run IAM and sharecast.internal_auth check each task's token),
   # SANDBOX_CONNECTIONS, RELAY_INSTANCE_ID (each relay instance needs its own subscription).
   env_groups = {
+    # Every function (not the relay): variables of the functions runtime, not Settings fields.
+    # LOG_EXECUTION_ID adds each execution's id to the function's log entries
+    # (https://cloud.google.com/functions/docs/monitoring/logging#execution_id).
+    function_runtime = {
+      LOG_EXECUTION_ID = "true"
+    }
     # Every workload.
     common = {
       GOOGLE_CLOUD_PROJECT = var.project_id # not set by the Python 3.11 runtimes
@@ -36,12 +62,12 @@ locals {
       JWT_ISSUER     = var.jwt_issuer
       JWT_AUDIENCE   = var.jwt_audience
     }
-    # Workloads that read or write media objects (SPEC §4.3).
+    # Workloads that read or write media objects (docs/api.md#media).
     media = {
       MEDIA_BUCKET         = google_storage_bucket.media.name
       MEDIA_RETENTION_DAYS = var.media_keep_days
     }
-    # Workloads that connect accounts or refresh their tokens (SPEC §4.4).
+    # Workloads that connect accounts or refresh their tokens (docs/api.md#accounts-realtime-and-operations).
     oauth = {
       OAUTH_CALLBACK_BASE_URL = var.oauth_callback_base_url
       FACEBOOK_CLIENT_ID      = var.facebook_client_id
@@ -70,7 +96,7 @@ locals {
   #   secrets      environment variable => Secret Manager secret ID (secrets.tf), "latest" version
   functions = {
     api = {
-      description   = "Sharecast public HTTP API (SPEC §4): JWT auth, validation, posts, media URLs"
+      description   = "Sharecast public HTTP API (docs/api.md): JWT auth, validation, posts, media URLs"
       trigger       = "http"
       public        = true
       memory        = "512Mi"
@@ -103,7 +129,7 @@ locals {
     }
 
     publisher = {
-      description   = "Sharecast publisher (SPEC §5): one attempt of one target per Cloud Tasks delivery"
+      description   = "Sharecast publisher (docs/semantics.md#the-publisher): one attempt of one target per Cloud Tasks delivery"
       trigger       = "http"
       public        = false
       memory        = "512Mi"
@@ -131,7 +157,7 @@ locals {
     }
 
     sweeper = {
-      description   = "Sharecast sweeper (SPEC §6): missed schedules, lost retries, leases, outbox, media"
+      description   = "Sharecast sweeper (docs/semantics.md#the-sweeper): missed schedules, lost retries, leases, outbox, media"
       trigger       = "http"
       public        = false
       memory        = "512Mi"
@@ -147,13 +173,16 @@ locals {
         MISSED_AFTER_S    = var.missed_after_s
         OUTBOX_GRACE_S    = var.outbox_grace_s
         SWEEP_BATCH_LIMIT = var.sweep_batch_limit
+        # Its caller, Cloud Scheduler (scheduler.tf): audience and account of the jobs' token.
+        SWEEPER_URL                       = local.sweeper_url
+        SCHEDULER_INVOKER_SERVICE_ACCOUNT = local.scheduler_invoker_email
       }
       secrets = {}
     }
 
-    # GCS finalize CloudEvent (SPEC §4.3): the same check as POST /media/confirm.
+    # GCS finalize CloudEvent (docs/api.md#media): the same check as POST /media/confirm.
     media_finalized = {
-      description   = "Sharecast media_finalized (SPEC §4.3): marks an uploaded object UPLOADED"
+      description   = "Sharecast media_finalized (docs/api.md#media): marks an uploaded object UPLOADED"
       trigger       = "gcs_finalize"
       public        = false
       memory        = "256Mi"
@@ -163,8 +192,12 @@ locals {
       min_instances = 0
       max_instances = 5
       env_groups    = ["media"]
-      env           = {}
-      secrets       = {}
+      env = {
+        # Its caller, the Eventarc trigger below: audiences and account of the push token.
+        MEDIA_FINALIZED_AUDIENCES        = join(",", concat(local.media_finalized_audiences, var.media_finalized_extra_audiences))
+        EVENTARC_TRIGGER_SERVICE_ACCOUNT = local.media_finalized_email
+      }
+      secrets = {}
     }
   }
 }
@@ -230,7 +263,7 @@ resource "google_cloudfunctions2_function" "fn" {
 
     environment_variables = {
       for name, value in merge(concat(
-        [local.env_groups.common],
+        [local.env_groups.common, local.env_groups.function_runtime],
         [for group in each.value.env_groups : local.env_groups[group]],
         [each.value.env],
       )...) : name => tostring(value) if value != null
@@ -253,7 +286,7 @@ resource "google_cloudfunctions2_function" "fn" {
       trigger_region        = var.region
       event_type            = "google.cloud.storage.object.v1.finalized"
       retry_policy          = "RETRY_POLICY_RETRY"
-      service_account_email = google_service_account.workload[each.key].email
+      service_account_email = google_service_account.workload[each.key].email # EVENTARC_TRIGGER_SERVICE_ACCOUNT
       event_filters {
         attribute = "bucket"
         value     = event_trigger.value
@@ -292,4 +325,25 @@ check "publisher_url" {
     condition     = google_cloudfunctions2_function.fn["publisher"].url == local.publisher_url
     error_message = "The publisher's URL differs from local.publisher_url: fix local.publisher_url."
   }
+}
+
+# Likewise the sweeper's (SWEEPER_URL, the audience of the Scheduler jobs' token).
+check "sweeper_url" {
+  assert {
+    condition     = !contains(keys(local.functions), "sweeper") || google_cloudfunctions2_function.fn["sweeper"].url == local.sweeper_url
+    error_message = "The sweeper's URL differs from local.sweeper_url: fix local.sweeper_url."
+  }
+}
+
+# The Cloud Run URL Eventarc puts in media_finalized's tokens is one it accepts.
+check "media_finalized_audience" {
+  assert {
+    condition     = !contains(keys(local.functions), "media_finalized") || contains(concat(local.media_finalized_audiences, var.media_finalized_extra_audiences), google_cloudfunctions2_function.fn["media_finalized"].service_config[0].uri)
+    error_message = "media_finalized's Cloud Run URL is not in local.media_finalized_audiences: add it with var.media_finalized_extra_audiences (docs/operations.md#eventarc-audience)."
+  }
+}
+
+# The project number of the deterministic Cloud Run URLs.
+data "google_project" "this" {
+  project_id = var.project_id
 }

@@ -1,4 +1,4 @@
-# One service account per workload, each with only the roles it needs (SPEC §10).
+# One service account per workload, each with only the roles it needs (docs/operations.md#deployment).
 #
 # Every role is one entry of local.grants with the reason in `why` (tests/unit/terraform
 # requires one for every entry, and at least one entry per service account). Grants are scoped
@@ -31,23 +31,23 @@ locals {
   #   sa:KEY (that service account) | function:KEY (invoking that function)
   grants = [
     # api
-    { sa = "api", on = "project", role = "roles/datastore.user", why = "Firestore read/write: posts, targets, event log, connections (SPEC §2)" },
-    { sa = "api", on = "queue", role = "roles/cloudtasks.enqueuer", why = "creates the first publish task of every target (SPEC §5)" },
+    { sa = "api", on = "project", role = "roles/datastore.user", why = "Firestore read/write: posts, targets, event log, connections (docs/data-model.md)" },
+    { sa = "api", on = "queue", role = "roles/cloudtasks.enqueuer", why = "creates the first publish task of every target (docs/semantics.md#the-publisher)" },
     { sa = "api", on = "sa:tasks-invoker", role = "roles/iam.serviceAccountUser", why = "actAs the tasks invoker: required to create tasks carrying its OIDC token" },
-    { sa = "api", on = "topic", role = "roles/pubsub.publisher", why = "publishes status events after commit (the outbox, SPEC §7)" },
-    { sa = "api", on = "media_bucket", role = "roles/storage.objectUser", why = "signed upload URLs, confirm and delete media objects (SPEC §4.3)" },
-    { sa = "api", on = "sa:api", role = "roles/iam.serviceAccountTokenCreator", why = "signBlob as itself: V4 signed URLs without a key file (SPEC §4.3)" },
+    { sa = "api", on = "topic", role = "roles/pubsub.publisher", why = "publishes status events after commit (the outbox, docs/semantics.md#events-and-replay)" },
+    { sa = "api", on = "media_bucket", role = "roles/storage.objectUser", why = "signed upload URLs, confirm and delete media objects (docs/api.md#media)" },
+    { sa = "api", on = "sa:api", role = "roles/iam.serviceAccountTokenCreator", why = "signBlob as itself: V4 signed URLs without a key file (docs/api.md#media)" },
 
     # publisher
-    { sa = "publisher", on = "project", role = "roles/datastore.user", why = "claims targets, records outcomes and attempts, appends events (SPEC §5)" },
-    { sa = "publisher", on = "queue", role = "roles/cloudtasks.enqueuer", why = "schedules the next attempt of a retrying target itself (SPEC §5)" },
+    { sa = "publisher", on = "project", role = "roles/datastore.user", why = "claims targets, records outcomes and attempts, appends events (docs/semantics.md#the-publisher)" },
+    { sa = "publisher", on = "queue", role = "roles/cloudtasks.enqueuer", why = "schedules the next attempt of a retrying target itself (docs/semantics.md#the-publisher)" },
     { sa = "publisher", on = "sa:tasks-invoker", role = "roles/iam.serviceAccountUser", why = "actAs the tasks invoker for the next attempt's OIDC token" },
     { sa = "publisher", on = "topic", role = "roles/pubsub.publisher", why = "publishes status events after commit" },
-    { sa = "publisher", on = "media_bucket", role = "roles/storage.objectViewer", why = "streams media bytes to networks that need an upload (SPEC §4.3)" },
+    { sa = "publisher", on = "media_bucket", role = "roles/storage.objectViewer", why = "streams media bytes to networks that need an upload (docs/api.md#media)" },
     { sa = "publisher", on = "sa:publisher", role = "roles/iam.serviceAccountTokenCreator", why = "signBlob as itself: signed GET URLs for networks that fetch media by URL" },
 
     # sweeper (only while local.functions has it)
-    { sa = "sweeper", on = "project", role = "roles/datastore.user", why = "due posts, lost retries, expired leases, unpublished events, expired media (SPEC §6)" },
+    { sa = "sweeper", on = "project", role = "roles/datastore.user", why = "due posts, lost retries, expired leases, unpublished events, expired media (docs/semantics.md#the-sweeper)" },
     { sa = "sweeper", on = "queue", role = "roles/cloudtasks.enqueuer", why = "re-enqueues missed schedules and lost retries" },
     { sa = "sweeper", on = "sa:tasks-invoker", role = "roles/iam.serviceAccountUser", why = "actAs the tasks invoker for the tasks it enqueues" },
     { sa = "sweeper", on = "topic", role = "roles/pubsub.publisher", why = "publishes outbox events that never reached Pub/Sub" },
@@ -60,8 +60,8 @@ locals {
     { sa = "media_finalized", on = "function:media_finalized", role = "roles/run.invoker", why = "Eventarc delivers each event to the function with this identity" },
 
     # relay
-    { sa = "relay", on = "project", role = "roles/datastore.viewer", why = "reads users/{uid}/events for Last-Event-ID replay (read only, SPEC §7)" },
-    { sa = "relay", on = "project", role = local.relay_role, why = "creates, pulls from and deletes its own per-instance subscription (SPEC §7)" },
+    { sa = "relay", on = "project", role = "roles/datastore.viewer", why = "reads users/{uid}/events for Last-Event-ID replay (read only, docs/semantics.md#events-and-replay)" },
+    { sa = "relay", on = "project", role = local.relay_role, why = "creates, pulls from and deletes its own per-instance subscription (docs/semantics.md#events-and-replay)" },
     { sa = "relay", on = "topic", role = "roles/pubsub.subscriber", why = "pubsub.topics.attachSubscription: attaches its subscription to the status topic" },
 
     # invokers
@@ -176,9 +176,9 @@ resource "google_cloud_run_service_iam_member" "invoker" {
 }
 
 # Public functions (only the api): anyone may call it; the app authenticates every route but
-# /healthz and /openapi.json with the user's JWT (SPEC §4).
+# /healthz and /openapi.json with the user's JWT (docs/api.md).
 resource "google_cloud_run_service_iam_member" "public" {
-  #checkov:skip=CKV_GCP_102:The api is the public HTTP API for browsers and apps (SPEC §4); every route but /healthz and /openapi.json checks the user's JWT in the app.
+  #checkov:skip=CKV_GCP_102:The api is the public HTTP API for browsers and apps (docs/api.md); every route but /healthz and /openapi.json checks the user's JWT in the app.
   for_each = { for name, fn in local.functions : name => fn.public if fn.public }
 
   location = var.region

@@ -1,4 +1,4 @@
-# The Pub/Sub topic "post-status" (SPEC §1, §7): every status event, published after its
+# The Pub/Sub topic "post-status" (docs/README.md#how-it-fits-together, docs/semantics.md#events-and-replay): every status event, published after its
 # Firestore commit. Subscriptions are not managed here: each relay instance creates its own at
 # start and deletes it at shutdown, with an expiration policy as backstop
 # (sharecast/relay/subscription.py).

@@ -1,4 +1,4 @@
-# The relay (SPEC §7): the ASGI app sharecast.relay.main:app on Cloud Run, from an image built
+# The relay (docs/semantics.md#events-and-replay): the ASGI app sharecast.relay.main:app on Cloud Run, from an image built
 # with buildpacks from functions/ (functions/Procfile, cloudbuild.yaml; make deploy builds it).
 #
 # Every instance creates its own Pub/Sub subscription at start and deletes it at shutdown, so
@@ -93,6 +93,19 @@ resource "google_cloud_run_v2_service" "relay" {
         timeout_seconds   = 2
         failure_threshold = 15
       }
+
+      # Restarted when it stays unhealthy: /healthz answers 503 while the instance has no running
+      # Pub/Sub subscription (sharecast/relay/runtime.py), so live events would reach no stream.
+      # Three failures 20 s apart leave the relay's own resubscribe loop time to recover first.
+      liveness_probe {
+        http_get {
+          path = "/healthz"
+        }
+        initial_delay_seconds = 0
+        period_seconds        = 20
+        timeout_seconds       = 5
+        failure_threshold     = 3
+      }
     }
   }
 
@@ -113,7 +126,7 @@ resource "google_cloud_run_v2_service" "relay" {
 }
 
 # Browsers open EventSource connections without Google credentials: the relay authenticates each
-# stream itself (SSE token or JWT, SPEC §7).
+# stream itself (SSE token or JWT, docs/semantics.md#events-and-replay).
 resource "google_cloud_run_v2_service_iam_member" "relay_public" {
   #checkov:skip=CKV_GCP_102:The relay serves browsers' EventSource streams, which cannot carry Google credentials; every stream is authenticated by the app (SSE token or user JWT) and answers 401 otherwise.
   location = google_cloud_run_v2_service.relay.location

@@ -1,4 +1,4 @@
-# Cloud Scheduler jobs of the sweeper (SPEC §6), each calling it with an OIDC token of the
+# Cloud Scheduler jobs of the sweeper (docs/semantics.md#the-sweeper), each calling it with an OIDC token of the
 # scheduler-invoker account. They exist only while local.functions has "sweeper".
 
 locals {
@@ -44,9 +44,10 @@ resource "google_cloud_scheduler_job" "sweeper" {
     headers     = { "Content-Type" = "application/json" }
     body        = base64encode(jsonencode(each.value.body))
 
+    # What the sweeper checks (functions.tf: SWEEPER_URL, SCHEDULER_INVOKER_SERVICE_ACCOUNT).
     oidc_token {
       service_account_email = google_service_account.workload["scheduler-invoker"].email
-      audience              = google_cloudfunctions2_function.fn["sweeper"].url
+      audience              = local.sweeper_url
     }
   }
 

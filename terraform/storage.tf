@@ -1,4 +1,4 @@
-# Cloud Storage and Artifact Registry: the media bucket (user uploads, SPEC §4.3), the bucket of
+# Cloud Storage and Artifact Registry: the media bucket (user uploads, docs/api.md#media), the bucket of
 # the functions' source archives, and the image repository of the builds.
 
 resource "google_storage_bucket" "media" {
@@ -15,7 +15,7 @@ resource "google_storage_bucket" "media" {
     retention_duration_seconds = 604800
   }
 
-  # Browsers PUT uploads straight to the signed URL from these origins (SPEC §4.3). The signed
+  # Browsers PUT uploads straight to the signed URL from these origins (docs/api.md#media). The signed
   # headers are the content type and the allowed content-length range.
   dynamic "cors" {
     for_each = length(var.cors_origins) > 0 ? [var.cors_origins] : []
@@ -27,7 +27,7 @@ resource "google_storage_bucket" "media" {
     }
   }
 
-  # Backstop only: the sweeper deletes each object at its record's expires_at (SPEC §6).
+  # Backstop only: the sweeper deletes each object at its record's expires_at (docs/semantics.md#the-sweeper).
   lifecycle_rule {
     condition {
       age            = var.media_retention_days

@@ -1,4 +1,4 @@
-# The Cloud Tasks queue "publish" (SPEC §5): one named task per target attempt.
+# The Cloud Tasks queue "publish" (docs/semantics.md#the-publisher): one named task per target attempt.
 #
 # The publisher schedules the next attempt of a retrying target itself (as a new named task with
 # the platform's wait or the backoff), so the queue's own retry config is only the safety net for

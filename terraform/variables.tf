@@ -442,3 +442,80 @@ variable "alert_backlog_delay_s" {
     error_message = "alert_backlog_delay_s must be at least 10."
   }
 }
+
+variable "alert_min_attempts" {
+  type        = number
+  description = "The publish failure-rate alert fires only over 10 minutes with more than this many finished attempts (no alert on a handful of failures)."
+  default     = 20
+
+  validation {
+    condition     = var.alert_min_attempts >= 0
+    error_message = "alert_min_attempts must not be negative."
+  }
+}
+
+variable "alert_dead_letters_per_hour" {
+  type        = number
+  description = "Alert when more than this many targets end FAILED (dead letters) within an hour."
+  default     = 25
+
+  validation {
+    condition     = var.alert_dead_letters_per_hour >= 1
+    error_message = "alert_dead_letters_per_hour must be at least 1."
+  }
+}
+
+variable "alert_outbox_failures" {
+  type        = number
+  description = "Alert when more than this many status events fail to publish to Pub/Sub within 10 minutes."
+  default     = 10
+
+  validation {
+    condition     = var.alert_outbox_failures >= 0
+    error_message = "alert_outbox_failures must not be negative."
+  }
+}
+
+variable "alert_api_5xx_ratio" {
+  type        = number
+  description = "Alert when more than this share of the API's answers are 5xx over 5 minutes."
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_api_5xx_ratio > 0 && var.alert_api_5xx_ratio <= 1
+    error_message = "alert_api_5xx_ratio must be in (0, 1]."
+  }
+}
+
+variable "alert_api_min_requests" {
+  type        = number
+  description = "The API 5xx-ratio alert fires only over 5 minutes with more than this many requests."
+  default     = 50
+
+  validation {
+    condition     = var.alert_api_min_requests >= 0
+    error_message = "alert_api_min_requests must not be negative."
+  }
+}
+
+variable "alert_needs_reauth_per_15min" {
+  type        = number
+  description = "Alert when more than this many connections of one network need re-authorization within 15 minutes (a wave)."
+  default     = 10
+
+  validation {
+    condition     = var.alert_needs_reauth_per_15min >= 1
+    error_message = "alert_needs_reauth_per_15min must be at least 1."
+  }
+}
+
+variable "media_finalized_extra_audiences" {
+  type        = list(string)
+  description = "More audiences media_finalized accepts in Eventarc's OIDC token, besides its deterministic Cloud Run and cloudfunctions.net URLs (set it to the function's run.app URL if the media_finalized_audience check warns)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.media_finalized_extra_audiences : can(regex("^https://", a))])
+    error_message = "media_finalized_extra_audiences must be https:// URLs."
+  }
+}

@@ -1,4 +1,5 @@
-"""``GET /analytics/summary``: counts, success rate and latency of publishing (SPEC §4.4).
+"""``GET /analytics/summary``: counts, success rate and latency of publishing
+(docs/api.md#accounts-realtime-and-operations).
 
 Computed from Sharecast's own records in a time range ``[since, until)``: the targets created
 in it (counts per platform and status, success rate, publish latency = ``published_at -

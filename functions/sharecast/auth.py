@@ -25,9 +25,9 @@ from sharecast.config import Settings
 from sharecast.errors import Unauthenticated
 from sharecast.timeutil import utcnow
 
-#: Roles from the least to the most privileged (SPEC §4.4). A claim listing several roles gets
-#: the most privileged one. Which roles may call a route is declared with the route
-#: (``sharecast.api.routes``), not derived from this order.
+#: Roles from the least to the most privileged (docs/api.md#accounts-realtime-and-operations). A
+#: claim listing several roles gets the most privileged one. Which roles may call a route is
+#: declared with the route (``sharecast.api.routes``), not derived from this order.
 ROLES = ("user", "viewer", "monitor", "admin")
 SSE_AUDIENCE = "sharecast-relay"
 _SSE_ALGORITHM = "HS256"

@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     # Local stack only: every user gets a sandbox connection per platform on first use.
     sandbox_connections: bool = False
 
-    # Media uploads (SPEC §4.3): the bucket, what may be uploaded, and how URLs are signed.
+    # Media uploads (docs/api.md#media): the bucket, what may be uploaded, and how URLs are signed.
     media_bucket: str = "sharecast-media-local"
     media_image_types: CsvList = Field(
         default_factory=lambda: ["image/jpeg", "image/png", "image/gif", "image/webp"]
@@ -146,11 +146,11 @@ class Settings(BaseSettings):
     media_url_endpoint: str = "https://storage.googleapis.com"
     # X media upload chunk size in bytes (X accepts at most 5 MB per APPEND).
     x_media_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=5_000_000)
-    # OAuth connections (SPEC §4.4, issue 5). Client credentials per platform (Instagram is
-    # reached through Facebook Login for Business, so it uses the Meta app of ``facebook_*``);
-    # endpoint URLs are the documented ones, pointed at the sandbox locally. The callback base
-    # URL is where the platforms redirect the browser (the web app, which forwards ``code`` and
-    # ``state`` to ``GET /connections/{platform}/callback``): the redirect URI is
+    # OAuth connections (docs/api.md#accounts-realtime-and-operations). Client credentials per
+    # platform (Instagram is reached through Facebook Login for Business, so it uses the Meta app of
+    # ``facebook_*``); endpoint URLs are the documented ones, pointed at the sandbox locally. The
+    # callback base URL is where the platforms redirect the browser (the web app, which forwards
+    # ``code`` and ``state`` to ``GET /connections/{platform}/callback``): the redirect URI is
     # ``{oauth_callback_base_url}/connections/{platform}/callback``.
     oauth_callback_base_url: str | None = None
     oauth_state_ttl_s: int = Field(default=600, ge=60, le=3600)
@@ -182,8 +182,8 @@ class Settings(BaseSettings):
     youtube_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     youtube_oauth_api_base_url: str = "https://www.googleapis.com"
 
-    # Video shares (SPEC §4.1): the platforms a video may be shared to, and the optional
-    # YouTube Data API enrichment (videos.list; skipped without a key or after the budget).
+    # Video shares (docs/api.md#video-shares): the platforms a video may be shared to, and the
+    # optional YouTube Data API enrichment (videos.list; skipped without a key or after the budget).
     share_platforms: CsvList = Field(
         default_factory=lambda: [
             "facebook",
@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     youtube_api_key: SecretStr | None = None
     youtube_enrich_budget_s: float = Field(default=2.0, gt=0, le=10)
 
-    # Publishing semantics (SPEC §3, §5).
+    # Publishing semantics (docs/semantics.md#statuses-and-rules, docs/semantics.md#the-publisher).
     lease_s: int = Field(default=90, ge=5, le=3600)
     max_attempts: int = Field(default=4, ge=1, le=20)
     backoff_base_s: float = Field(default=2.0, gt=0)
@@ -213,10 +213,11 @@ class Settings(BaseSettings):
     # Event log (outbox) retention.
     event_ttl_days: int = Field(default=7, ge=1)
 
-    # Sweeper (SPEC §6). A PENDING/RETRYING target due for longer than ``sweep_grace_s`` is
-    # given a fresh task; one overdue by more than ``missed_after_s`` fails as ``MISSED``
-    # unless its post allows late publishing; an event still unpublished ``outbox_grace_s``
-    # after it was written is republished; each step handles at most ``sweep_batch_limit``.
+    # Sweeper (docs/semantics.md#the-sweeper). A PENDING/RETRYING target due for longer than
+    # ``sweep_grace_s`` is given a fresh task; one overdue by more than ``missed_after_s`` fails as
+    # ``MISSED`` unless its post allows late publishing; an event still unpublished
+    # ``outbox_grace_s`` after it was written is republished; each step handles at most
+    # ``sweep_batch_limit``.
     sweep_grace_s: float = Field(default=120.0, ge=0)
     missed_after_s: int = Field(default=3600, ge=1)
     outbox_grace_s: float = Field(default=10.0, ge=0)
@@ -225,7 +226,7 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the relay and the API (exact ``https://host[:port]``).
     cors_allowed_origins: CsvList = Field(default_factory=list)
 
-    # API input limits, rate limits and idempotency keys (SPEC §4, issue 8).
+    # API input limits, rate limits and idempotency keys (docs/api.md).
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=32_000_000)
     # ``class=limit/period_s`` per route class, per user, in fixed windows of ``period_s``.
     rate_limits: CsvList = Field(
@@ -238,11 +239,15 @@ class Settings(BaseSettings):
     analytics_max_range_days: int = Field(default=92, ge=1, le=366)
     analytics_max_records: int = Field(default=5000, ge=10, le=50_000)
 
-    # Internal callers (Cloud Tasks, Cloud Scheduler): when set, internal functions require a
-    # Google-signed OIDC token whose ``email`` is one of these service accounts and whose
-    # audience is the function's own URL. The publisher falls back to
-    # ``tasks_invoker_service_account`` (sharecast.publisher.envelope).
-    internal_oidc_service_accounts: CsvList = Field(default_factory=list)
+    # Production identities of the internal entry points (sharecast.internal_auth): each
+    # requires a Google-signed OIDC token of its caller's account for one of its audiences.
+    # The publisher's are ``publisher_url`` and ``tasks_invoker_service_account`` (above).
+    # Sweeper <- Cloud Scheduler (terraform/scheduler.tf): its own URL, the scheduler invoker.
+    sweeper_url: str = "http://127.0.0.1:8082"
+    scheduler_invoker_service_account: str | None = None
+    # media_finalized <- Eventarc: the function's Cloud Run URL(s), the trigger's account.
+    media_finalized_audiences: CsvList = Field(default_factory=list)
+    eventarc_trigger_service_account: str | None = None
     google_oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
 
     # Relay (Cloud Run SSE service).

@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` for unsafe requests (SPEC §4.2; draft-ietf-httpapi-idempotency-key-header).
+"""``Idempotency-Key`` for unsafe requests (docs/api.md#posts;
+draft-ietf-httpapi-idempotency-key-header).
 
 A request carrying the header claims the key for its user and route in one Firestore document
 ``idempotency_keys/{sha256(user, route, key)}`` (created with ``create()``, which fails when it

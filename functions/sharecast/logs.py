@@ -77,13 +77,26 @@ class _RequestUrlWithoutQuery(logging.Filter):
         return True
 
 
+class _CurrentStdout:
+    """``sys.stdout`` as it is at each write. With ``LOG_EXECUTION_ID`` the functions framework
+    swaps it per request for a writer that adds the execution id to each JSON line
+    (https://cloud.google.com/functions/docs/monitoring/logging#execution_id); a handler that
+    kept the stream it started with would bypass it."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def setup_logging(level: str | None = None) -> None:
     """Install the JSON handler on the root logger once per process (idempotent)."""
     global _configured
     if _configured:
         return
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
-    handler = StructuredLogHandler(project_id=project, stream=sys.stdout)
+    handler = StructuredLogHandler(project_id=project, stream=_CurrentStdout())
     handler.addFilter(_ExtraFields())
     handler.addFilter(_RequestUrlWithoutQuery())
     root = logging.getLogger()

@@ -1,5 +1,6 @@
 """The outbox: status events are written in the transaction of the change they describe, and
-published to Pub/Sub after that transaction commits (SPEC §2, §7).
+published to Pub/Sub after that transaction commits (docs/data-model.md,
+docs/semantics.md#events-and-replay).
 
 :class:`Outbox` is the only code that writes the event log ``users/{uid}/events/{eventId}`` or
 touches the events topic:

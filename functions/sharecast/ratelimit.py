@@ -1,4 +1,5 @@
-"""Per-user rate limits by route class, in fixed windows stored in Firestore (SPEC §4.4).
+"""Per-user rate limits by route class, in fixed windows stored in Firestore
+(docs/api.md#accounts-realtime-and-operations).
 
 A request of ``user`` on a route of class ``c`` (``Settings.rate_limits``: ``c=limit/period_s``)
 adds one document to ``rate_limits/{user}:{c}:{window}/hits`` (``window`` is the number of the

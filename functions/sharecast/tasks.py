@@ -1,4 +1,5 @@
-"""Cloud Tasks: one named task per target attempt on the ``publish`` queue (SPEC §5).
+"""Cloud Tasks: one named task per target attempt on the ``publish`` queue
+(docs/semantics.md#the-publisher).
 
 Task ids are deterministic (``{post_id}-{target_id}-{attempt}``, with ``-g{generation}``
 appended once the user has rescheduled the target, and ``-s{step}`` for the continuation tasks

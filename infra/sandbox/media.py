@@ -8,7 +8,7 @@ unpublished photo ``{"id": photo_id}``, which ``POST /{page_id}/feed`` attaches 
 ``attached_media[i]={"media_fbid": id}`` (see :func:`attached_photos`). A URL that cannot be
 fetched answers 400 code 324 "Missing or invalid image file".
 
-X (https://docs.x.com/x-api/media/*, platform-apis.md §5.4): ``POST /2/media/upload/initialize``
+X (https://docs.x.com/x-api/media/*, docs/networks.md#x): ``POST /2/media/upload/initialize``
 (JSON ``media_type``, ``total_bytes``, ``media_category``), ``POST /2/media/upload/{id}/append``
 (multipart ``media`` + ``segment_index``: only each segment's size is kept, never the bytes),
 ``POST /2/media/upload/{id}/finalize`` (sizes must add up to ``total_bytes``; videos then

@@ -52,7 +52,8 @@ from starlette.routing import BaseRoute, Route
 from infra.sandbox.accounts import bearer_token
 from infra.sandbox.wire import json_response
 
-#: Real lifetimes, seconds (platform-apis.md §1.5, §3, §4.6, §5.5, §6).
+#: Real lifetimes, seconds (docs/networks.md#tokens, docs/networks.md#threads,
+#: docs/networks.md#youtube).
 LIFETIMES = {
     "meta_short": 3600,
     "meta_long": 5_183_944,

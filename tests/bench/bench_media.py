@@ -1,5 +1,5 @@
 """AppContext memory while publishing a 20 MiB and a 200 MiB video to X (media upload v2) through
-the sandbox, reading the object from the Storage emulator in chunks (SPEC §4.3).
+the sandbox, reading the object from the Storage emulator in chunks (docs/api.md#media).
 
 Each video is published by a fresh Python process running the publisher's own code path
 (GcsMediaSource → XConnector: initialize, chunked append, finalize, status polls, create), so

@@ -1,4 +1,4 @@
-"""Chaos (issue 6): 200 posts x 3 targets through the whole stack while the sandbox injects
+"""Chaos: 200 posts x 3 targets through the whole stack while the sandbox injects
 transient errors, permanent errors, latency and 429s with wait headers, the publisher is
 SIGKILLed mid-attempt three times and the relay restarted; afterwards every target is terminal,
 nothing was posted twice, every SUCCESS has the ledger's external id and every SSE client got

@@ -1,4 +1,4 @@
-"""The chaos run (issue 6): many posts, 3 targets each, through the whole running stack while the
+"""The chaos run: many posts, 3 targets each, through the whole running stack while the
 sandbox injects faults, the publisher is SIGKILLed mid-attempt and restarted, and the relay is
 restarted; then every invariant is checked. Used by ``tests/e2e/test_chaos.py`` (make test) and,
 bigger, by ``tests/bench/bench_chaos.py`` (make bench).

@@ -1,4 +1,4 @@
-"""Uploading media through the API and a signed URL, as a client does (SPEC §4.3)."""
+"""Uploading media through the API and a signed URL, as a client does (docs/api.md#media)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Verifying V4 signed URLs ourselves (the Storage emulator ignores signatures, SPEC §9).
+"""Verifying V4 signed URLs ourselves (the Storage emulator ignores signatures,
+docs/local-stack.md).
 
 Recomputes the canonical request and the string-to-sign exactly as documented in
 https://cloud.google.com/storage/docs/access-control/signing-urls-manually and checks the

@@ -23,12 +23,6 @@ def test_resource_paths():
     assert s.topic_path == "projects/p/topics/t"
 
 
-def test_deploy_requirements_match_root():
-    root = (ROOT / "requirements.txt").read_text()
-    deployed = (ROOT / "functions" / "requirements.txt").read_text()
-    assert deployed == root, "copy requirements.txt to functions/requirements.txt"
-
-
 def test_retry_policy_per_platform(monkeypatch):
     monkeypatch.setenv("RETRY_POLICIES", '{"x": {"max_attempts": 6, "base_s": 5}}')
     settings = Settings(backoff_jitter=0.1)

@@ -1,4 +1,5 @@
-"""Operations routes (SPEC §4.4): dead letters and the attempt log.
+"""Operations routes (docs/api.md#accounts-realtime-and-operations): dead letters and the attempt
+log.
 
 ``monitor`` and ``admin`` read; only ``admin`` retries a dead letter. Roles are declared with
 :func:`sharecast.api.routes.route` (``MONITORS``, ``ADMINS``).

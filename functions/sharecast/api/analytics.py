@@ -1,4 +1,5 @@
-"""``GET /analytics/summary`` (SPEC §4.4): see :mod:`sharecast.analytics`."""
+"""``GET /analytics/summary`` (docs/api.md#accounts-realtime-and-operations): see
+:mod:`sharecast.analytics`."""
 
 from __future__ import annotations
 

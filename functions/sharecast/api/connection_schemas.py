@@ -1,5 +1,5 @@
-"""Request and response models of ``/connections`` (SPEC §4.4). Tokens are never part of any
-response model."""
+"""Request and response models of ``/connections`` (docs/api.md#accounts-realtime-and-operations).
+Tokens are never part of any response model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Routes of connected accounts (SPEC §4.4): list, OAuth authorize/callback, delete.
+"""Routes of connected accounts (docs/api.md#accounts-realtime-and-operations): list, OAuth
+authorize/callback, delete.
 
 - ``GET /connections`` → :class:`ConnectionsOut` (the caller's connections, never tokens)
 - ``GET /connections/{platform}/authorize`` → :class:`AuthorizeOut`

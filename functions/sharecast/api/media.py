@@ -1,4 +1,4 @@
-"""Routes of media (SPEC §4.3): ``POST /media/upload-url``, ``POST /media/confirm``,
+"""Routes of media (docs/api.md#media): ``POST /media/upload-url``, ``POST /media/confirm``,
 ``GET /media/{id}`` and ``DELETE /media/{id}``; owner only (others get 404)."""
 
 from __future__ import annotations

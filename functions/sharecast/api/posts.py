@@ -1,4 +1,4 @@
-"""Routes of posts (SPEC §4.2): create (``?wait=N``), read, list, edit, cancel, publish now
+"""Routes of posts (docs/api.md#posts): create (``?wait=N``), read, list, edit, cancel, publish now
 and retry a failed target. Someone else's post is always 404; a transition the post's state
 does not allow is 409 with the current state in ``current``."""
 

@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 PUBLIC: frozenset[str] = frozenset()
 #: Every authenticated role.
 ANY_ROLE: frozenset[str] = frozenset(ROLES)
-#: Roles that own posts, media, shares and connections (SPEC §4.4: viewers and monitors are
-#: read-only).
+#: Roles that own posts, media, shares and connections
+#: (docs/api.md#accounts-realtime-and-operations: viewers and monitors are read-only).
 AUTHORS: frozenset[str] = frozenset({"user", "admin"})
 #: Operations roles: attempt logs and dead letters (read).
 MONITORS: frozenset[str] = frozenset({"monitor", "admin"})

@@ -1,4 +1,4 @@
-"""Request bodies of the HTTP API (JSON field names as in SPEC §4, unknown fields refused)."""
+"""Request bodies of the HTTP API (JSON field names as in docs/api.md, unknown fields refused)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ class MultipostIn(ApiModel):
         return to_utc(self.scheduleAt) if self.scheduleAt else None
 
 
-# --- Post lifecycle (SPEC §4.2): requests, query strings and responses -----------------------
+# --- Post lifecycle (docs/api.md#posts): requests, query strings and responses
+# -----------------------
 
 
 class CreateQuery(ApiModel):
@@ -159,7 +160,7 @@ class HealthOut(ApiOut):
 
 
 class TargetErrorOut(ApiOut):
-    """Why a target failed or is being retried (SPEC §2 ``error``)."""
+    """Why a target failed or is being retried (docs/data-model.md ``error``)."""
 
     code: str = Field(max_length=64)
     message: str = Field(max_length=2000)
@@ -273,7 +274,8 @@ class AttemptListOut(ApiOut):
     nextCursor: str | None
 
 
-# --- Video shares (SPEC §4.1): requests and responses ------------------------------------------
+# --- Video shares (docs/api.md#video-shares): requests and responses
+# ------------------------------------------
 
 
 class ShareIn(ApiModel):
@@ -462,7 +464,8 @@ class AnalyticsSummaryOut(ApiOut):
     platforms: list[PlatformSummaryOut]
 
 
-# --- media (SPEC §4.3) ----------------------------------------------------------------------
+# --- media (docs/api.md#media)
+# ----------------------------------------------------------------------
 
 
 class UploadUrlIn(ApiModel):

@@ -1,4 +1,5 @@
-"""``POST /auth/sse-token``: a short-lived token for the relay (SPEC §4.4)."""
+"""``POST /auth/sse-token``: a short-lived token for the relay
+(docs/api.md#accounts-realtime-and-operations)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routes of video shares (SPEC §4.1).
+"""Routes of video shares (docs/api.md#video-shares).
 
 - ``POST /videos/{videoId}/share`` → 200 :class:`ShareOut`
 - ``GET /videos/{videoId}/share-status`` → 200 :class:`ShareStatusOut`

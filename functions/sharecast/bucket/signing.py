@@ -1,4 +1,4 @@
-"""V4 signed URLs of media objects (SPEC §4.3), made by google-cloud-storage.
+"""V4 signed URLs of media objects (docs/api.md#media), made by google-cloud-storage.
 
 Two ways to sign, chosen by settings:
 

@@ -1,5 +1,5 @@
 """The publisher's read access to media objects: :class:`GcsMediaSource` implements
-:class:`sharecast.platforms.base.MediaSource` on the media bucket (SPEC §4.3).
+:class:`sharecast.platforms.base.MediaSource` on the media bucket (docs/api.md#media).
 
 Platforms that fetch by URL get a V4 signed GET URL; platforms that need the bytes get them in
 ranged reads of ``chunk_size`` bytes (``Range: bytes=start-end``), one request per chunk, so a

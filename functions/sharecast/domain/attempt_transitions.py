@@ -1,4 +1,5 @@
-"""Pure state transitions of a target during publishing (SPEC §3, §5).
+"""Pure state transitions of a target during publishing (docs/semantics.md#statuses-and-rules,
+docs/semantics.md#the-publisher).
 
 The publisher asks :func:`decide_claim` what a task delivery may do, then applies
 :func:`claimed`, :func:`succeeded` or :func:`failed` to build the new target state.
@@ -158,7 +159,8 @@ def failed(
     now: datetime,
 ) -> TargetRecord:
     """The target after a failed attempt: ``RETRYING`` with ``next_attempt_at`` when the error
-    is transient and attempts remain, otherwise ``FAILED``. ``error`` follows SPEC §3.
+    is transient and attempts remain, otherwise ``FAILED``. ``error`` follows
+    docs/semantics.md#statuses-and-rules.
 
     ``maybe_posted`` (the request may have reached the platform: timeout, dropped connection)
     sets ``uncertain_since`` so the next attempt reconciles before sending."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """When to try a failed target again (SPEC §3).
+    """When to try a failed target again (docs/semantics.md#statuses-and-rules).
 
     Attempt 1 runs now; after failed attempt ``n`` the next runs ``base_s * 2**(n-1)`` seconds
     later (2 s, 4 s, 8 s with the defaults), each delay scaled by a random factor in

@@ -1,5 +1,5 @@
-"""Media files (SPEC §2 ``media/{mediaId}``, §4.3): kinds, statuses, object paths and the checks
-made before an upload URL is issued and after the object lands in Cloud Storage.
+"""Media files (docs/data-model.md#media, docs/api.md#media): kinds, statuses, object paths and the
+checks made before an upload URL is issued and after the object lands in Cloud Storage.
 
 Pure logic: no I/O. Sizes are bytes; timestamps aware UTC datetimes.
 """
@@ -138,7 +138,7 @@ def check_object(
 
 
 class MediaRecord(Record):
-    """``media/{mediaId}``: one uploaded file of one user (SPEC §2).
+    """``media/{mediaId}``: one uploaded file of one user (docs/data-model.md).
 
     ``size``: declared bytes until the object is checked, then its real size; ``upload_expires_at``:
     when the signed PUT URL expires; ``expires_at``: when cleanup may delete the object (unless a

@@ -1,4 +1,4 @@
-"""Stored records of posts, targets, attempts and connections (SPEC §2).
+"""Stored records of posts, targets, attempts and connections (docs/data-model.md).
 
 Records are pydantic models; ``to_doc()`` gives the Firestore fields and ``from_doc()`` reads
 them back. Every timestamp is an aware UTC datetime; every mutable record has ``version``
@@ -46,7 +46,7 @@ class TargetMedia(BaseModel):
 
 
 class TargetError(BaseModel):
-    """Why a target failed or is being retried (SPEC §2 ``error``)."""
+    """Why a target failed or is being retried (docs/data-model.md ``error``)."""
 
     code: str
     message: str
@@ -97,7 +97,7 @@ class TargetRecord(Record):
     ``lease_until`` identify the attempt that holds the target while ``PUBLISHING``;
     ``uncertain_since`` is set once an attempt may have reached the platform without Sharecast
     learning the outcome (a crash, a timeout, a lost response): every later attempt first looks
-    for the post on the platform instead of sending it again (SPEC §3).
+    for the post on the platform instead of sending it again (docs/semantics.md#statuses-and-rules).
 
     ``generation`` counts the user's reschedules of this target (publish now, a new schedule,
     new targets, a manual retry). Every task carries the generation it was made for; a task of

@@ -1,4 +1,4 @@
-"""Deriving a post's status from its targets (SPEC §3)."""
+"""Deriving a post's status from its targets (docs/semantics.md#statuses-and-rules)."""
 
 from __future__ import annotations
 

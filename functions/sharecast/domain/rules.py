@@ -1,5 +1,5 @@
 """Which media each network accepts on one target: one table of rows keyed by platform and
-target ``mediaType``, checked at request time before anything is stored (SPEC §4.2).
+target ``mediaType``, checked at request time before anything is stored (docs/api.md#posts).
 
 Each :class:`MediaRule` row says, for one platform and one ``mediaType`` (``None``: none given),
 which media kinds and how many items a post takes, whether it needs text or a title, whether a

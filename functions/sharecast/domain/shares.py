@@ -1,4 +1,5 @@
-"""Share records of videos and their audit trail (SPEC §2, §4.1), as pure state transitions.
+"""Share records of videos and their audit trail (docs/data-model.md, docs/api.md#video-shares), as
+pure state transitions.
 
 A share record ``shares/{videoId}:{platform}:{userId}`` holds the latest state of one user's
 share of one video to one platform: ``status`` (``pending | success | failed``), ``mode``,
@@ -30,7 +31,7 @@ SYSTEM_ACTOR = "system"
 
 
 class ShareStatus(StrEnum):
-    """State of a share record (SPEC §2)."""
+    """State of a share record (docs/data-model.md)."""
 
     PENDING = "pending"
     SUCCESS = "success"

@@ -1,4 +1,5 @@
-"""Platforms and the statuses of posts, targets and events (SPEC §2, §3)."""
+"""Platforms and the statuses of posts, targets and events (docs/data-model.md,
+docs/semantics.md#statuses-and-rules)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def normalise_platform(name: str) -> Platform | None:
 
 
 class PostStatus(StrEnum):
-    """Lifecycle of a post (SPEC §3)."""
+    """Lifecycle of a post (docs/semantics.md#statuses-and-rules)."""
 
     DRAFT = "DRAFT"
     SCHEDULED = "SCHEDULED"
@@ -50,7 +51,7 @@ class PostStatus(StrEnum):
 
 
 class TargetStatus(StrEnum):
-    """Lifecycle of one platform/account target of a post (SPEC §2)."""
+    """Lifecycle of one platform/account target of a post (docs/data-model.md)."""
 
     PENDING = "PENDING"
     PUBLISHING = "PUBLISHING"
@@ -66,7 +67,7 @@ class TargetStatus(StrEnum):
 
 
 class EventType(StrEnum):
-    """SSE event names (SPEC §7)."""
+    """SSE event names (docs/semantics.md#events-and-replay)."""
 
     POST_STATUS = "post_status"
     TARGET_STATUS = "target_status"

@@ -1,7 +1,7 @@
-"""Pure lifecycle transitions a user asks for (SPEC §3, §4.2): cancel, publish now, back to
-draft, reschedule, retry a failed target. No I/O: the store applies them in a transaction that
-reads the post and all its targets, so a task firing at the same moment either sees the result
-or makes the transition refuse.
+"""Pure lifecycle transitions a user asks for (docs/semantics.md#statuses-and-rules,
+docs/api.md#posts): cancel, publish now, back to draft, reschedule, retry a failed target. No I/O:
+the store applies them in a transaction that reads the post and all its targets, so a task firing at
+the same moment either sees the result or makes the transition refuse.
 
 A post may be changed only while it is ``DRAFT`` or ``SCHEDULED`` and none of its targets has
 started (a target is claimed in its own transaction, before the post's status is rolled up, so
@@ -151,7 +151,8 @@ def retry_target(
 
 
 def failure_notification(target: TargetRecord) -> dict[str, Any]:
-    """``notification`` event data telling the owner a target finally failed (SPEC §7)."""
+    """``notification`` event data telling the owner a target finally failed
+    (docs/semantics.md#events-and-replay)."""
     error = target.error
     reason = f": {error.message}" if error else ""
     return {

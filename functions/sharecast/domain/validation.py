@@ -1,4 +1,4 @@
-"""Per-platform rules checked at request time, before anything is stored (SPEC §4.2).
+"""Per-platform rules checked at request time, before anything is stored (docs/api.md#posts).
 
 Text limits (sources: each network's documentation, linked below):
 - Facebook Pages feed: 63,206 characters (https://developers.facebook.com/docs/pages-api/posts).

@@ -1,1 +1,1 @@
-"""Media uploads, confirmation, reading for publishers, and cleanup (SPEC §4.3)."""
+"""Media uploads, confirmation, reading for publishers, and cleanup (docs/api.md#media)."""

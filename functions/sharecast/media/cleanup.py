@@ -1,4 +1,4 @@
-"""Daily media cleanup (SPEC §6), called by the sweeper's daily sweep.
+"""Daily media cleanup (docs/semantics.md#the-sweeper), called by the sweeper's daily sweep.
 
 - Uploaded (or failed) media past ``expires_at`` that no pending post uses: the object is
   deleted, then the record becomes ``DELETED``. Media a pending post still uses get

@@ -1,5 +1,5 @@
-"""Upload flow of a media file (SPEC §4.3): request a signed PUT URL, then confirm the object
-(by the client's ``POST /media/confirm`` or by the GCS finalize event), read it, delete it.
+"""Upload flow of a media file (docs/api.md#media): request a signed PUT URL, then confirm the
+object (by the client's ``POST /media/confirm`` or by the GCS finalize event), read it, delete it.
 
 Confirmation is one function, :func:`verify_upload`, for both paths: it reads the object's
 metadata from Cloud Storage and moves the record from ``UPLOADING`` to ``UPLOADED`` or to

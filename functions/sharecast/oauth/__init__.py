@@ -1,5 +1,5 @@
-"""OAuth connections (SPEC §4.4): authorization per network, code exchange with account
-discovery, and token refresh serialized per connection.
+"""OAuth connections (docs/api.md#accounts-realtime-and-operations): authorization per network, code
+exchange with account discovery, and token refresh serialized per connection.
 
 - :mod:`.errors`: what can go wrong, already mapped to HTTP (API) or to target error codes;
 - :mod:`.providers`: one class per network with its documented endpoints and shapes;

@@ -1,4 +1,5 @@
-"""The two halves of connecting an account (SPEC §4.4): ``authorize`` and ``callback``.
+"""The two halves of connecting an account (docs/api.md#accounts-realtime-and-operations):
+``authorize`` and ``callback``.
 
 ``authorize`` stores a single-use state bound to the user (with the PKCE verifier where the
 platform uses PKCE) and returns the platform's consent URL. ``callback`` checks the state (same

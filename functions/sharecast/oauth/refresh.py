@@ -1,5 +1,5 @@
 """A usable access token for the publisher: proactive refresh before expiry, one forced refresh
-after an auth error, serialized per connection (SPEC §4.4).
+after an auth error, serialized per connection (docs/api.md#accounts-realtime-and-operations).
 
 Serialization: a refresher first takes the connection's refresh lease in a Firestore
 transaction (``refresh_lease_id``/``refresh_lease_until`` on ``connections/{id}``). Only the

@@ -2,8 +2,9 @@
 
 A connector turns one :class:`PublishRequest` into a post on its network. Single-call networks
 (a Facebook feed post, an X text post) return a :class:`PublishResult` at once. Multi-step
-networks (containers, resumable uploads, media processing; SPEC §3) persist each step's result
-through :class:`StepLog` so a retry resumes instead of starting over, and return
+networks (containers, resumable uploads, media processing; docs/semantics.md#statuses-and-rules)
+persist each step's result through :class:`StepLog` so a retry resumes instead of starting over, and
+return
 :class:`Pending` when the platform needs time: the publisher then schedules a continuation task
 (same attempt, next step) instead of sleeping in the function.
 """
@@ -32,7 +33,7 @@ class MediaItem:
 
 
 class MediaSource(Protocol):
-    """Read access to media objects for connectors (SPEC §4.3).
+    """Read access to media objects for connectors (docs/api.md#media).
 
     Platforms that fetch by URL (Instagram, Threads, Facebook photos) get a signed GET URL valid
     for hours; platforms that need the bytes (X, LinkedIn, YouTube) stream them in chunks, so
@@ -96,7 +97,8 @@ class Pending:
 
 
 class StepLog(Protocol):
-    """The persisted intermediate state of one target's publication (SPEC §3, multi-step).
+    """The persisted intermediate state of one target's publication
+    (docs/semantics.md#statuses-and-rules, multi-step).
 
     ``state`` holds what earlier steps saved (container id, upload session URL, uploaded byte
     offset, media id...), across continuations and retries of the target. ``save`` merges values
@@ -146,7 +148,7 @@ class Connector(Protocol):
         self, request: PublishRequest, *, access_token: str, steps: StepLog
     ) -> PublishResult | Pending:
         """Create the post, or advance it one step. Raises ``PlatformError`` subclasses,
-        classified (SPEC §3)."""
+        classified (docs/semantics.md#statuses-and-rules)."""
         ...
 
     def find_existing(

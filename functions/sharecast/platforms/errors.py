@@ -1,4 +1,5 @@
-"""Errors a connector raises, already classified as transient or permanent (SPEC §3).
+"""Errors a connector raises, already classified as transient or permanent
+(docs/semantics.md#statuses-and-rules).
 
 The publisher never inspects HTTP responses itself: it reads ``retryable`` and
 ``retry_after_s`` from these errors and records ``code``/``message`` on the target.
@@ -49,10 +50,10 @@ class PermanentPlatformError(PlatformError):
 class DuplicateContentError(PermanentPlatformError):
     """The platform refused the post as a duplicate of an earlier one.
 
-    After an attempt whose outcome is unknown this means "already posted" (SPEC §3).
-    ``existing_id`` / ``existing_url``: the earlier post, when the platform names it (LinkedIn's
-    422 ``DUPLICATE_POST`` says "Content is a duplicate of urn:li:share:..."); ``None`` when it
-    does not (X, Facebook).
+    After an attempt whose outcome is unknown this means "already posted"
+    (docs/semantics.md#statuses-and-rules). ``existing_id`` / ``existing_url``: the earlier post,
+    when the platform names it (LinkedIn's 422 ``DUPLICATE_POST`` says "Content is a duplicate of
+    urn:li:share:..."); ``None`` when it does not (X, Facebook).
     """
 
     def __init__(
@@ -82,8 +83,9 @@ class AuthExpiredError(TransientPlatformError):
 
 def by_http_status(status: int, message: str) -> PlatformError:
     """The error family of a failed HTTP answer once a platform's own codes said nothing more
-    specific (SPEC §3): 401 → :class:`AuthExpiredError` (a refresh may fix it), 403/404 and
-    other 4xx → permanent, 5xx → transient ``PLATFORM_5XX``. ``http_status`` is kept."""
+    specific (docs/semantics.md#statuses-and-rules): 401 → :class:`AuthExpiredError` (a refresh may
+    fix it), 403/404 and other 4xx → permanent, 5xx → transient ``PLATFORM_5XX``. ``http_status`` is
+    kept."""
     if status == 401:
         return AuthExpiredError("TOKEN_EXPIRED", message, http_status=status)
     if status == 403:

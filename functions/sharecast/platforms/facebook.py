@@ -102,8 +102,8 @@ def classify_graph_error(
     """Turn a Graph API error response into a classified :class:`PlatformError`.
 
     ``status``: HTTP status; ``body``: the parsed JSON body (anything else is tolerated);
-    ``headers``: response headers (for ``X-Business-Use-Case-Usage``). Order (platform-apis.md
-    §1.4, §8):
+    ``headers``: response headers (for ``X-Business-Use-Case-Usage``). Order
+    (docs/networks.md#meta-graph-api-errors, docs/networks.md#retry-classification):
 
     1. code 506, or 368 with subcode 1404082 / the message "already posted" ("You've already
        posted this", arsduo/koala#422) → :class:`DuplicateContentError` ``DUPLICATE_CONTENT``

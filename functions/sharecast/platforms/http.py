@@ -16,7 +16,8 @@ import requests
 
 from sharecast.platforms.errors import PlatformError, TransientPlatformError
 
-#: ``classify(status, body, headers)``: a connector's mapping of an error answer (SPEC §3).
+#: ``classify(status, body, headers)``: a connector's mapping of an error answer
+#: (docs/semantics.md#statuses-and-rules).
 Classifier = Callable[[int, Any, Mapping[str, str]], PlatformError]
 
 

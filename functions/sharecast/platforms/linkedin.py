@@ -81,7 +81,7 @@ def escape_little_text(text: str) -> str:
 def classify_linkedin_error(
     status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> PlatformError:
-    """A LinkedIn error answer as a classified :class:`PlatformError` (platform-apis.md §4.5):
+    """A LinkedIn error answer as a classified :class:`PlatformError` (docs/networks.md#linkedin):
 
     - ``DUPLICATE_POST``, at the top (``code``) or, as LinkedIn really sends it, under
       ``errorDetails.inputErrors[].code`` (Arisamiga/Linkedin-RSS#5), or a 422 whose message says

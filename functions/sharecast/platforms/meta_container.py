@@ -1,6 +1,6 @@
 """The container flow Instagram and Threads share: create → poll status → publish.
 
-Both Meta APIs publish in three calls (platform-apis.md §2, §3):
+Both Meta APIs publish in three calls (docs/networks.md#instagram, docs/networks.md#threads):
 
 1. ``POST /{user-id}/{create_edge}`` creates a *container* from public media URLs (Meta fetches
    them; we hand out signed GET URLs) and answers ``{"id": "<container id>"}``;
@@ -47,7 +47,8 @@ from sharecast.platforms.errors import (
 from sharecast.platforms.http import Classifier, PlatformHttp, created_id
 
 #: Validity of the signed media URLs handed to Meta, seconds. Meta fetches asynchronously after
-#: container creation and containers live 24 h, so the URL must last hours (platform-apis §10).
+#: container creation and containers live 24 h, so the URL must last hours
+#: (docs/networks.md#media-urls).
 SIGNED_URL_TTL_S = 6 * 3600
 #: Recent posts read by the reconciliation lookup (one page).
 LOOKUP_LIMIT = 50

@@ -2,7 +2,7 @@
 
 WhatsApp has no connector: there is no API to post on a person's behalf, only share links
 (``https://wa.me/?text=...``) that the user sends themselves; a WhatsApp target in a multipost is
-refused with 422 ``SHARE_LINK_ONLY`` (platform-apis.md §7)."""
+refused with 422 ``SHARE_LINK_ONLY`` (docs/networks.md#whatsapp)."""
 
 from __future__ import annotations
 

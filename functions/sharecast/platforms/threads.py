@@ -38,7 +38,7 @@ def classify_threads_error(
     status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> PlatformError:
     """A Threads error answer: the Graph envelope, so :func:`classify_graph_error` (no
-    Threads-specific code table is published; platform-apis.md §3), except
+    Threads-specific code table is published; docs/networks.md#threads), except
     :data:`MEDIA_NOT_FOUND`, which is transient ``MEDIA_NOT_READY``: the container connector
     polls again instead of failing (like Instagram's 2207027)."""
     error = body.get("error") if isinstance(body, dict) else None

@@ -118,7 +118,7 @@ def classify_x_error(
 
     ``status``: HTTP status; ``body``: parsed JSON (problem+json or legacy ``{"errors": [...]}``);
     ``headers``: response headers; ``now``: epoch seconds for ``retry_after_s``. Mapping
-    (platform-apis.md §5.2, §8):
+    (docs/networks.md#x, docs/networks.md#retry-classification):
 
     - 429 with problem type ``usage-capped`` → ``USAGE_CAPPED`` (permanent until the cap resets);
       other 429 → ``RATE_LIMITED`` (transient, ``retry_after_s`` from :func:`retry_after_s`);

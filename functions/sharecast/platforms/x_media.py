@@ -1,7 +1,8 @@
-"""X media upload v2, chunked, resumable across crashes (SPEC §3 multi-step, §4.3).
+"""X media upload v2, chunked, resumable across crashes (docs/semantics.md#multi-step-networks,
+docs/api.md#media).
 
 Per file (https://docs.x.com/x-api/media/initialize-media-upload, ``append-media-upload``,
-``finalize-media-upload``, ``get-media-upload-status``; platform-apis.md §5.4):
+``finalize-media-upload``, ``get-media-upload-status``; docs/networks.md#x):
 
 1. ``POST /2/media/upload/initialize`` JSON ``{media_type, total_bytes, media_category}`` →
    ``{"data": {"id", "media_key", "expires_after_secs"}}``;

@@ -1,4 +1,4 @@
-"""Creating a post for several networks at once (SPEC §4.2): validate, store, queue."""
+"""Creating a post for several networks at once (docs/api.md#posts): validate, store, queue."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def create_post(
 
     Raises :class:`sharecast.errors.ValidationFailed` (422) listing every problem before
     anything is stored. If Cloud Tasks is unavailable the post is still stored with
-    ``enqueue_pending`` set, and the sweeper enqueues it later (SPEC §6); the post is never
-    lost. The creation events are published after the commit (the outbox).
+    ``enqueue_pending`` set, and the sweeper enqueues it later (docs/semantics.md#the-sweeper); the
+    post is never lost. The creation events are published after the commit (the outbox).
     """
     post_id = uuid.uuid4().hex
     targets = plan_targets(ctx, user_id=user_id, post_id=post_id, request=request, now=now)

@@ -1,5 +1,5 @@
-"""The post lifecycle a user drives (SPEC §3, §4.2): edit, cancel, publish now, retry a failed
-target.
+"""The post lifecycle a user drives (docs/semantics.md#statuses-and-rules, docs/api.md#posts): edit,
+cancel, publish now, retry a failed target.
 
 Each operation applies a pure transition (:mod:`sharecast.domain.user_transitions`) in one
 transaction over the post and all its targets (:func:`sharecast.store.post_changes.change_post`),

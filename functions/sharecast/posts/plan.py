@@ -1,4 +1,4 @@
-"""Validating a post request and building its target records (SPEC §4.2).
+"""Validating a post request and building its target records (docs/api.md#posts).
 
 Used by create and by ``PATCH /posts/{id}``, so both validate exactly alike: every target is
 checked (platform, text, media, schedule, connection) and every problem is reported at once,

@@ -1,4 +1,5 @@
-"""Queueing the tasks of targets (SPEC §5): one named Cloud Task per target attempt.
+"""Queueing the tasks of targets (docs/semantics.md#the-publisher): one named Cloud Task per target
+attempt.
 
 Used by create, by the lifecycle operations that move a schedule (:mod:`.edit`) and by the
 sweeper for posts saved while Cloud Tasks was down.

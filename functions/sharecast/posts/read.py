@@ -1,4 +1,4 @@
-"""Reading the caller's own post (SPEC §4.2: someone else's post is answered like a missing
+"""Reading the caller's own post (docs/api.md#posts: someone else's post is answered like a missing
 one, 404, never revealing that it exists)."""
 
 from __future__ import annotations

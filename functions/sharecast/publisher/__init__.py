@@ -1,1 +1,2 @@
-"""The publisher: runs one attempt of one target per Cloud Tasks delivery (SPEC §5)."""
+"""The publisher: runs one attempt of one target per Cloud Tasks delivery
+(docs/semantics.md#the-publisher)."""

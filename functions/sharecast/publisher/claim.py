@@ -1,4 +1,5 @@
-"""Step 1 of an attempt: claim the target under a lease, or learn why not (SPEC §3, §5)."""
+"""Step 1 of an attempt: claim the target under a lease, or learn why not
+(docs/semantics.md#statuses-and-rules, docs/semantics.md#the-publisher)."""
 
 from __future__ import annotations
 

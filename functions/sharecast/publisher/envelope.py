@@ -9,7 +9,7 @@ from flask import Request
 
 from sharecast.config import Settings
 from sharecast.errors import BadRequest
-from sharecast.internal_auth import verify_internal_caller
+from sharecast.internal_auth import publisher_caller, verify_internal_caller
 from sharecast.tasks import PublishTask
 
 
@@ -23,14 +23,10 @@ class Delivery:
 
 
 def check_internal_auth(request: Request, settings: Settings) -> None:
-    """Verify the Cloud Tasks caller: its OIDC token (audience ``PUBLISHER_URL``, account
-    ``INTERNAL_OIDC_SERVICE_ACCOUNTS`` or else ``TASKS_INVOKER_SERVICE_ACCOUNT``, the identity
-    our tasks carry) when one is configured, else the local shared secret
-    (:func:`sharecast.internal_auth.verify_internal_caller`). Raises Unauthenticated."""
-    accounts = settings.internal_oidc_service_accounts or (
-        [settings.tasks_invoker_service_account] if settings.tasks_invoker_service_account else []
-    )
-    verify_internal_caller(request, settings, audience=settings.publisher_url, accounts=accounts)
+    """Verify the Cloud Tasks caller: in production its OIDC token (audience ``PUBLISHER_URL``,
+    account ``TASKS_INVOKER_SERVICE_ACCOUNT``, the identity our tasks carry), locally the shared
+    secret (:func:`sharecast.internal_auth.verify_internal_caller`). Raises Unauthenticated."""
+    verify_internal_caller(request, settings, caller=publisher_caller(settings))
 
 
 def parse_task(request: Request) -> tuple[PublishTask, Delivery]:

@@ -1,4 +1,5 @@
-"""Step 2 of an attempt: call the platform's connector for a claimed target (SPEC §3).
+"""Step 2 of an attempt: call the platform's connector for a claimed target
+(docs/semantics.md#statuses-and-rules).
 
 Exactly-once on the platform side: once an attempt may have reached the platform without
 Sharecast learning the outcome (``uncertain_since``), every later attempt first asks the

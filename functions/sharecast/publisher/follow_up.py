@@ -1,4 +1,4 @@
-"""Step 4 of an attempt: what follows a recorded outcome (SPEC §5).
+"""Step 4 of an attempt: what follows a recorded outcome (docs/semantics.md#the-publisher).
 
 The post's status is rolled up, the outcome consumers of the context react to the recorded
 target (the share sync today; the publisher does not know who they are), and the next task is
@@ -84,8 +84,8 @@ def _enqueue(
             exc_info=True,
             extra=fields(post_id=target.post_id, target_id=target.id, step=task.step),
         )
-        # Recorded: 2xx (SPEC §5); the sweeper re-creates the missing task once it is overdue
-        # (sweeper.steps.resume_due_targets / resume_due_continuations).
+        # Recorded: 2xx (docs/semantics.md#the-publisher); the sweeper re-creates the missing task
+        # once it is overdue (sweeper.steps.resume_due_targets / resume_due_continuations).
         detail = "next task not queued" if what == "next attempt" else f"{what} not queued"
         return AttemptReport(action, status, f"{detail}; left to the sweeper")
     detail = "next attempt scheduled" if what == "next attempt" else f"{what} scheduled"

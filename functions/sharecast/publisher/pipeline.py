@@ -1,4 +1,5 @@
-"""One delivery of a publish task: claim → execute → record → follow-up (SPEC §3, §5).
+"""One delivery of a publish task: claim → execute → record → follow-up
+(docs/semantics.md#statuses-and-rules, docs/semantics.md#the-publisher).
 
 - :mod:`.claim`: decide what the delivery may do and lease the target (one transaction);
 - :mod:`.execute`: call the platform's connector (reconciling after an uncertain attempt);
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 #: No-ops that must not end the task: a live lease may belong to a publisher that died (once it
 #: expires, the redelivery resumes the attempt), and an early task must still run. Nothing was
-#: recorded, so answering 5xx keeps the queue retrying (SPEC §5).
+#: recorded, so answering 5xx keeps the queue retrying (docs/semantics.md#the-publisher).
 COME_BACK_LATER = frozenset({ClaimAction.NOOP_LEASED, ClaimAction.NOOP_EARLY})
 
 

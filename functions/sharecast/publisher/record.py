@@ -1,5 +1,6 @@
 """Step 3 of an attempt: record what the platform said on the target, with its events and the
-attempt log, in one transaction that checks the lease (SPEC §3, §5)."""
+attempt log, in one transaction that checks the lease (docs/semantics.md#statuses-and-rules,
+docs/semantics.md#the-publisher)."""
 
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ def outcome_state(
 
 def retryable(error: PlatformError) -> bool:
     """Whether another attempt may succeed. An auth error reaching here survived the one
-    forced refresh (:func:`sharecast.publisher.execute.execute`): final (SPEC §3)."""
+    forced refresh (:func:`sharecast.publisher.execute.execute`): final
+    (docs/semantics.md#statuses-and-rules)."""
     return error.retryable and not isinstance(error, AuthExpiredError)
 
 

@@ -1,5 +1,6 @@
 """The publisher's :class:`~sharecast.platforms.base.StepLog`: a multi-step connector's saved
-state, stored on the target document under the attempt's lease (SPEC §3, multi-step)."""
+state, stored on the target document under the attempt's lease
+(docs/semantics.md#statuses-and-rules, multi-step)."""
 
 from __future__ import annotations
 

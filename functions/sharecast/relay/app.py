@@ -1,4 +1,5 @@
-"""Routes of the relay (SPEC §7): ``GET /events`` (``text/event-stream``) and ``GET /healthz``.
+"""Routes of the relay (docs/semantics.md#events-and-replay): ``GET /events``
+(``text/event-stream``) and ``GET /healthz``.
 
 ``GET /events`` authenticates first (401 ``application/problem+json`` before any stream starts),
 then streams the caller's events: ``retry:``, the replay after ``Last-Event-ID`` (header, or

@@ -1,4 +1,5 @@
-"""Relay credentials: who is opening a stream (SPEC §7), and the 401 answered otherwise.
+"""Relay credentials: who is opening a stream (docs/semantics.md#events-and-replay), and the 401
+answered otherwise.
 
 Accepted, in this order: ``Authorization: Bearer <user JWT>``; ``?token=<relay token>`` (from
 ``POST /auth/sse-token``); ``?auth_token=<user JWT>`` (EventSource cannot set headers). Each

@@ -1,1 +1,2 @@
-"""Sharing videos (SPEC §4.1): share links, message composition, enrichment, share rounds."""
+"""Sharing videos (docs/api.md#video-shares): share links, message composition, enrichment, share
+rounds."""

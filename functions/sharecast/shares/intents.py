@@ -1,11 +1,12 @@
-"""Share-intent URLs: links that open a network's own composer, pre-filled (SPEC §4.1).
+"""Share-intent URLs: links that open a network's own composer, pre-filled
+(docs/api.md#video-shares).
 
 Nothing is posted by opening one; the user edits and sends. Query values are percent-encoded
 like JavaScript's ``encodeURIComponent`` (spaces as ``%20``, ``&``, ``#``, ``/``, ``?``, ``=``
 and every non-ASCII byte of UTF-8 encoded), which every one of these endpoints decodes.
 
 - WhatsApp: ``https://wa.me/?text=`` (no recipient; the user picks a chat), text and link in
-  one parameter (``shared/reference/platform-apis.md`` §7; WhatsApp has no posting API).
+  one parameter (docs/networks.md#whatsapp; WhatsApp has no posting API).
 - X: ``https://x.com/intent/tweet?text=&url=`` (the Post web intent,
   https://docs.x.com/x-for-websites/post-button/guides/web-intent).
 - Facebook: ``https://www.facebook.com/sharer/sharer.php?u=`` (the sharer takes only the link;

@@ -1,4 +1,5 @@
-"""Sharing a video (SPEC §4.1): track a share, post it through the publisher, retry, report.
+"""Sharing a video (docs/api.md#video-shares): track a share, post it through the publisher, retry,
+report.
 
 ``track_only`` records a success at once and hands back the network's share-intent URL.
 ``server_post`` records ``pending`` and creates an internal post (one target, the composed

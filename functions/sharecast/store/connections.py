@@ -102,7 +102,7 @@ def ensure_sandbox_connection(
     return record
 
 
-# --- OAuth connections (issue 5): list, save after a callback, delete, refresh bookkeeping ---
+# --- OAuth connections: list, save after a callback, delete, refresh bookkeeping ---
 
 
 def list_connections(db: firestore.Client, *, user_id: str) -> list[ConnectionRecord]:

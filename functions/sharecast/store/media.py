@@ -1,5 +1,5 @@
-"""Media records ``media/{mediaId}`` in Firestore (SPEC §2). One document per uploaded file,
-written by its owner's requests, the finalize event and the daily cleanup (a few writes per
+"""Media records ``media/{mediaId}`` in Firestore (docs/data-model.md). One document per uploaded
+file, written by its owner's requests, the finalize event and the daily cleanup (a few writes per
 file in its lifetime)."""
 
 from __future__ import annotations

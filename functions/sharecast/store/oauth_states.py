@@ -1,4 +1,5 @@
-"""Pending OAuth authorizations ``oauth_states/{sha256(state)}`` (SPEC §4.4).
+"""Pending OAuth authorizations ``oauth_states/{sha256(state)}``
+(docs/api.md#accounts-realtime-and-operations).
 
 A state binds one authorization to the user who started it, the platform, the redirect URI and
 (PKCE) the code verifier, which is stored encrypted by the vault. It is single-use and expires

@@ -135,7 +135,8 @@ def change_target(
             )
             events.append(event)
         if new_target.status is TargetStatus.FAILED and current.status is not TargetStatus.FAILED:
-            # The target finally failed: tell its owner, in the same commit (SPEC §7).
+            # The target finally failed: tell its owner, in the same commit
+            # (docs/semantics.md#events-and-replay).
             note = Event.new(
                 user_id=new_target.user_id,
                 type=EventType.NOTIFICATION,

@@ -6,7 +6,8 @@ Store modules never chain ``.where()``/``.order_by()`` themselves: they declare 
 therefore the query, and ``tests/unit/terraform`` derives the composite indexes the queries
 need (:func:`required_composite_indexes`) and compares them with the ``google_firestore_index``
 resources in ``terraform/firestore.tf``, both ways. The Firestore emulator never enforces
-composite indexes (SPEC §9), so this derivation is what catches a missing one before production.
+composite indexes (docs/local-stack.md), so this derivation is what catches a missing one before
+production.
 
 Index rules implemented (Firestore native mode):
 

@@ -5,7 +5,7 @@ precondition, or updated with a ``last update time`` precondition), its audit en
 ``share_status`` event in the owner's event log. Losing a precondition race re-reads and
 re-decides, so two identical requests racing each other create one record and the loser sees
 the winner's result (optimistic concurrency instead of transactions: the Firestore emulator
-serialises concurrent transactions on one document very slowly, SPEC §9).
+serialises concurrent transactions on one document very slowly, docs/local-stack.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The reads of the sweeper (SPEC §6): posts never enqueued, due targets, expired leases.
+"""The reads of the sweeper (docs/semantics.md#the-sweeper): posts never enqueued, due targets,
+expired leases.
 
 Each is one indexed query declared in :mod:`sharecast.store.queries`, with a limit; the
 sweeper handles one batch per run and the next run picks up the rest.

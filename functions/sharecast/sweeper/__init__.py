@@ -1,1 +1,2 @@
-"""The sweeper (SPEC §6): periodic repairs that make lost work impossible to lose for long."""
+"""The sweeper (docs/semantics.md#the-sweeper): periodic repairs that make lost work impossible to
+lose for long."""

@@ -6,8 +6,18 @@ import json
 
 from flask import Request
 
+from sharecast.config import Settings
 from sharecast.errors import BadRequest
+from sharecast.internal_auth import sweeper_caller, verify_internal_caller
 from sharecast.sweeper.report import SweepKind
+
+
+def check_internal_auth(request: Request, settings: Settings) -> None:
+    """Verify the Cloud Scheduler caller: in production the OIDC token that
+    ``terraform/scheduler.tf`` configures (audience the sweeper's own URL ``SWEEPER_URL``,
+    account ``SCHEDULER_INVOKER_SERVICE_ACCOUNT``), locally the shared secret. Raises
+    :class:`sharecast.errors.Unauthenticated`."""
+    verify_internal_caller(request, settings, caller=sweeper_caller(settings))
 
 
 def parse_sweep(request: Request) -> SweepKind:

@@ -1,5 +1,5 @@
-"""What a sweep is asked for and what it did (SPEC §6): the sweep kinds, the report every step
-counts into, and the type of a step."""
+"""What a sweep is asked for and what it did (docs/semantics.md#the-sweeper): the sweep kinds, the
+report every step counts into, and the type of a step."""
 
 from __future__ import annotations
 

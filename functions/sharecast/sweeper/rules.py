@@ -1,4 +1,5 @@
-"""Pure decisions of the sweeper about one target (SPEC §3, §6)."""
+"""Pure decisions of the sweeper about one target (docs/semantics.md#statuses-and-rules,
+docs/semantics.md#the-sweeper)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def decide_due(
 
 
 def missed(target: TargetRecord, *, missed_after_s: float, now: datetime) -> TargetRecord:
-    """``target`` FAILED with the SPEC §3 error object, code ``MISSED`` (not retryable)."""
+    """``target`` FAILED with the docs/semantics.md#statuses-and-rules error object, code ``MISSED``
+    (not retryable)."""
     error = TargetError(
         code=MISSED,
         message=(

@@ -1,4 +1,5 @@
-"""Running a sweep: its steps in order, and the one report it logs (SPEC §6)."""
+"""Running a sweep: its steps in order, and the one report it logs
+(docs/semantics.md#the-sweeper)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def steps_of(kind: SweepKind) -> tuple[Step, ...]:
             steps.resume_due_continuations,
             steps.republish_events,
         )
-    # Daily steps (SPEC §6): media past expires_at, uploads stuck in UPLOADING.
+    # Daily steps (docs/semantics.md#the-sweeper): media past expires_at, uploads stuck in
+    # UPLOADING.
     return (steps.cleanup_media,)
 
 

@@ -1,4 +1,5 @@
-"""The steps of the minutely sweep (SPEC §6). Each handles one bounded batch per run."""
+"""The steps of the minutely sweep (docs/semantics.md#the-sweeper). Each handles one bounded batch
+per run."""
 
 from __future__ import annotations
 
@@ -119,7 +120,8 @@ def resume_due_targets(ctx: AppContext, now: datetime, report: SweepReport) -> N
 def resume_expired_leases(ctx: AppContext, now: datetime, report: SweepReport) -> None:
     """PUBLISHING targets whose lease expired (the publisher died mid-attempt): a fresh task
     for the same attempt. The publisher resumes it without posting twice: the attempt is
-    marked uncertain and reconciled with the platform before anything is sent (SPEC §3)."""
+    marked uncertain and reconciled with the platform before anything is sent
+    (docs/semantics.md#statuses-and-rules)."""
     limit = ctx.settings.sweep_batch_limit
     targets = sweeps.expired_leases(ctx.db, before=now, limit=limit)
     report.batch("expired_leases", len(targets), limit)

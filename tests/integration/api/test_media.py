@@ -1,5 +1,5 @@
-"""Media over real HTTP (SPEC §4.3): signed upload URLs checked with the signer's public key,
-real bytes PUT to the Storage emulator, confirmation by the API and by a real GCS finalize
+"""Media over real HTTP (docs/api.md#media): signed upload URLs checked with the signer's public
+key, real bytes PUT to the Storage emulator, confirmation by the API and by a real GCS finalize
 CloudEvent delivered to the ``media_finalized`` function, reads, deletes, bad input."""
 
 from __future__ import annotations
@@ -10,9 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from infra.localenv import DEV_MEDIA_SIGNER_EMAIL, DEV_MEDIA_SIGNER_KEY, MEDIA_BUCKET
+from infra.localenv import (
+    DEV_INTERNAL_SECRET,
+    DEV_MEDIA_SIGNER_EMAIL,
+    DEV_MEDIA_SIGNER_KEY,
+    MEDIA_BUCKET,
+)
 from sharecast.clients import Clients
 from sharecast.config import Settings
+from sharecast.tasks import INTERNAL_AUTH_HEADER
 from tests.conftest import PORTS
 from tests.support.api import ApiClient
 from tests.support.media import put, request_upload, upload
@@ -40,7 +46,8 @@ def media_doc(media_id: str) -> dict:
 
 
 def finalize_event(name: str, *, content_type: str, size: int, structured: bool = False):
-    """POST a GCS ``object.v1.finalized`` CloudEvent as Eventarc does (binary or structured)."""
+    """POST a GCS ``object.v1.finalized`` CloudEvent as Eventarc does (binary or structured),
+    authenticated as the local stack's internal caller."""
     data = {
         "bucket": MEDIA_BUCKET,
         "name": name,
@@ -56,14 +63,15 @@ def finalize_event(name: str, *, content_type: str, size: int, structured: bool 
         "subject": f"objects/{name}",
         "time": datetime.now(UTC).isoformat(),
     }
+    auth = {INTERNAL_AUTH_HEADER: DEV_INTERNAL_SECRET}
     if structured:
         return requests.post(
             FINALIZED,
             json={**attributes, "datacontenttype": "application/json", "data": data},
-            headers={"Content-Type": "application/cloudevents+json"},
+            headers={"Content-Type": "application/cloudevents+json", **auth},
             timeout=30,
         )
-    headers = {f"ce-{k}": v for k, v in attributes.items()}
+    headers = {f"ce-{k}": v for k, v in attributes.items()} | auth
     return requests.post(FINALIZED, json=data, headers=headers, timeout=30)
 
 

@@ -1,4 +1,5 @@
-"""Video shares over real HTTP against the emulators, the publisher and the sandbox (SPEC §4.1).
+"""Video shares over real HTTP against the emulators, the publisher and the sandbox
+(docs/api.md#video-shares).
 
 Server posts go the whole way: api → Firestore + Cloud Tasks emulator → publisher → sandbox,
 and the publisher reports back to the share record.
@@ -322,7 +323,7 @@ def test_retry_is_refused_unless_the_last_attempt_failed(api: ApiClient, sandbox
 def test_platforms_without_a_server_connector_get_a_per_platform_error(
     api: ApiClient, sandbox: Sandbox
 ):
-    # LinkedIn has a connector now (issue 5); WhatsApp never will (share link only).
+    # LinkedIn has a connector now; WhatsApp never will (share link only).
     got = results(share(api, platforms=["whatsapp", "linkedin", "x"], mode="server_post"))
     assert got["whatsapp"]["status"] is None
     assert got["whatsapp"]["error"]["code"] == "SERVER_POST_UNSUPPORTED"

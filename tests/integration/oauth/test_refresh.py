@@ -200,7 +200,8 @@ def test_unrefreshable_connection_needs_reauth_and_notifies(
         if e["type"] == "notification" and e["data"]["kind"] == "connection_needs_reauth"
     ]
     assert len(notes) == 1
-    # The target failing for good sends its own notification too (lifecycle, SPEC §7).
+    # The target failing for good sends its own notification too (lifecycle,
+    # docs/semantics.md#events-and-replay).
     failed = [e for e in events if e["type"] == "notification" and e not in notes]
     assert [e["data"]["kind"] for e in failed] == ["target_failed"]
     data = notes[0]["data"]

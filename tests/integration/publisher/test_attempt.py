@@ -335,8 +335,9 @@ def test_publisher_crash_mid_attempt_is_resumed_by_the_queue(pub, sandbox, user_
 def test_recorded_retry_whose_next_task_cannot_be_queued_answers_2xx_and_the_sweeper_repairs(
     pub, sandbox, user_id
 ):
-    """SPEC §5: 5xx only when nothing was recorded. Cloud Tasks unreachable (a real client on a
-    closed port) after the failure is recorded: 2xx, and the minutely sweep creates the task."""
+    """docs/semantics.md#the-publisher: 5xx only when nothing was recorded. Cloud Tasks unreachable
+    (a real client on a closed port) after the failure is recorded: 2xx, and the minutely sweep
+    creates the task."""
     import dataclasses
 
     import grpc

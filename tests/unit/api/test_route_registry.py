@@ -81,7 +81,8 @@ def test_unsafe_methods_never_allow_read_only_roles(app):
     for spec in declared(app).values():
         if spec.method in {"POST", "PUT", "PATCH", "DELETE"} and spec.path != "/auth/sse-token":
             assert not spec.roles & {"viewer", "monitor"} or spec.path.startswith("/admin/"), (
-                f"{spec.method} {spec.path}: viewers and monitors are read-only (SPEC §4.4)"
+                f"{spec.method} {spec.path}: viewers and monitors are read-only "
+                "(docs/api.md#accounts-realtime-and-operations)"
             )
 
 

@@ -1,4 +1,4 @@
-"""The Graph API error classifier, over each error family (bodies shaped per platform-apis.md)."""
+"""The Graph API error classifier, over each error family (bodies shaped per docs/networks.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Error classifiers of Instagram, Threads, LinkedIn and Google (YouTube), family by family
-(bodies shaped as in platform-apis.md §1.4, §2.7, §4.5, §6, §9)."""
+(bodies shaped as in docs/networks.md#meta-graph-api-errors, docs/networks.md#linkedin,
+docs/networks.md#youtube, docs/networks.md#recorded-shapes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The X API v2 error classifier and text helpers (bodies per platform-apis.md §5.2, §9)."""
+"""The X API v2 error classifier and text helpers (bodies per docs/networks.md#x,
+docs/networks.md#recorded-shapes)."""
 
 from __future__ import annotations
 

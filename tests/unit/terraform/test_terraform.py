@@ -1,4 +1,5 @@
-"""Offline checks of terraform/ (SPEC §10): it parses, and it matches the code both ways.
+"""Offline checks of terraform/ (docs/operations.md#deployment): it parses, and it matches the code
+both ways.
 
 - the functions map == the entry points of functions/main.py;
 - every environment variable Terraform sets is a Settings field (or a documented platform
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,18 @@ from pydantic import SecretStr
 from sharecast.config import Settings
 from sharecast.store import queries
 from sharecast.store.queries import CompositeIndex, Direction, FieldIndex, Scope, TtlPolicy
+from tests.support.terraform import (
+    TF,
+    _clean,
+    all_resources,
+    blocks,
+    local_values,
+    parsed,
+    resolve,
+    resources,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
-TF = ROOT / "terraform"
 
 AREAS = (
     "versions",
@@ -54,7 +63,7 @@ AREAS = (
 FUTURE_FUNCTIONS = {"media_finalized"}
 
 #: Variables read from the environment outside Settings, documented in README "Configuration".
-PLATFORM_VARIABLES = {"LOG_LEVEL"}
+PLATFORM_VARIABLES = {"LOG_LEVEL", "LOG_EXECUTION_ID"}
 
 #: Settings that must never be set in production.
 FORBIDDEN = {
@@ -73,6 +82,11 @@ REQUIRED = {
     "google_cloud_project": {"api", "publisher", "sweeper", "media_finalized", "relay"},
     "publisher_url": {"api", "publisher", "sweeper"},
     "tasks_invoker_service_account": {"api", "publisher", "sweeper"},
+    # Production identities of the internal entry points' callers (sharecast.internal_auth).
+    "sweeper_url": {"sweeper"},
+    "scheduler_invoker_service_account": {"sweeper"},
+    "media_finalized_audiences": {"media_finalized"},
+    "eventarc_trigger_service_account": {"media_finalized"},
     "jwt_secret": {"api", "relay"},
     "sse_token_secret": {"api", "relay"},
     "token_encryption_keys": {"api", "publisher"},
@@ -101,74 +115,6 @@ OPERATOR_SECRETS = {"youtube_api_key"}
 SERVICE_ACCOUNTS_ALWAYS = {"relay", "tasks-invoker", "builder"}
 
 
-# --- parsing ---------------------------------------------------------------------------------
-
-
-def _unquote(text: str) -> str:
-    """``"abc"`` (a literal or template, as python-hcl2 keeps it) => ``abc``; ``${expr}`` as is."""
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('\\"', '"')
-    return text
-
-
-def _clean(value: Any) -> Any:
-    """python-hcl2 output without its bookkeeping keys and with string literals unquoted."""
-    if isinstance(value, dict):
-        return {
-            _unquote(k): _clean(v)
-            for k, v in value.items()
-            if not (k.startswith("__") and k.endswith("__"))  # __is_block__, __comments__...
-        }
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, str):
-        return _unquote(value)
-    return value
-
-
-@cache
-def parsed() -> dict[str, dict[str, Any]]:
-    """Every terraform/*.tf file, parsed and cleaned, by file stem."""
-    result = {}
-    for path in sorted(TF.glob("*.tf")):
-        with path.open() as handle:
-            result[path.stem] = _clean(hcl2.load(handle))
-    return result
-
-
-def blocks(kind: str) -> list[tuple[str, Any]]:
-    """``(file, block)`` of every top-level block of ``kind`` in every file."""
-    return [(name, block) for name, doc in parsed().items() for block in doc.get(kind, [])]
-
-
-@cache
-def local_values() -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for _, block in blocks("locals"):
-        for key, value in block.items():
-            assert key not in merged, f"local.{key} defined twice"
-            merged[key] = value
-    return merged
-
-
-def resources(rtype: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for _, block in blocks("resource"):
-        for kind, named in block.items():
-            if kind == rtype:
-                found.update(named)
-    return found
-
-
-def all_resources() -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for _, block in blocks("resource"):
-        for kind, named in block.items():
-            for name, body in named.items():
-                found[f"{kind}.{name}"] = body
-    return found
-
-
 def tf_text() -> str:
     return "\n".join(path.read_text() for path in sorted(TF.glob("*.tf")))
 
@@ -188,7 +134,10 @@ def workload_env(entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
 
 
 def workloads() -> dict[str, tuple[dict[str, Any], dict[str, str]]]:
-    result = {name: workload_env(entry) for name, entry in functions_map().items()}
+    result = {}
+    for name, entry in functions_map().items():
+        plain, secret = workload_env(entry)
+        result[name] = ({**local_values()["env_groups"]["function_runtime"], **plain}, secret)
     result["relay"] = workload_env(local_values()["relay"])
     return result
 
@@ -363,7 +312,7 @@ def test_every_setting_without_a_safe_default_is_classified():
     unsafe = {name for name in Settings.model_fields if _unsafe_default(name)}
     classified = set(REQUIRED) | FORBIDDEN | OPTIONAL | OPERATOR_SECRETS
     assert unsafe <= classified, f"classify in this test: {sorted(unsafe - classified)}"
-    assert set(REQUIRED) <= unsafe | {"google_cloud_project"}
+    assert set(REQUIRED) <= unsafe | {"google_cloud_project", "media_finalized_audiences"}
 
 
 def test_required_settings_are_set_where_they_are_read():
@@ -409,6 +358,62 @@ def test_publisher_url_and_task_identity():
     assert values["tasks_invoker_email"].startswith("sharecast-tasks-invoker@")
     checks = {name for _, block in blocks("check") for name in block}
     assert "publisher_url" in checks
+
+
+#: Environment variables naming identities and URLs (resolved for a sample project).
+IDENTITY_ENV = (
+    "PUBLISHER_URL",
+    "TASKS_INVOKER_SERVICE_ACCOUNT",
+    "SWEEPER_URL",
+    "SCHEDULER_INVOKER_SERVICE_ACCOUNT",
+    "MEDIA_FINALIZED_AUDIENCES",
+    "EVENTARC_TRIGGER_SERVICE_ACCOUNT",
+)
+
+
+def _fn_env(name: str) -> dict[str, Any]:
+    plain, _ = workload_env(functions_map()[name])
+    return {k: resolve(v, each_key=name) for k, v in plain.items() if k in IDENTITY_ENV}
+
+
+def test_the_sweeper_checks_what_its_scheduler_jobs_send():
+    """scheduler.tf's OIDC token (audience, account) == what the sweeper is told to require."""
+    job = resources("google_cloud_scheduler_job")["sweeper"]["http_target"][0]
+    token = resolve(job["oidc_token"][0])
+    env = _fn_env("sweeper")
+    assert token["audience"] == env["SWEEPER_URL"]
+    assert token["service_account_email"] == env["SCHEDULER_INVOKER_SERVICE_ACCOUNT"]
+    assert env["SWEEPER_URL"].endswith(".cloudfunctions.net/sweeper")
+    assert env["SCHEDULER_INVOKER_SERVICE_ACCOUNT"].startswith("sharecast-scheduler-invoker@")
+    # The account Scheduler signs with is the one allowed to invoke the sweeper (iam.tf).
+    assert {"sa": "scheduler-invoker", "on": "function:sweeper"}.items() <= next(
+        g for g in grants() if g["sa"] == "scheduler-invoker"
+    ).items()
+    assert "sweeper_url" in {name for _, block in blocks("check") for name in block}
+
+
+def test_media_finalized_checks_what_its_eventarc_trigger_sends():
+    """The Eventarc trigger's account == EVENTARC_TRIGGER_SERVICE_ACCOUNT; the audiences are
+    the function's Cloud Run URLs."""
+    trigger = resources("google_cloudfunctions2_function")["fn"]["dynamic"][0]["event_trigger"]
+    account = resolve(trigger["content"][0]["service_account_email"], each_key="media_finalized")
+    env = _fn_env("media_finalized")
+    assert env["EVENTARC_TRIGGER_SERVICE_ACCOUNT"] == account
+    audiences = env["MEDIA_FINALIZED_AUDIENCES"].split(",")
+    assert audiences[0] == "https://media-finalized-123456789012.europe-west1.run.app"
+    assert all(a.startswith("https://") for a in audiences)
+    assert "media_finalized_audience" in {name for _, block in blocks("check") for name in block}
+
+
+def test_the_publisher_checks_what_its_tasks_carry():
+    """Every workload that enqueues gives its tasks the identity the publisher requires."""
+    publisher = _fn_env("publisher")
+    for name in ("api", "publisher", "sweeper"):
+        env = _fn_env(name)
+        assert env["PUBLISHER_URL"] == publisher["PUBLISHER_URL"], name
+        assert env["TASKS_INVOKER_SERVICE_ACCOUNT"] == publisher["TASKS_INVOKER_SERVICE_ACCOUNT"], (
+            name
+        )
 
 
 def test_names_match_the_local_stack_defaults():
@@ -581,16 +586,14 @@ def test_procfile_serves_the_relay_app():
 
 
 def test_monitoring():
+    """The publisher's attempt metrics (the rest: tests/unit/terraform/test_monitoring.py)."""
     metrics = resources("google_logging_metric")
-    assert {"publish_outcomes", "publish_latency"} <= set(metrics)
+    assert {"publish_outcomes", "publish_latency", "counter", "outbox_republished"} <= set(metrics)
     assert "publish attempt finished" in (TF / "monitoring.tf").read_text()
     attempt = (ROOT / "functions" / "sharecast" / "publisher" / "pipeline.py").read_text()
     assert '"publish attempt finished"' in attempt
     for field in ("platform", "status", "outcome", "duration_ms"):
         assert re.search(rf"\b{field}=", attempt), field
-    assert {"publish_failure_rate", "publish_backlog"} <= set(
-        resources("google_monitoring_alert_policy")
-    )
 
 
 def test_required_apis():

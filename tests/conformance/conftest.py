@@ -51,7 +51,7 @@ def player(playback_server: PlaybackServer) -> Player:
 
 
 @pytest.fixture(scope="session")
-def media(stack):  # type: ignore[no-untyped-def]
+def media(stack):
     """Media bytes in the stack's storage emulator (connectors read them as from GCS)."""
     from tests.support.emulator_media import EmulatorMedia
 

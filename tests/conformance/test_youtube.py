@@ -102,6 +102,7 @@ def test_a_308_without_range_means_nothing_was_committed(player, http, media):
     session = f"{player.base_url}/upload/youtube/v3/videos?uploadType=resumable&upload_id=xa298sd_f"
     steps = MemoryStepLog({"session": session, "offset": 1_000_000})
     result = yt.publish(req(item), access_token=TOKEN, steps=steps)
+    assert isinstance(result, PublishResult)
     assert result.external_id == "GvvO3mrNaX0"
     query, upload = player.received
     assert (query.headers["Content-Range"], query.body) == ("bytes */2000000", b"")

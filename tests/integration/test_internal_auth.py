@@ -29,10 +29,10 @@ from dataclasses import dataclass
 import grpc
 import pytest
 import requests
+from flask import Request
 from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 from werkzeug.test import EnvironBuilder
-from werkzeug.wrappers import Request
 
 from infra.localenv import DEV_INTERNAL_SECRET
 from sharecast.config import Settings
@@ -87,10 +87,12 @@ def cloud_tasks_identity(stack_env: dict[str, str]) -> Identity:
     """The OIDC token our code puts on a publish task (with the api's terraform settings),
     read back from a paused queue of the Cloud Tasks emulator (so nothing is delivered)."""
     queue_id = f"identity-probe-{uuid.uuid4().hex[:8]}"
-    settings = Settings(
-        **{k.lower(): v for k, v in terraform_env("api").items()},
-        tasks_queue=queue_id,
-        internal_auth_secret=None,
+    settings = Settings.model_validate(
+        {
+            **{k.lower(): v for k, v in terraform_env("api").items()},
+            "tasks_queue": queue_id,
+            "internal_auth_secret": None,
+        }
     )
     channel = grpc.insecure_channel(stack_env["CLOUD_TASKS_EMULATOR_HOST"])
     client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
@@ -286,7 +288,9 @@ def settings(certs: CertsServer) -> Settings:
 
 
 def request_with(headers: dict[str, str]) -> Request:
-    return Request(EnvironBuilder(method="POST", path="/", headers=headers).get_environ())
+    return Request(
+        EnvironBuilder(method="POST", path="/", headers=list(headers.items())).get_environ()
+    )
 
 
 def test_a_valid_token_names_the_caller(settings):

@@ -238,7 +238,7 @@ def test_x_timeline(base):
         url,
         headers=X_AUTH,
         timeout=5,
-        params={
+        params={  # type: ignore[arg-type]
             "max_results": 5,
             "start_time": "2020-01-01T00:00:00Z",
             "tweet.fields": "created_at",
@@ -365,7 +365,7 @@ def test_facebook_feed(base):
         url,
         headers=auth,
         timeout=5,
-        params={"fields": "id,message,created_time", "since": 0, "limit": 3},
+        params={"fields": "id,message,created_time", "since": "0", "limit": "3"},
     ).json()
     assert [p["id"] for p in first["data"]] == ids[::-1][:3]
     assert set(first["data"][0]) == {"id", "message", "created_time"}
@@ -376,7 +376,7 @@ def test_facebook_feed(base):
     assert [p["id"] for p in second["data"]] == ids[1::-1]
     assert "next" not in second["paging"]
     with_query_token = requests.get(
-        url, timeout=5, params={"access_token": "tok", "fields": "id", "limit": 1}
+        url, timeout=5, params={"access_token": "tok", "fields": "id", "limit": "1"}
     ).json()
     assert "access_token" not in parse_qs(urlsplit(with_query_token["paging"]["next"]).query)
     future = requests.get(

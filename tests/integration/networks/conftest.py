@@ -33,7 +33,7 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="session")
-def media(stack) -> EmulatorMedia:  # type: ignore[no-untyped-def]
+def media(stack) -> EmulatorMedia:
     assert os.environ.get("STORAGE_EMULATOR_HOST")
     return EmulatorMedia()
 

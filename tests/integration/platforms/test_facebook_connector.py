@@ -147,7 +147,9 @@ def test_accept_then_hang_times_out(sandbox):
     assert info.value.code == "NETWORK"
     assert "timed out" in info.value.message
     [entry] = sandbox.ledger("facebook")
-    assert quick.find_existing(req(), access_token=TOKEN, since=ago()).external_id == entry["id"]
+    found = quick.find_existing(req(), access_token=TOKEN, since=ago())
+    assert found is not None
+    assert found.external_id == entry["id"]
 
 
 def test_empty_success_is_unknown_outcome(fb, sandbox):

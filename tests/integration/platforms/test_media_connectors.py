@@ -102,7 +102,7 @@ def test_x_video_upload_resumes_after_a_crash_and_waits_for_processing(
                 break
     assert crashing.starts == [0, 2 * CHUNK]  # resumed at the saved offset, not from zero
     assert [type(o).__name__ for o in outcomes] == ["Pending", "Pending", "PublishResult"]
-    assert all(o.wait_s == 1 for o in outcomes[:2])
+    assert all(isinstance(o, Pending) and o.wait_s == 1 for o in outcomes[:2])
     uploads = sandbox_server.app.state.sandbox.media.x_uploads
     assert len(uploads) == 1  # initialized once
     [post] = sandbox.ledger("x")

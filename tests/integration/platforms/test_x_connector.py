@@ -88,6 +88,7 @@ def test_rate_limit_carries_the_reset_wait(xc, sandbox):
     assert info.value.code == "RATE_LIMITED"
     assert info.value.http_status == 429
     # Measured from the answer's Date header, which uvicorn refreshes once a second.
+    assert info.value.retry_after_s is not None
     assert 118 <= info.value.retry_after_s <= 122
 
 
@@ -125,7 +126,9 @@ def test_accept_then_hang_times_out(sandbox):
 
     assert info.value.code == "NETWORK"
     [entry] = sandbox.ledger("x")
-    assert quick.find_existing(req(), access_token=TOKEN, since=ago()).external_id == entry["id"]
+    found = quick.find_existing(req(), access_token=TOKEN, since=ago())
+    assert found is not None
+    assert found.external_id == entry["id"]
 
 
 def test_empty_success_is_unknown_outcome(xc, sandbox):

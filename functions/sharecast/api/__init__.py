@@ -20,6 +20,7 @@ from sharecast.api import (
     problems,
     session,
     shares,
+    webhooks,
 )
 from sharecast.api.context import install
 from sharecast.app import AppContext
@@ -49,6 +50,7 @@ BLUEPRINTS = (
     connections.bp,
     media.bp,
     shares.bp,
+    webhooks.bp,
     admin.bp,
 )
 

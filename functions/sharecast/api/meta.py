@@ -9,6 +9,7 @@ from flask import Blueprint, Response, json
 from sharecast.api.openapi import build_document
 from sharecast.api.routes import PUBLIC, REGISTRY, route
 from sharecast.api.schemas import HealthOut, OpenApiDocument
+from sharecast.api.webhook_schemas import WEBHOOK_PAYLOADS
 
 bp = Blueprint("meta", __name__)
 
@@ -21,7 +22,7 @@ def healthz() -> HealthOut:
 
 @functools.cache
 def _document_json() -> str:
-    return json.dumps(build_document(REGISTRY))
+    return json.dumps(build_document(REGISTRY, webhooks=WEBHOOK_PAYLOADS))
 
 
 @route(

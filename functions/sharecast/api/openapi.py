@@ -6,13 +6,15 @@ errors each route can answer (which follow from its declaration: a body can be m
 too large (413), of another type (415) or invalid (422); a token can be missing (401) or of a
 role not allowed (403); a rate class can be exhausted (429)...). Schemas are the JSON Schemas of
 the very pydantic models the handlers validate with (``models_json_schema``, references into
-``components/schemas``). Served without auth at ``GET /openapi.json``.
+``components/schemas``). The bodies Sharecast POSTs to webhook endpoints are the document's
+``webhooks`` (one entry per delivery type, with the Standard Webhooks headers). Served without
+auth at ``GET /openapi.json``.
 See https://spec.openapis.org/oas/v3.1.0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -70,9 +72,17 @@ def _problem_response(spec: Route, status: int) -> dict[str, Any]:
     return response
 
 
-def build_document(routes: Sequence[Route], *, version: str = "1.0.0") -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a JSON-compatible dict) describing ``routes``."""
+def build_document(
+    routes: Sequence[Route],
+    *,
+    version: str = "1.0.0",
+    webhooks: Mapping[str, type[BaseModel]] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a JSON-compatible dict) describing ``routes`` and the
+    ``webhooks`` Sharecast sends (delivery type => payload model)."""
+    webhooks = webhooks or {}
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Problem, "serialization")]
+    wanted += [(model, "serialization") for model in webhooks.values()]
     for spec in routes:
         if spec.body is not None:
             wanted.append((spec.body, "validation"))
@@ -82,7 +92,7 @@ def build_document(routes: Sequence[Route], *, version: str = "1.0.0") -> dict[s
     paths: dict[str, dict[str, Any]] = {}
     for spec in routes:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, refs)
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Sharecast API",
@@ -100,6 +110,49 @@ def build_document(routes: Sequence[Route], *, version: str = "1.0.0") -> dict[s
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
         },
+    }
+    if webhooks:
+        document["webhooks"] = {
+            name: _webhook(name, refs[(model, "serialization")]) for name, model in webhooks.items()
+        }
+    return document
+
+
+#: The Standard Webhooks headers of every delivery
+#: (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
+_WEBHOOK_HEADERS = {
+    "webhook-id": "the delivery's message id, the same on every retry: deduplicate on it",
+    "webhook-timestamp": "the attempt's time, seconds since the epoch",
+    "webhook-signature": "space-separated `v1,<base64 HMAC-SHA256>` signatures, one per secret",
+}
+
+
+def _webhook(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The path item of one delivery type in the document's ``webhooks``."""
+    return {
+        "post": {
+            "operationId": f"webhook_{name}",
+            "summary": f"A `{name}` delivery to your endpoint (docs/webhooks.md)",
+            "parameters": [
+                {
+                    "name": header,
+                    "in": "header",
+                    "required": True,
+                    "description": text,
+                    "schema": {"type": "string"},
+                }
+                for header, text in _WEBHOOK_HEADERS.items()
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+            "responses": {
+                "2XX": {"description": "delivered"},
+                "410": {"description": "gone: Sharecast disables the endpoint"},
+                "default": {
+                    "description": "timeouts, 408, 429 and 5xx are retried (Retry-After is "
+                    "honoured) for about 3 days; other answers fail the delivery"
+                },
+            },
+        }
     }
 
 

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         ("api", p.api),
         ("publisher", p.publisher),
         ("media_finalized (CloudEvents)", p.media_finalized),
+        ("webhook_delivery", p.webhook_delivery),
         ("sweeper", p.sweeper),
         ("relay (SSE)", p.relay),
         ("sandbox", p.sandbox),

@@ -95,8 +95,8 @@ def test_org_wide_endpoints_are_for_admins_and_others_endpoints_are_404(api, rec
         ("POST", f"/webhooks/{endpoint['id']}/ping"),
         ("GET", f"/webhooks/{endpoint['id']}/deliveries"),
     ):
-        kwargs = {"json": {"enabled": False}} if method == "PATCH" else {}
-        assert_problem(other.request(method, path, **kwargs), 404, "NOT_FOUND")
+        body = {"enabled": False} if method == "PATCH" else None
+        assert_problem(other.request(method, path, json=body), 404, "NOT_FOUND")
     viewer = ApiClient(PORTS, f"{user_id}-viewer", role="viewer")
     assert_problem(viewer.get("/webhooks"), 403, "FORBIDDEN")
     admin = ApiClient(PORTS, f"{user_id}-admin", role="admin")

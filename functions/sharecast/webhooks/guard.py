@@ -131,8 +131,8 @@ def check_address(address: IpAddress, *, allow_local: bool) -> None:
         ("is_unspecified", "unspecified"),
         ("is_link_local", "link-local (the metadata server's range)"),
         ("is_multicast", "multicast"),
-        ("is_private", "private"),
         ("is_reserved", "reserved"),
+        ("is_private", "private"),
     ):
         if getattr(address, flag):
             raise Refused(f"{name} address {address}")

@@ -1,9 +1,10 @@
 """Chaos: 200 posts x 3 targets through the whole stack while the sandbox injects
 transient errors, permanent errors, latency and 429s with wait headers, the publisher is
-SIGKILLed mid-attempt three times and the relay restarted; afterwards every target is terminal,
-nothing was posted twice, every SUCCESS has the ledger's external id and every SSE client got
-the final status of each of its targets. ``make bench`` runs a bigger one
-(tests/bench/bench_chaos.py)."""
+SIGKILLed mid-attempt three times and the relay restarted, and every user's webhook receiver
+fails 30 % of deliveries; afterwards every target is terminal, nothing was posted twice, every
+SUCCESS has the ledger's external id, every SSE client got the final status of each of its
+targets and every event reached its user's webhook, verified, at least once. ``make bench``
+runs a bigger one (tests/bench/bench_chaos.py)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,8 @@ def test_chaos_every_target_terminal_nothing_posted_twice_every_client_told(stac
     assert counts["attempts"] > len(result.targets)
     assert statuses.get("SUCCESS", 0) > 2 * POSTS
     assert statuses.get("FAILED", 0) > 0
+    # The receivers really failed deliveries, and retries made up for every one of them.
+    webhooks = counts["webhooks"]
+    assert webhooks["events"] > 3 * POSTS
+    assert webhooks["answered_503"] > 0.15 * webhooks["requests"]
+    assert webhooks["unverified"] == 0

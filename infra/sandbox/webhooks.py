@@ -13,7 +13,7 @@ receiver would), and answers as configured. The control routes:
 - ``GET /_sandbox/webhooks/{name}`` → ``{"settings": {...}, "deliveries": [...]}``, oldest first:
   each with ``webhook_id``, ``webhook_timestamp``, ``webhook_signature``, ``verified`` (``null``
   without secrets), ``verified_with`` (the index of the secret that matched), ``body`` (parsed
-  JSON), ``answered`` (the status it gave) and ``received_at``;
+  JSON), ``raw`` (the body as received), ``answered`` (the status it gave) and ``received_at``;
 - ``DELETE /_sandbox/webhooks/{name}``: forget the receiver.
 
 The headers and their signature scheme are the Standard Webhooks specification's
@@ -122,6 +122,7 @@ class WebhookRoutes:
                 "verified": verified,
                 "verified_with": index,
                 "body": _parsed(body),
+                "raw": body.decode("utf-8", "replace"),
                 "answered": status,
                 "received_at": time.time(),
             }

@@ -563,3 +563,14 @@ variable "webhook_delivery_max_instances" {
     error_message = "webhook_delivery_max_instances must be at least 1."
   }
 }
+
+variable "alert_webhook_endpoints_disabled_per_hour" {
+  type        = number
+  description = "Alert when more than this many webhook endpoints are disabled within an hour (0: any)."
+  default     = 0
+
+  validation {
+    condition     = var.alert_webhook_endpoints_disabled_per_hour >= 0
+    error_message = "alert_webhook_endpoints_disabled_per_hour must not be negative."
+  }
+}

@@ -276,20 +276,27 @@ def _disabled_notification(endpoint: EndpointRecord, reason: str) -> Event:
 def _log(
     endpoint: EndpointRecord, delivery: DeliveryRecord, *, attempt: DeliveryAttempt, answer: Answer
 ) -> None:
-    """One structured line per attempt (``refused`` carries the SSRF reason)."""
-    level = logging.WARNING if answer.refused else logging.INFO
-    log.log(
-        level,
-        "webhook delivery refused" if answer.refused else "webhook attempt finished",
+    """One structured line per attempt; a refused one (SSRF guard) is a warning with its
+    reason in ``refused``."""
+    ids = {
+        "endpoint_id": endpoint.id,
+        "delivery_id": delivery.id,
+        "event_type": delivery.event_type,
+        "attempt": attempt.attempt,
+    }
+    if answer.refused:
+        log.warning(
+            "webhook delivery refused",
+            extra=fields(outcome=attempt.outcome.value, refused=answer.refused, **ids),
+        )
+        return
+    log.info(
+        "webhook attempt finished",
         extra=fields(
-            endpoint_id=endpoint.id,
-            delivery_id=delivery.id,
-            event_type=delivery.event_type,
-            attempt=attempt.attempt,
             outcome=attempt.outcome.value,
             status_code=answer.status,
             latency_ms=answer.latency_ms,
             error=answer.error,
-            refused=answer.refused,
+            **ids,
         ),
     )

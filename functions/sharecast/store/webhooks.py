@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-from google.api_core.exceptions import AlreadyExists, Conflict
+from google.api_core.exceptions import AlreadyExists, Conflict, FailedPrecondition
+from google.api_core.exceptions import NotFound as NotFoundError
 from google.cloud import firestore
 
 from sharecast.domain.events import Event
@@ -153,8 +154,9 @@ def add_deliveries(db: firestore.Client, deliveries: Sequence[DeliveryRecord]) -
 
 def get_both(
     db: firestore.Client, endpoint_id: str, delivery_id: str
-) -> tuple[EndpointRecord | None, DeliveryRecord | None]:
-    """An endpoint and one of its deliveries in one read (``None`` for what does not exist)."""
+) -> tuple[EndpointRecord | None, DeliveryRecord | None, datetime | None]:
+    """An endpoint and one of its deliveries in one read (``None`` for what does not exist),
+    and the delivery's update time (for :func:`record_delivery`)."""
     refs = [endpoint_ref(db, endpoint_id), delivery_ref(db, endpoint_id, delivery_id)]
     snaps = {snap.reference.path: snap for snap in db.get_all(refs)}
     endpoint_snap, delivery_snap = (snaps.get(ref.path) for ref in refs)
@@ -163,12 +165,21 @@ def get_both(
         if endpoint_snap is not None and endpoint_snap.exists
         else None
     )
-    delivery = (
-        DeliveryRecord.from_doc(delivery_snap.id, delivery_snap.to_dict() or {})
-        if delivery_snap is not None and delivery_snap.exists
-        else None
-    )
-    return endpoint, delivery
+    if delivery_snap is None or not delivery_snap.exists:
+        return endpoint, None, None
+    delivery = DeliveryRecord.from_doc(delivery_snap.id, delivery_snap.to_dict() or {})
+    return endpoint, delivery, delivery_snap.update_time
+
+
+def record_delivery(db: firestore.Client, delivery: DeliveryRecord, *, read_at: datetime) -> bool:
+    """Write ``delivery`` if its document has not changed since ``read_at`` (its update time
+    when it was read): one write, no transaction. ``False`` when it changed meanwhile."""
+    ref = delivery_ref(db, delivery.endpoint_id, delivery.id)
+    try:
+        ref.update(delivery.to_doc(), option=db.write_option(last_update_time=read_at))
+    except (FailedPrecondition, NotFoundError):
+        return False
+    return True
 
 
 def get_delivery(db: firestore.Client, endpoint_id: str, delivery_id: str) -> DeliveryRecord:

@@ -77,8 +77,8 @@ def run_delivery(
 ) -> DeliveryReport:
     """Run ``task`` (see the module docstring). Raises when Firestore or Cloud Tasks fails
     before the outcome is safe (the queue then retries the task)."""
-    endpoint, delivery = store.get_both(ctx.db, task.endpoint_id, task.delivery_id)
-    if endpoint is None or delivery is None:
+    endpoint, delivery, read_at = store.get_both(ctx.db, task.endpoint_id, task.delivery_id)
+    if endpoint is None or delivery is None or read_at is None:
         return DeliveryReport("NOOP_GONE")
     if delivery.round != task.round:
         return DeliveryReport("NOOP_SUPERSEDED", delivery.status.value)
@@ -94,11 +94,11 @@ def run_delivery(
             outcome=DeliveryStatus.FAILED,
             error="the endpoint is disabled",
         )
-        _record(ctx, task, attempt, next_at=None)
+        _record(ctx, delivery, task, attempt, next_at=None, read_at=read_at)
         return DeliveryReport("SKIPPED_DISABLED", DeliveryStatus.FAILED.value)
     answer = _send(ctx, endpoint, delivery, now=now, transport=transport)
     attempt, verdict, next_at = _judge(ctx, delivery, task=task, answer=answer, now=now)
-    recorded = _record(ctx, task, attempt, next_at=next_at)
+    recorded = _record(ctx, delivery, task, attempt, next_at=next_at, read_at=read_at)
     if recorded is not None:
         _queue_next(ctx, recorded)
         _update_health(ctx, endpoint, verdict=verdict, attempt=attempt)
@@ -183,9 +183,21 @@ def _header(answer: Answer, name: str) -> str | None:
 
 
 def _record(
-    ctx: AppContext, task: WebhookTask, attempt: DeliveryAttempt, *, next_at: datetime | None
+    ctx: AppContext,
+    delivery: DeliveryRecord,
+    task: WebhookTask,
+    attempt: DeliveryAttempt,
+    *,
+    next_at: datetime | None,
+    read_at: datetime,
 ) -> DeliveryRecord | None:
-    """Record ``attempt`` unless the round was superseded or the attempt recorded already."""
+    """Record ``attempt`` unless the round was superseded or the attempt recorded already.
+
+    One conditional write when the delivery is as it was read (the usual case); otherwise a
+    transaction re-checks the round and the attempt count."""
+    new = delivery.recorded(attempt, next_attempt_at=next_at)
+    if store.record_delivery(ctx.db, new, read_at=read_at):
+        return new
 
     def mutate(current: DeliveryRecord) -> DeliveryRecord | None:
         if current.round != task.round or current.attempts >= task.attempt:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, SecretStr
 from sharecast.api import create_app
 from sharecast.api.openapi import build_document, error_statuses
 from sharecast.api.routes import REGISTRY, Route
+from sharecast.api.webhook_schemas import WEBHOOK_PAYLOADS
 from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
@@ -33,7 +34,8 @@ def app(settings):
 
 @pytest.fixture(scope="module")
 def document():
-    return build_document(REGISTRY)
+    """The document ``GET /openapi.json`` serves (with the webhook payloads)."""
+    return build_document(REGISTRY, webhooks=WEBHOOK_PAYLOADS)
 
 
 def declared(app) -> dict[tuple[str, str], Route]:
@@ -89,6 +91,26 @@ def test_unsafe_methods_never_allow_read_only_roles(app):
 def test_the_document_is_valid_openapi_3_1(document):
     assert document["openapi"] == "3.1.0"
     validate(document)
+
+
+def test_the_document_describes_every_webhook_payload(document):
+    """Each delivery type POSTed to endpoints, with the Standard Webhooks headers and a body
+    whose ``data`` is the SSE ``data:`` model (docs/webhooks.md#events-and-filters)."""
+    hooks = document["webhooks"]
+    assert set(hooks) == {"post_status", "target_status", "share_status", "notification", "ping"}
+    schemas = document["components"]["schemas"]
+    for name, item in hooks.items():
+        operation = item["post"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        body = schemas[ref.rsplit("/", 1)[1]]
+        assert body["properties"]["type"]["const"] == name
+        assert set(body["required"]) == {"id", "type", "timestamp", "user_id", "data"}
+        assert body["examples"][0]["type"] == name
+    target = hooks["target_status"]["post"]["requestBody"]["content"]["application/json"]
+    data_ref = schemas[target["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]["data"]["$ref"]
+    assert data_ref.endswith("/TargetOut")  # the same model as the API's targets
 
 
 def _models(model: type[BaseModel]) -> list[type[BaseModel]]:

@@ -103,7 +103,7 @@ class WebhookEndpointOut(ApiOut):
             scope="org" if record.org_wide else "user",
             enabled=record.enabled,
             disabledReason=record.disabled_reason,
-            failingSince=isoformat(record.failing_since),
+            failingSince=isoformat(record.failing_episode_start),
             lastSuccessAt=isoformat(record.last_success_at),
             signingSecrets=len(record.signing_secrets(now)),
             createdAt=isoformat(record.created_at),

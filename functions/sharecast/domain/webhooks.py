@@ -113,9 +113,11 @@ class EndpointRecord(Record):
     """``webhook_endpoints/{id}``: where and what to deliver for ``owner_id``.
 
     ``audience`` is ``user:{owner}`` or :data:`ORG_AUDIENCE` (every user's events, admins
-    only). ``event_types`` are filters (:func:`matches`; empty: all). ``failing_since`` is the
-    first failed attempt since the last success (``None`` while healthy); an endpoint failing
-    for ``WEBHOOK_DISABLE_AFTER_S`` (or answering 410) is disabled with ``disabled_reason``.
+    only). ``event_types`` are filters (:func:`matches`; empty: all). ``failing_since`` and
+    ``last_success_at`` track its health, each written at most about once a minute
+    (:func:`health_change`): failures since ``failing_since`` with no success after it make a
+    failing episode; one lasting ``WEBHOOK_DISABLE_AFTER_S`` (or a 410 answer) disables the
+    endpoint with ``disabled_reason``.
     """
 
     id: str
@@ -137,6 +139,16 @@ class EndpointRecord(Record):
     def org_wide(self) -> bool:
         """True for an org-wide endpoint."""
         return self.audience == ORG_AUDIENCE
+
+    @property
+    def failing_episode_start(self) -> datetime | None:
+        """When the current run of failures began (``None``: no failure since the last
+        success)."""
+        if self.failing_since is None:
+            return None
+        if self.last_success_at is not None and self.last_success_at >= self.failing_since:
+            return None
+        return self.failing_since
 
     def signing_secrets(self, now: datetime) -> list[SigningSecret]:
         """The secrets that sign at ``now``: the current one and those still in grace."""
@@ -282,6 +294,41 @@ def judge(status_code: int | None) -> Verdict:
     if status_code == 410:
         return Verdict.DISABLE
     return Verdict.GIVE_UP
+
+
+class HealthChange(StrEnum):
+    """What an attempt changes in its endpoint's health record: nothing, ``last_success_at``,
+    ``failing_since`` (a failing episode starts), or the endpoint is disabled."""
+
+    NONE = "NONE"
+    SUCCESS = "SUCCESS"
+    FAILING = "FAILING"
+    DISABLE = "DISABLE"
+
+
+def health_change(
+    endpoint: EndpointRecord, verdict: Verdict, *, now: datetime, disable_after_s: float
+) -> HealthChange:
+    """The health write an attempt of ``verdict`` calls for.
+
+    Each field is rewritten at most once per ``min(60 s, disable_after_s / 10)`` (an endpoint
+    taking many deliveries would otherwise be written by every one of them, and concurrent
+    attempts would contend on it); the disabling delay is therefore exact to within that.
+    410 Gone disables at once (Standard Webhooks: "Sender should disable the webhook
+    endpoint")."""
+    every = timedelta(seconds=min(60.0, disable_after_s / 10))
+    episode = endpoint.failing_episode_start
+    if verdict is Verdict.DELIVERED:
+        stale = endpoint.last_success_at is None or now - endpoint.last_success_at >= every
+        return HealthChange.SUCCESS if stale or episode is not None else HealthChange.NONE
+    if verdict is Verdict.DISABLE:
+        return HealthChange.DISABLE
+    if episode is not None:
+        late = now - episode >= timedelta(seconds=disable_after_s)
+        return HealthChange.DISABLE if late else HealthChange.NONE
+    if endpoint.failing_since is None or now - endpoint.failing_since >= every:
+        return HealthChange.FAILING
+    return HealthChange.NONE
 
 
 def retry_after_s(value: str | None, *, now: datetime) -> float | None:

@@ -126,6 +126,16 @@ def change_endpoint(
     return result
 
 
+def touch_endpoint(db: firestore.Client, endpoint_id: str, **fields: datetime) -> None:
+    """Set health timestamps (``last_success_at``, ``failing_since``) of an endpoint, without a
+    transaction or a version change (the last writer wins; both only move forward). An
+    endpoint deleted meanwhile is left deleted."""
+    try:
+        endpoint_ref(db, endpoint_id).update(dict(fields))
+    except NotFoundError:
+        return
+
+
 def delete_endpoint(db: firestore.Client, endpoint_id: str) -> None:
     """Delete an endpoint (its delivery log expires with its TTL). Raises :class:`NotFound`."""
     ref = endpoint_ref(db, endpoint_id)

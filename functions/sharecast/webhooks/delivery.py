@@ -31,7 +31,9 @@ from sharecast.domain.webhooks import (
     DeliveryRecord,
     DeliveryStatus,
     EndpointRecord,
+    HealthChange,
     Verdict,
+    health_change,
     judge,
     retry_after_s,
 )
@@ -221,50 +223,49 @@ def _queue_next(ctx: AppContext, delivery: DeliveryRecord) -> None:
 def _update_health(
     ctx: AppContext, endpoint: EndpointRecord, *, verdict: Verdict, attempt: DeliveryAttempt
 ) -> None:
-    """Track ``failing_since``; disable an endpoint failing too long (or gone) and tell its
-    owner. Writes only when something changes (a healthy endpoint is never written)."""
+    """Write what the attempt changes in the endpoint's health (``domain.webhooks.
+    health_change``: rarely anything); disable an endpoint failing too long (or gone) and tell
+    its owner."""
     now = attempt.at
     limit = ctx.settings.webhook_disable_after_s
-    if verdict is Verdict.DELIVERED:
-        if endpoint.failing_since is None:
-            return
-    elif (
-        verdict is not Verdict.DISABLE
-        and endpoint.failing_since is not None
-        and (now - endpoint.failing_since).total_seconds() < limit
-    ):
-        return
+    change = health_change(endpoint, verdict, now=now, disable_after_s=limit)
+    if change is HealthChange.SUCCESS:
+        store.touch_endpoint(ctx.db, endpoint.id, last_success_at=now)
+    elif change is HealthChange.FAILING:
+        store.touch_endpoint(ctx.db, endpoint.id, failing_since=now)
+    elif change is HealthChange.DISABLE:
+        _disable(ctx, endpoint.id, verdict=verdict, now=now)
+
+
+def _disable(ctx: AppContext, endpoint_id: str, *, verdict: Verdict, now: datetime) -> None:
+    """Disable the endpoint (re-checked in the transaction) and notify its owner."""
+    limit = ctx.settings.webhook_disable_after_s
 
     def mutate(current: EndpointRecord) -> tuple[EndpointRecord | None, list[Event]]:
-        if verdict is Verdict.DELIVERED:
-            if current.failing_since is None:
-                return None, []
-            return store.stamp(current, now, failing_since=None, last_success_at=now), []
-        since = current.failing_since or now
-        failing_s = (now - since).total_seconds()
-        if not current.enabled or (verdict is not Verdict.DISABLE and failing_s < limit):
-            if current.failing_since is not None:
-                return None, []
-            return store.stamp(current, now, failing_since=now), []
+        if (
+            not current.enabled
+            or health_change(current, verdict, now=now, disable_after_s=limit)
+            is not HealthChange.DISABLE
+        ):
+            return None, []
+        since = current.failing_episode_start or now
         reason = (
             "the endpoint answered 410 Gone"
             if verdict is Verdict.DISABLE
             else f"every delivery failed since {isoformat(since)}"
         )
-        disabled = store.stamp(
-            current, now, enabled=False, disabled_reason=reason, failing_since=since
-        )
+        disabled = store.stamp(current, now, enabled=False, disabled_reason=reason)
         return disabled, [_disabled_notification(disabled, reason)]
 
-    _, events = store.change_endpoint(ctx.db, endpoint.id, mutate, outbox=ctx.outbox)
+    endpoint, events = store.change_endpoint(ctx.db, endpoint_id, mutate, outbox=ctx.outbox)
     ctx.outbox.flush(events)
     if events:
         log.warning(
             "webhook endpoint disabled",
             extra=fields(
-                endpoint_id=endpoint.id,
+                endpoint_id=endpoint_id,
                 owner_id=endpoint.owner_id,
-                reason=events[0].data["message"],
+                reason=endpoint.disabled_reason,
             ),
         )
 

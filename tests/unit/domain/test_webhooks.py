@@ -12,9 +12,12 @@ from sharecast.domain.events import Event
 from sharecast.domain.statuses import EventType
 from sharecast.domain.webhooks import (
     Backoff,
+    EndpointRecord,
+    HealthChange,
     Verdict,
     check_filter,
     event_payload,
+    health_change,
     judge,
     matches,
     retry_after_s,
@@ -128,3 +131,53 @@ def test_jitter_and_retry_after_and_the_window():
     assert (
         backoff.next_attempt_at(1, round_started_at=NOW, now=NOW, retry_after=301, factor=0) is None
     )
+
+
+def endpoint_with(**health) -> EndpointRecord:
+    return EndpointRecord(
+        id="we_1",
+        owner_id="alice",
+        audience="user:alice",
+        url="https://example.com/",
+        secrets=[],
+        created_at=NOW,
+        updated_at=NOW,
+        **health,
+    )
+
+
+def test_health_is_written_rarely_and_disables_after_a_long_failing_episode():
+    day = 86400.0
+    at = NOW + timedelta(days=10)
+    change = health_change
+    fresh = endpoint_with()
+    assert change(fresh, Verdict.DELIVERED, now=at, disable_after_s=5 * day) is HealthChange.SUCCESS
+    assert change(fresh, Verdict.RETRY, now=at, disable_after_s=5 * day) is HealthChange.FAILING
+    assert change(fresh, Verdict.DISABLE, now=at, disable_after_s=5 * day) is HealthChange.DISABLE
+    # Healthy and recently written: nothing to write.
+    healthy = endpoint_with(last_success_at=at - timedelta(seconds=30))
+    assert change(healthy, Verdict.DELIVERED, now=at, disable_after_s=5 * day) is HealthChange.NONE
+    # A failing episode that started 2 days ago: nothing to write; after 5 days, disable.
+    failing = endpoint_with(
+        last_success_at=at - timedelta(days=3), failing_since=at - timedelta(days=2)
+    )
+    assert failing.failing_episode_start == at - timedelta(days=2)
+    assert change(failing, Verdict.GIVE_UP, now=at, disable_after_s=5 * day) is HealthChange.NONE
+    later = at + timedelta(days=3, seconds=1)
+    assert change(failing, Verdict.RETRY, now=later, disable_after_s=5 * day) is (
+        HealthChange.DISABLE
+    )
+    # A success closes the episode at once; an idle endpoint's first failure starts a new one.
+    assert change(failing, Verdict.DELIVERED, now=at, disable_after_s=5 * day) is (
+        HealthChange.SUCCESS
+    )
+    closed = endpoint_with(
+        last_success_at=at - timedelta(days=6), failing_since=at - timedelta(days=7)
+    )
+    assert closed.failing_episode_start is None
+    assert change(closed, Verdict.RETRY, now=at, disable_after_s=5 * day) is HealthChange.FAILING
+    # A failure right after an episode was closed is not written again within the minute.
+    flapping = endpoint_with(
+        last_success_at=at - timedelta(seconds=5), failing_since=at - timedelta(seconds=20)
+    )
+    assert change(flapping, Verdict.RETRY, now=at, disable_after_s=5 * day) is HealthChange.NONE

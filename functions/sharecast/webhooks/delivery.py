@@ -147,7 +147,12 @@ def _judge(
     """The attempt's record, its verdict and when the next attempt runs (``None``: none)."""
     verdict = Verdict.GIVE_UP if answer.refused else judge(answer.status)
     next_at = None
-    error = f"refused: {answer.refused}" if answer.refused else answer.error
+    if answer.refused:
+        error: str | None = f"refused: {answer.refused}"
+    elif answer.status is None:
+        error = answer.error
+    else:
+        error = None if verdict is Verdict.DELIVERED else f"HTTP {answer.status}"
     if verdict is Verdict.RETRY:
         wait = retry_after_s(_header(answer, "Retry-After"), now=now)
         next_at = backoff(ctx.settings).next_attempt_at(
@@ -158,7 +163,7 @@ def _judge(
             factor=random.uniform(-1.0, 1.0),
         )
         if next_at is None:
-            error = f"{error or f'HTTP {answer.status}'}; retry window spent"
+            error = f"{error}; retry window spent"
     elif verdict is Verdict.GIVE_UP and answer.status is not None:
         error = f"HTTP {answer.status}: not retried"
     elif verdict is Verdict.DISABLE:

@@ -66,6 +66,7 @@ def test_failures_are_retried_with_backoff_and_the_same_webhook_id(api):
     assert done["attempts"] == len(got)
     assert [a["outcome"] for a in done["history"]][:4] == ["RETRYING"] * 4
     assert done["history"][0]["statusCode"] == 503
+    assert done["history"][0]["error"] == "HTTP 503"
     # Backoff: 0.5 s, 1 s, 2 s (±20 %), capped at 2 s; each gap at least the smallest of them.
     times = [d["received_at"] for d in got]
     gaps = [b - a for a, b in itertools.pairwise(times)]

@@ -65,6 +65,8 @@ def _problem_response(spec: Route, status: int) -> dict[str, Any]:
             "Retry-After": _header("seconds to wait", required=True),
             **{name: _header(text, required=True) for name, text in _RATE_HEADERS.items()},
         }
+    if status == 503:
+        response["headers"] = {"Retry-After": _header("seconds to wait", required=True)}
     if status == 409 and spec.idempotent:
         response["headers"] = {"Retry-After": _header("seconds to wait")}
     return response

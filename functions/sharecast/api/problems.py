@@ -22,6 +22,8 @@ from sharecast.errors import (
 log = logging.getLogger(__name__)
 
 _KEPT_HTTP_HEADERS = frozenset({"allow", "retry-after", "www-authenticate"})
+#: Seconds a client should wait before retrying after a dependency outage (503).
+DEPENDENCY_RETRY_AFTER_S = 5
 
 
 def problem_response(error: SharecastError) -> Response:
@@ -73,20 +75,16 @@ def register(app: Flask) -> None:
     @app.errorhandler(GoogleAPICallError)
     @app.errorhandler(RetryError)
     def _dependency(error: Exception) -> Response:
-        log.warning("a Google service failed: %s", type(error).__name__, exc_info=True)
+        # Firestore, Storage, Tasks... failed or timed out: nothing half-done is reported as
+        # success, and the client may retry (503 with Retry-After, not 500). One handler per
+        # exception class: Flask keeps only the last one registered for a class.
+        log.error("google service call failed: %s", type(error).__name__, exc_info=True)
         return problem_response(
             DependencyUnavailable(
-                "a backing service is unavailable; retry", headers={"Retry-After": "1"}
+                "a backing service is unavailable; retry",
+                headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_S)},
             )
         )
-
-    @app.errorhandler(GoogleAPICallError)
-    @app.errorhandler(RetryError)
-    def _google(error: Exception) -> Response:
-        # Firestore, Storage, Tasks... failed or timed out: nothing half-done is reported as
-        # success, and the client may retry (503, not 500).
-        log.error("google service call failed: %s", type(error).__name__)
-        return problem_response(DependencyUnavailable("a backing service is unavailable; retry"))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

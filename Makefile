@@ -40,7 +40,7 @@ run: $(STAMP) check-emulators
 
 ## Unit, integration (emulators) and end-to-end tests; the session starts and stops the stack.
 test: $(STAMP) check-emulators
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --basetemp=.pytest-tmp
 
 ## ruff, mypy, the import contracts of pyproject.toml (docs/architecture.md), and checkov on
 ## terraform/ (see tfcheck).

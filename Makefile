@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/functions
 
-.PHONY: run test lint bench token venv clean check-emulators tfcheck deploy
+.PHONY: run test lint bench token venv clean check-emulators tfcheck deploy browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,27 @@ venv: $(STAMP)
 check-emulators:
 	@$(BIN)/python -m infra.doctor
 
-## Start the whole local stack (emulators, functions, relay, sandbox); Ctrl-C stops it.
-run: $(STAMP) check-emulators
-	$(BIN)/python -m infra run
+# Debian's Chromium and its WebDriver for the browser tests (tests/e2e/browser), installed
+# with apt when missing (as root, or through sudo). Browsers are never downloaded otherwise.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  echo "installing Debian packages chromium and chromium-driver for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq -o DPkg::Lock::Timeout=600 && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+	    chromium chromium-driver >/dev/null; \
+	fi
 
-## Unit, integration (emulators) and end-to-end tests; the session starts and stops the stack.
-test: $(STAMP) check-emulators
+## Start the whole local stack (emulators, functions, relay, sandbox, console); Ctrl-C stops
+## it. Service logs follow in the terminal; LOGS=all also shows the minutely sweeper's lines.
+run: $(STAMP) check-emulators
+	$(BIN)/python -m infra run $(if $(filter all,$(LOGS)),--all-logs)
+
+## Unit, integration (emulators), end-to-end and browser tests; the session starts and stops
+## the stack.
+test: $(STAMP) check-emulators browser
 	$(BIN)/python -m pytest
 
 ## ruff and mypy (and checkov on terraform/, see tfcheck).

@@ -127,7 +127,7 @@ export function composeView(root, ctx, editId = null) {
 
   const drawUploads = () => {
     mount(mediaList, uploads.map((u) =>
-      h("li", { class: `upload ${u.status}`, dataset: { name: u.file.name, status: u.status, mediaId: u.mediaId || "" } },
+      h("li", { class: `upload ${u.status}`, dataset: { name: u.file.name, status: u.status, mediaId: u.mediaId || "", progressEvents: u.events } },
         h("span", { class: "name" }, u.file.name),
         h("progress", { class: "upload-progress", max: 100, value: u.total ? Math.round((100 * u.loaded) / u.total) : 0 }),
         h("span", { class: "small muted" }, u.status === "uploading" ? `${Math.round((100 * u.loaded) / (u.total || 1))} %` : u.status),

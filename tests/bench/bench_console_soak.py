@@ -15,6 +15,7 @@ expiries and a 10-minute run ~10.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -102,24 +103,22 @@ def main() -> int:
         from tests.e2e.browser.test_console import stored_events
 
         stored = set(stored_events(user))
-        try:
+        with contextlib.suppress(AssertionError):  # reported below
             wait_until(lambda: stored <= set(browser.event_ids()), 180, "all events in the page")
-        except AssertionError:
-            pass
         received = browser.event_ids()
         state = browser.stream_state()
         missing = stored - set(received)
         browser.shot("end")
-        print(
-            f"console soak: {(time.monotonic() - started) / 60:.1f} min, token TTL {args.token_ttl} s"
-        )
+        minutes = (time.monotonic() - started) / 60
+        print(f"console soak: {minutes:.1f} min, token TTL {args.token_ttl} s")
         print(f"  posts {len(posts)}, relay restarts {restarts}")
         print(f"  events stored {len(stored)}, shown {len(set(received))}, missing {len(missing)}")
         print(f"  delivered twice {len(received) - len(set(received))}")
         print(
             f"  stream opens {state.get('opens')}, native reconnects {state.get('reconnects')}, "
             f"reopens after auth failure {state.get('reauths')}, duplicates dropped "
-            f"{state.get('duplicates')}, stale versions {state.get('stale')}, mode {state.get('mode')}"
+            f"{state.get('duplicates')}, stale versions {state.get('stale')}, "
+            f"mode {state.get('mode')}"
         )
         print(f"  schema mismatches {len(browser.schema_mismatches())}")
         return 1 if missing else 0

@@ -259,6 +259,10 @@ class Settings(BaseSettings):
     relay_replay_limit: int = Field(default=200, ge=1, le=5000)
     relay_replay_max_age_s: float = Field(default=900.0, gt=0)
     relay_snapshot_posts: int = Field(default=25, ge=1, le=100)
+    # Per-user limits of each relay instance (sharecast/relay/limits.py): open streams (the
+    # oldest is closed beyond it) and new streams per minute (429 beyond it).
+    relay_max_streams_per_user: int = Field(default=8, ge=1, le=1000)
+    relay_stream_opens_per_min: int = Field(default=30, ge=1, le=6000)
 
     @field_validator("retry_policies")
     @classmethod

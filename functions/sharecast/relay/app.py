@@ -77,6 +77,10 @@ def create_app(settings: Settings, clients: Clients) -> RelayApp:
             "instance": relay.instance_id,
             "streams": len(relay.hub),
             "users": relay.hub.users,
+            "limits": {
+                "superseded": relay.hub.stats.superseded,
+                "rate_limited": relay.open_limiter.refused,
+            },
             "messages": {
                 "received": relay.subscription.received,
                 "skipped": relay.subscription.skipped,

@@ -160,10 +160,12 @@ class Connection:
 
 @dataclass
 class HubStats:
-    """Counters since start: frames buffered, streams closed for overflow."""
+    """Counters since start: frames buffered, streams closed for overflow, streams closed by
+    the per-user cap."""
 
     delivered: int = 0
     overflows: int = 0
+    superseded: int = 0
 
 
 class Hub:
@@ -202,12 +204,23 @@ class Hub:
         """The open connections of ``user_id``."""
         return frozenset(self._by_user.get(user_id, ()))
 
-    def subscribe(self, user_id: str) -> Connection:
-        """Open a connection for ``user_id``; it receives every frame published from now on."""
+    def subscribe(self, user_id: str, *, limit: int | None = None) -> Connection:
+        """Open a connection for ``user_id``; it receives every frame published from now on.
+
+        With ``limit``, the user's oldest connections are closed as
+        :attr:`CloseReason.SUPERSEDED` so that at most ``limit`` stay open, the new one included.
+        """
+        conns = self._by_user.setdefault(user_id, [])
+        while limit is not None and conns and len(conns) >= limit:
+            oldest = conns[0]
+            self._discard(oldest)
+            oldest.close(CloseReason.SUPERSEDED)
+            self.stats.superseded += 1
+            conns = self._by_user.setdefault(user_id, [])
         slot = self._next_slot
         self._next_slot = (slot + 1) % len(self._slots)
         conn = Connection(user_id, self.capacity, slot)
-        self._by_user.setdefault(user_id, []).append(conn)
+        conns.append(conn)
         self._slots[slot].add(conn)
         self._count += 1
         return conn

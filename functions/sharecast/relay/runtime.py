@@ -36,6 +36,7 @@ from sharecast.config import Settings
 from sharecast.logs import fields
 from sharecast.relay.hub import CloseReason, Frame, Hub
 from sharecast.relay.latency import LatencyHistogram
+from sharecast.relay.limits import OpenRateLimiter
 from sharecast.relay.replay import Resume, resume
 from sharecast.relay.subscription import RelaySubscription, instance_id, subscription_id
 
@@ -61,6 +62,7 @@ class Relay:
         slots = max(1, round(settings.relay_heartbeat_s / PING_TICK_S))
         self.hub = Hub(settings.relay_client_buffer, ping_slots=slots)
         self.latency = LatencyHistogram()
+        self.open_limiter = OpenRateLimiter(settings.relay_stream_opens_per_min)
         self.subscription = RelaySubscription(
             clients.subscriber,
             project=settings.google_cloud_project,

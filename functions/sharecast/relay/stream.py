@@ -11,7 +11,8 @@ What a stream sends (https://html.spec.whatwg.org/multipage/server-sent-events.h
 the replay or a ``snapshot`` (:mod:`sharecast.relay.replay`); then live events and ``: ping``
 heartbeats. It ends, after another ``retry:`` hint and a clean end of the response, at the
 first of: ``relay_max_stream_s`` (jittered), the credential's ``exp``, SIGTERM (drain), the
-per-user cap closing it, a recreated subscription. A stream whose client reads too slowly is
+per-user cap closing it for a newer stream (:mod:`sharecast.relay.limits`), a recreated
+subscription. A stream whose client reads too slowly is
 closed at once (overflow); a write stuck on such a client is aborted after ``CLOSE_GRACE_S``.
 Every end leaves the client able to resume from its last id.
 
@@ -103,7 +104,7 @@ async def serve(
     """Stream ``request``'s events until the stream closes (see the module docstring)."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    conn = relay.hub.subscribe(request.user_id)
+    conn = relay.hub.subscribe(request.user_id, limit=relay.settings.relay_max_streams_per_user)
     stream = Stream(relay, request, conn, send)
     conn.on_close(stream.abort_later)
     deadline = _deadline(relay, request, started)
@@ -229,7 +230,7 @@ async def _finish(stream: Stream) -> None:
 async def handle(relay: Relay, scope: Scope, receive: Receive, send: Send) -> None:
     """The ASGI handler of ``GET``/``HEAD /events``: authenticate (401 problem+json before any
     stream starts), then :func:`serve`. A ``HEAD`` gets the headers only."""
-    request = open_request(scope, relay.settings)
+    request = open_request(scope, relay.settings, relay.open_limiter)
     if not isinstance(request, StreamRequest):
         await send_problem(send, request, cors_headers(scope, relay.settings))
         return

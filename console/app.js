@@ -101,8 +101,9 @@ function onEvent(event) {
   }
   if (event.id) sessionStorage.setItem(LAST_ID_KEY, event.id);
   if (event.type === "snapshot") {
-    toast("Some updates could not be replayed; reloading.", "warn");
-    reloadPosts();
+    // The relay could not replay the gap: it sends the recent posts' state instead.
+    for (const post of F.snapshotPosts(event.data)) ctx.store.loadPost(post);
+    if (F.snapshotHasMore(event.data)) reloadPosts();
     return;
   }
   ctx.store.applyEvent(event);

@@ -58,7 +58,7 @@ export function post(p) {
   return {
     id: pick(p, "postId", "post_id", "id"),
     status: p.status,
-    content: pick(p, "content") ?? "",
+    content: pick(p, "content"), // null in a snapshot (it carries statuses only)
     scheduledAt: pick(p, "scheduledAt", "schedule_at"),
     publishedAt: pick(p, "publishedAt", "published_at"),
     createdAt: pick(p, "createdAt", "created_at"),
@@ -67,6 +67,10 @@ export function post(p) {
     targets: (pick(p, "targets") || []).map(target),
   };
 }
+
+/** The posts of a `snapshot` event (post_status data with its targets). */
+export const snapshotPosts = (d) => (pick(d, "posts") || []);
+export const snapshotHasMore = (d) => Boolean(pick(d, "more"));
 
 /** post_status event data -> a partial post. */
 export function postEvent(d) {

@@ -23,7 +23,8 @@
 //   full jitter.
 // - Client rules: drop event ids already seen; keep the highest `version` per resource (an
 //   older version is delivered with `stale: true` and never replaces a newer one); a
-//   `snapshot` event (no id) means the relay could not replay the gap: reload your state.
+//   `snapshot` event means the relay could not replay the gap: it carries the state of the
+//   recent posts (replace yours; `more`: reload older ones) and its id is the resume cursor.
 
 /** SSE event names of the Sharecast relay (GET /events.schema.json on the API). */
 export const EVENT_TYPES = ["post_status", "target_status", "share_status", "notification", "snapshot"];
@@ -71,6 +72,19 @@ export class EventLedger {
     }
     this.versions.set(key, version);
     return { deliver: true, stale: false, duplicate: false };
+  }
+
+  /** Take the versions a `snapshot` shows ({posts: [post_status data + targets]}). */
+  absorb(snapshot) {
+    for (const post of (snapshot && snapshot.posts) || []) {
+      this.raise(resourceKey("post_status", post), post.version);
+      for (const target of post.targets || []) this.raise(resourceKey("target_status", target), target.version);
+    }
+  }
+
+  raise(key, version) {
+    if (key === null || !Number.isInteger(version)) return;
+    if (!(this.versions.get(key) >= version)) this.versions.set(key, version);
   }
 
   /** Highest version seen of a resource key (see resourceKey), or undefined. */
@@ -208,8 +222,9 @@ export function connectEvents(options) {
       report({ error: `unreadable ${type} event` });
       return;
     }
-    const id = message.lastEventId && type !== "snapshot" ? message.lastEventId : null;
+    const id = message.lastEventId || null;
     const verdict = ledger.accept(type, id, data);
+    if (type === "snapshot") ledger.absorb(data);
     if (id) state.lastEventId = id;
     if (verdict.deliver) onEvent({ type, id, data, stale: verdict.stale });
     report();

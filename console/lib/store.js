@@ -37,8 +37,9 @@ export class Store {
   loadPost(apiPost) {
     const view = F.post(apiPost);
     const held = this.postOf(view.id);
-    if ((view.version ?? 0) >= (held.version ?? 0)) Object.assign(held, { ...view, targets: held.targets });
-    else held.content = view.content;
+    const content = view.content ?? held.content;
+    if ((view.version ?? 0) >= (held.version ?? 0)) Object.assign(held, { ...view, content, targets: held.targets });
+    held.content = content ?? "";
     for (const t of view.targets) this.mergeTarget(t);
     this.changed();
     return held;

@@ -111,16 +111,22 @@ test("relay without sessions: ?token=, and an auth failure reopens from the last
   second.open();
   second.emit("target_status", "id-1", { post_id: "p", target_id: "x-0", status: "PENDING", version: 1 });
   second.emit("target_status", "id-2", { post_id: "p", target_id: "x-0", status: "SUCCESS", version: 3 });
-  second.emit("snapshot", "", { reason: "replay_truncated" });
+  second.emit("snapshot", "01796185803465055-snapshot", {
+    reason: "unknown_last_event_id",
+    more: false,
+    posts: [{ post_id: "p", status: "PUBLISHED", version: 4, targets: [{ post_id: "p", target_id: "x-0", version: 5 }] }],
+  });
+  second.emit("target_status", "id-3", { post_id: "p", target_id: "x-0", status: "SUCCESS", version: 4 });
   assert.deepEqual(events.map((e) => [e.type, e.id, e.data.status ?? e.data.reason, e.stale]), [
     ["target_status", "id-1", "PENDING", false],
     ["target_status", "id-2", "SUCCESS", false],
-    ["snapshot", null, "replay_truncated", false],
+    ["snapshot", "01796185803465055-snapshot", "unknown_last_event_id", false],
+    ["target_status", "id-3", "SUCCESS", true], // older than the snapshot's version 5
   ]);
   const state = stream.state;
   assert.equal(state.duplicates, 2);
   assert.equal(state.reauths, 1);
-  assert.equal(state.lastEventId, "id-2");
+  assert.equal(state.lastEventId, "id-3");
   stream.close();
   assert.equal(second.readyState, FakeEventSource.CLOSED);
 });

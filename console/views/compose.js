@@ -230,7 +230,7 @@ export function composeView(root, ctx, editId = null) {
     }
     if (editId) {
       const post = F.post(await ctx.api.get(`/posts/${editId}`));
-      content.value = post.content;
+      content.value = post.content ?? "";
       for (const t of post.targets) {
         const check = checks.get(t.platform);
         if (check) { check.checked = true; panelOf.get(t.platform).hidden = false; }

@@ -8,8 +8,8 @@ and the JSON of ``data:``); ``data`` is validated by the schema of its type:
 - ``target_status``: one target (:meth:`sharecast.domain.models.TargetRecord.snapshot`);
 - ``share_status``: one video share record (:meth:`sharecast.domain.shares.ShareRecord.snapshot`);
 - ``notification``: ``kind`` ``target_failed`` or ``connection_needs_reauth``;
-- ``snapshot``: sent without ``id`` when the relay cannot replay from the client's
-  ``Last-Event-ID``: the client reloads the state it shows.
+- ``snapshot``: sent when the relay cannot replay from the client's ``Last-Event-ID``: the
+  state of the user's recent posts, replacing what the client shows; its ``id`` is a cursor.
 
 Every resource event carries the resource's ``version``: a client keeps the highest per resource
 and drops event ids it has seen. Timestamps are RFC 3339 strings in UTC. The models forbid
@@ -120,13 +120,21 @@ class ReauthNotification(_Data):
     version: int = Field(ge=1)
 
 
-class SnapshotData(BaseModel):
-    """``snapshot`` (no ``id``): the relay could not replay everything after the client's
-    ``Last-Event-ID``; ``reason`` says why. The client reloads what it shows from the API."""
+class SnapshotPost(PostStatusData):
+    """One post of a ``snapshot``: its ``post_status`` data and every target's."""
 
-    model_config = ConfigDict(extra="allow")
+    targets: list[TargetStatusData]
+
+
+class SnapshotData(_Data):
+    """``snapshot``: the relay could not replay what followed the client's ``Last-Event-ID``
+    (unknown, too old, or too many events); ``reason`` says why. ``posts`` holds the state of
+    the user's most recent posts (``more``: older ones exist, reload them from the API). Its
+    ``id`` is a cursor (``{microseconds}-snapshot``) to resume from, not an event."""
 
     reason: str
+    posts: list[SnapshotPost]
+    more: bool
 
 
 #: The data model of each event type (a notification is one of its kinds).
@@ -161,15 +169,15 @@ def build_event_schema() -> dict[str, Any]:
         "$id": SCHEMA_PATH,
         "title": "Sharecast server-sent events",
         "description": (
-            "One event of GET /events on the relay: its SSE event name, id (absent on "
-            "snapshot) and the JSON of its data. Clients drop ids they have seen and keep the "
+            "One event of GET /events on the relay: its SSE event name, id (a resume cursor "
+            "on snapshot) and the JSON of its data. Clients drop ids they have seen and keep the "
             "highest version per resource."
         ),
         "type": "object",
         "required": ["event", "data"],
         "properties": {
             "event": {"enum": [kind.value for kind in DATA_MODELS]},
-            "id": {"type": "string", "pattern": "^[0-9]{17}-[0-9a-f]{8}$"},
+            "id": {"type": "string", "pattern": "^[0-9]{17}-([0-9a-f]{8}|snapshot)$"},
             "data": {"type": "object"},
         },
         "allOf": branches,

@@ -63,7 +63,15 @@ def test_what_the_domain_emits_is_valid(validator):
         {"event": "post_status", "id": EVENT_ID, "data": post.snapshot()},
         {"event": "target_status", "id": EVENT_ID, "data": failed.snapshot()},
         {"event": "notification", "id": EVENT_ID, "data": failure_notification(failed)},
-        {"event": "snapshot", "data": {"reason": "replay_truncated", "replayed": 1000}},
+        {
+            "event": "snapshot",
+            "id": "01767323045000000-snapshot",
+            "data": {
+                "reason": "unknown_last_event_id",
+                "posts": [post.snapshot() | {"targets": [failed.snapshot()]}],
+                "more": False,
+            },
+        },
     ]
     for case in cases:
         validator.validate(case)

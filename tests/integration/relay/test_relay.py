@@ -407,3 +407,31 @@ def test_sigterm_ends_streams_and_deletes_subscription(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_a_lost_subscription_is_recreated_and_streams_told_to_resume(
+    emulators: dict[str, str], clients: Clients, sse: Callable[..., SseClient]
+) -> None:
+    server = RelayServer(make_settings()).start()
+    try:
+        user = new_user()
+        stream = sse(server.base_url, headers=bearer(server.token(user)))
+        assert stream.next() == {"retry": str(RETRY_MS)}
+        subscription = server.relay.subscription
+        subscription.subscriber.delete_subscription(request={"subscription": subscription.path})
+        # The pull fails (NotFound), the relay recreates the subscription and ends every stream
+        # cleanly, with a retry hint: live events of the gap are in the log, for the replay.
+        assert stream.ended.wait(30), "stream not ended after the subscription was lost"
+        assert stream.error is None
+        tail = [stream.next(1) for _ in range(stream.frames.qsize())]
+        assert tail[-1] == {"retry": str(RETRY_MS)}
+        deadline = time.monotonic() + 30
+        while not server.relay.healthy:
+            assert time.monotonic() < deadline, "relay did not resubscribe"
+            time.sleep(0.1)
+        fresh = sse(server.base_url, headers=bearer(server.token(user)))
+        assert fresh.next() == {"retry": str(RETRY_MS)}
+        (event,) = emit(clients, user, 1)
+        assert [f["id"] for f in fresh.events(1)] == [event.id]
+    finally:
+        server.stop()

@@ -265,7 +265,7 @@ def test_slow_client_overflow_closes_only_that_stream(
         hub = server.relay.hub
 
         def wait_connections(count: int) -> frozenset[Any]:
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 20
             while len(hub.connections(user)) != count:
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
@@ -280,7 +280,7 @@ def test_slow_client_overflow_closes_only_that_stream(
         # ~6 MB in bursts of 4: more than socket buffers hold, never more than the buffer.
         sent = emit(clients, user, 120, pad=48 * 1024, group=4)
         sent_ids = {e.id for e in sent}
-        got = [f["id"] for f in fast.events(len(sent), timeout_s=30)]
+        got = [f["id"] for f in fast.events(len(sent), timeout_s=90)]
         assert sorted(got) == sorted(sent_ids)  # the fast reader is not held up
 
         # The slow stream is closed as soon as its buffer overflows; since its client reads
@@ -289,7 +289,7 @@ def test_slow_client_overflow_closes_only_that_stream(
             logged = [getattr(r, "json_fields", {}) for r in caplog.records]
             return [f for f in logged if f.get("user_id") == user and "aborted" in f]
 
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not ended():
             assert time.monotonic() < deadline, "slow stream not closed"
             time.sleep(0.05)

@@ -57,9 +57,6 @@ resource "google_cloud_run_v2_service" "relay" {
         container_port = 8080
       }
 
-      # 512 MiB is the gen2 minimum; 1,000 streams (the concurrency cap) take ~15 MiB above the
-      # ~100 MiB base (tests/bench/bench_relay.py). One vCPU: delivering 1,000 events/s used
-      # ~10 % of it, an event for a user connected elsewhere ~44 µs (README "Scaling the relay").
       resources {
         limits = {
           cpu    = "1"

@@ -293,7 +293,7 @@ variable "relay_max_instances" {
 
 variable "relay_concurrency" {
   type        = number
-  description = "Concurrent requests (open SSE streams) per relay instance. 1000 (Cloud Run's maximum) is measured to fit: 14.5 KiB per idle stream above a ~100 MiB base (README \"The relay: memory, latency, scaling\")."
+  description = "Concurrent requests (open SSE streams) per relay instance."
   default     = 1000
 
   validation {

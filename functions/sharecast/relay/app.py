@@ -87,7 +87,6 @@ def create_app(settings: Settings, clients: Clients) -> RelayApp:
                 "malformed": relay.subscription.malformed,
             },
             "delivery_latency": relay.latency.summary(),
-            "handoff_latency": relay.handoff.summary(),
         }
         return JSONResponse(body, status_code=200 if relay.healthy else 503)
 

@@ -24,7 +24,6 @@ import functools
 import logging
 import signal
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -62,8 +61,7 @@ class Relay:
         self.instance_id = instance_id(settings)
         slots = max(1, round(settings.relay_heartbeat_s / PING_TICK_S))
         self.hub = Hub(settings.relay_client_buffer, ping_slots=slots)
-        self.latency = LatencyHistogram()  # message received -> frame written to the socket
-        self.handoff = LatencyHistogram()  # message received -> picked up by the event loop
+        self.latency = LatencyHistogram()
         self.open_limiter = OpenRateLimiter(settings.relay_stream_opens_per_min)
         self.subscription = RelaySubscription(
             clients.subscriber,
@@ -174,10 +172,7 @@ class Relay:
             batch, self._inbox = self._inbox, deque()
             self._inbox_scheduled = False
         publish = self.hub.publish
-        handoff = self.handoff.record
-        now = time.monotonic()
         for user_id, frame in batch:
-            handoff(now - frame.received)
             publish(user_id, frame)
 
     async def _heartbeat(self) -> None:

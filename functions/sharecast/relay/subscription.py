@@ -6,10 +6,10 @@ dies without deleting it, the expiration policy (``relay_subscription_ttl_s`` of
 removes it; messages are kept only briefly (live delivery is best effort: the Firestore event
 log is the durable path, replayed on reconnect).
 
-The streaming pull (:mod:`sharecast.relay.pull`) runs on one thread, which keeps arrival order,
-decodes and encodes each frame, acks it at once (one request per batch) and hands
-``(user_id, frame)`` to ``deliver`` (the app queues it for the event loop). A message for a user
-with no stream on this instance is acked and dropped before it is decoded. The Pub/Sub
+The streaming pull runs on the client library's threads; the message callback runs on ONE
+worker thread (which keeps arrival order), decodes and encodes the frame there, acks at once and
+hands ``(user_id, frame)`` to ``deliver`` (the app queues it for the event loop). A message for
+a user with no stream on this instance is acked and dropped before it is decoded. The Pub/Sub
 emulator ignores subscription filters, so routing is by the ``user_id`` attribute, in the hub.
 """
 
@@ -21,19 +21,25 @@ import logging
 import os
 import re
 import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
+from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
+from google.cloud.pubsub_v1.types import FlowControl
 
 from sharecast.config import Settings
 from sharecast.logs import fields
 from sharecast.relay.hub import Frame
-from sharecast.relay.pull import StreamingPull
 from sharecast.relay.sse import event_frame
 
 if TYPE_CHECKING:
     from google.cloud import pubsub_v1
+    from google.cloud.pubsub_v1.subscriber.futures import StreamingPullFuture
+    from google.cloud.pubsub_v1.subscriber.message import Message
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +123,13 @@ class RelaySubscription:
         self._deliver = deliver
         self._wanted = wanted
         self._on_failure = on_failure
-        self._pull: StreamingPull | None = None
+        self._future: StreamingPullFuture | None = None
+        self._stopping = threading.Event()
 
     @property
     def running(self) -> bool:
         """True while the streaming pull is active."""
-        return self._pull is not None and self._pull.running
+        return self._future is not None and not self._future.done()
 
     def ensure(self) -> bool:
         """Create the subscription; True if created, False if it already existed (blocking)."""
@@ -142,22 +149,28 @@ class RelaySubscription:
         return True
 
     def start(self) -> None:
-        """Start the streaming pull (returns at once; messages flow on the pull thread)."""
-        self._pull = StreamingPull(
-            self.subscriber.transport.streaming_pull,
-            subscription=self.path,
-            ack_deadline_s=ACK_DEADLINE_S,
-            max_outstanding=MAX_OUTSTANDING_MESSAGES,
-            handle=self._handle,
-            on_failure=self._on_failure,
+        """Start the streaming pull (returns at once; messages flow on library threads)."""
+        self._stopping.clear()
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-pull")
+        self._future = self.subscriber.subscribe(
+            self.path,
+            self._callback,
+            flow_control=FlowControl(max_messages=MAX_OUTSTANDING_MESSAGES),
+            scheduler=ThreadScheduler(executor=executor),
         )
-        self._pull.start()
+        self._future.add_done_callback(self._done)
 
     def stop(self) -> None:
-        """Stop the streaming pull and wait up to ``ADMIN_TIMEOUT_S`` for it (blocking)."""
-        pull, self._pull = self._pull, None
-        if pull is not None:
-            pull.stop(ADMIN_TIMEOUT_S)
+        """Cancel the streaming pull and wait up to ``ADMIN_TIMEOUT_S`` for it (blocking)."""
+        self._stopping.set()
+        future, self._future = self._future, None
+        if future is None:
+            return
+        future.cancel()
+        try:
+            future.result(timeout=ADMIN_TIMEOUT_S)
+        except Exception:  # a pull that failed earlier re-raises here; it is over either way
+            log.debug("streaming pull ended with an error", exc_info=True)
 
     def delete(self) -> None:
         """Delete the subscription; a missing one is fine (blocking)."""
@@ -167,15 +180,16 @@ class RelaySubscription:
             )
         log.info("relay subscription deleted", extra=fields(subscription=self.path))
 
-    def _handle(self, received: float, message: Any) -> None:
+    def _callback(self, message: Message) -> None:
+        received = time.monotonic()
+        message.ack()
         self.received += 1
-        attributes = message.attributes
-        routed = attributes.get("user_id")
+        routed = message.attributes.get("user_id")
         if routed and self._wanted is not None and not self._wanted(routed):
             self.skipped += 1  # nobody here to tell: not even decoded
             return
         try:
-            user_id, frame = decode_message(message.data, attributes, received=received)
+            user_id, frame = decode_message(message.data, message.attributes, received=received)
         except ValueError as exc:
             self.malformed += 1
             log.warning(
@@ -187,3 +201,14 @@ class RelaySubscription:
             self._deliver(user_id, frame)
         except RuntimeError:  # the event loop is closed: we are shutting down
             log.debug("event dropped during shutdown", extra=fields(event_id=frame.id))
+
+    def _done(self, future: StreamingPullFuture) -> None:
+        if self._stopping.is_set():
+            return
+        error = future.exception() if not future.cancelled() else None
+        log.error(
+            "relay streaming pull ended",
+            extra=fields(subscription=self.path, error=repr(error)[:300]),
+        )
+        if self._on_failure is not None:
+            self._on_failure(error)

@@ -265,7 +265,7 @@ def test_slow_client_overflow_closes_only_that_stream(
         hub = server.relay.hub
 
         def wait_connections(count: int) -> frozenset[Any]:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 5
             while len(hub.connections(user)) != count:
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
@@ -280,7 +280,7 @@ def test_slow_client_overflow_closes_only_that_stream(
         # ~6 MB in bursts of 4: more than socket buffers hold, never more than the buffer.
         sent = emit(clients, user, 120, pad=48 * 1024, group=4)
         sent_ids = {e.id for e in sent}
-        got = [f["id"] for f in fast.events(len(sent), timeout_s=90)]
+        got = [f["id"] for f in fast.events(len(sent), timeout_s=30)]
         assert sorted(got) == sorted(sent_ids)  # the fast reader is not held up
 
         # The slow stream is closed as soon as its buffer overflows; since its client reads
@@ -289,7 +289,7 @@ def test_slow_client_overflow_closes_only_that_stream(
             logged = [getattr(r, "json_fields", {}) for r in caplog.records]
             return [f for f in logged if f.get("user_id") == user and "aborted" in f]
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 10
         while not ended():
             assert time.monotonic() < deadline, "slow stream not closed"
             time.sleep(0.05)
@@ -407,31 +407,3 @@ def test_sigterm_ends_streams_and_deletes_subscription(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
-
-
-def test_a_lost_subscription_is_recreated_and_streams_told_to_resume(
-    emulators: dict[str, str], clients: Clients, sse: Callable[..., SseClient]
-) -> None:
-    server = RelayServer(make_settings()).start()
-    try:
-        user = new_user()
-        stream = sse(server.base_url, headers=bearer(server.token(user)))
-        assert stream.next() == {"retry": str(RETRY_MS)}
-        subscription = server.relay.subscription
-        subscription.subscriber.delete_subscription(request={"subscription": subscription.path})
-        # The pull fails (NotFound), the relay recreates the subscription and ends every stream
-        # cleanly, with a retry hint: live events of the gap are in the log, for the replay.
-        assert stream.ended.wait(30), "stream not ended after the subscription was lost"
-        assert stream.error is None
-        tail = [stream.next(1) for _ in range(stream.frames.qsize())]
-        assert tail[-1] == {"retry": str(RETRY_MS)}
-        deadline = time.monotonic() + 30
-        while not server.relay.healthy:
-            assert time.monotonic() < deadline, "relay did not resubscribe"
-            time.sleep(0.1)
-        fresh = sse(server.base_url, headers=bearer(server.token(user)))
-        assert fresh.next() == {"retry": str(RETRY_MS)}
-        (event,) = emit(clients, user, 1)
-        assert [f["id"] for f in fresh.events(1)] == [event.id]
-    finally:
-        server.stop()

@@ -13,9 +13,6 @@ locals {
       # Streams end cleanly before Cloud Run's request timeout cuts them (precondition below).
       RELAY_MAX_STREAM_S   = var.relay_max_stream_s
       CORS_ALLOWED_ORIGINS = join(",", var.cors_origins) # browsers' EventSource origins
-      # Per-user limits per instance (README "Relay limits").
-      RELAY_MAX_STREAMS_PER_USER = var.relay_max_streams_per_user
-      RELAY_STREAM_OPENS_PER_MIN = var.relay_stream_opens_per_min
     }
     secrets = {
       JWT_SECRET       = "jwt-secret"

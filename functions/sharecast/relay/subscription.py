@@ -8,9 +8,9 @@ log is the durable path, replayed on reconnect).
 
 The streaming pull runs on the client library's threads; the message callback runs on ONE
 worker thread (which keeps arrival order), decodes and encodes the frame there, acks at once and
-hands ``(user_id, frame)`` to ``deliver`` (the app queues it for the event loop). A message for
-a user with no stream on this instance is acked and dropped before it is decoded. The Pub/Sub
-emulator ignores subscription filters, so routing is by the ``user_id`` attribute, in the hub.
+hands ``(user_id, frame)`` to ``deliver`` (the app makes that a ``call_soon_threadsafe`` onto
+the event loop). The Pub/Sub emulator ignores subscription filters, so routing is by the
+``user_id`` attribute, in the hub.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import os
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -70,11 +69,8 @@ def subscription_id(instance: str) -> str:
     return ("relay-" + _NOT_ALLOWED.sub("-", instance))[:255]
 
 
-def decode_message(
-    data: bytes, attributes: Mapping[str, str], *, received: float = 0.0
-) -> tuple[str, Frame]:
-    """``(user_id, frame)`` of one Pub/Sub message (body: ``Event.wire()`` as JSON);
-    ``received`` is stamped on the frame (``time.monotonic()`` of arrival).
+def decode_message(data: bytes, attributes: Mapping[str, str]) -> tuple[str, Frame]:
+    """``(user_id, frame)`` of one Pub/Sub message (body: ``Event.wire()`` as JSON).
 
     The ``user_id`` attribute routes the message; it must agree with the body when both are
     present. Raises ``ValueError`` for anything malformed.
@@ -87,18 +83,15 @@ def decode_message(
         raise ValueError("message has no user_id")
     if body.get("user_id") not in (None, user_id):
         raise ValueError("user_id attribute and body disagree")
-    frame = event_frame(str(body.get("id")), str(body.get("type")), body["data"], received=received)
-    return user_id, frame
+    return user_id, event_frame(str(body.get("id")), str(body.get("type")), body["data"])
 
 
 class RelaySubscription:
     """Lifecycle of one instance subscription: :meth:`ensure`, :meth:`start`, :meth:`stop`,
     :meth:`delete`. ``ttl_s`` is the expiration policy's inactivity TTL (seconds).
 
-    ``deliver(user_id, frame)`` is called on the pull's worker thread for every valid message
-    whose ``user_id`` attribute ``wanted(user_id)`` accepts (a user with a stream here; other
-    messages are acked and dropped undecoded); ``on_failure(exc)`` (also on a library thread)
-    when the pull ends by itself.
+    ``deliver(user_id, frame)`` is called on the pull's worker thread for every valid message;
+    ``on_failure(exc)`` (also on a library thread) when the pull ends by itself.
     """
 
     def __init__(
@@ -110,7 +103,6 @@ class RelaySubscription:
         subscription: str,
         ttl_s: int,
         deliver: Deliver,
-        wanted: Callable[[str], bool] | None = None,
         on_failure: Callable[[BaseException | None], None] | None = None,
     ) -> None:
         self.subscriber = subscriber
@@ -118,10 +110,8 @@ class RelaySubscription:
         self.path: str = subscriber.subscription_path(project, subscription)
         self.ttl_s = ttl_s
         self.received = 0
-        self.skipped = 0
         self.malformed = 0
         self._deliver = deliver
-        self._wanted = wanted
         self._on_failure = on_failure
         self._future: StreamingPullFuture | None = None
         self._stopping = threading.Event()
@@ -181,15 +171,10 @@ class RelaySubscription:
         log.info("relay subscription deleted", extra=fields(subscription=self.path))
 
     def _callback(self, message: Message) -> None:
-        received = time.monotonic()
         message.ack()
         self.received += 1
-        routed = message.attributes.get("user_id")
-        if routed and self._wanted is not None and not self._wanted(routed):
-            self.skipped += 1  # nobody here to tell: not even decoded
-            return
         try:
-            user_id, frame = decode_message(message.data, message.attributes, received=received)
+            user_id, frame = decode_message(message.data, message.attributes)
         except ValueError as exc:
             self.malformed += 1
             log.warning(

@@ -133,8 +133,10 @@ class SnapshotData(_Data):
     ``id`` is a cursor (``{microseconds}-snapshot``) to resume from, not an event."""
 
     reason: str
-    posts: list[SnapshotPost]
-    more: bool
+    posts: list[SnapshotPost] = Field(default_factory=list)
+    more: bool = False
+    #: Sent instead of ``posts`` by relays older than the stream protocol (replay truncated).
+    replayed: int | None = None
 
 
 #: The data model of each event type (a notification is one of its kinds).

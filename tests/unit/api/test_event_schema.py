@@ -73,6 +73,7 @@ def test_what_the_domain_emits_is_valid(validator):
             },
         },
     ]
+    cases.append({"event": "snapshot", "data": {"reason": "replay_truncated", "replayed": 1000}})
     for case in cases:
         validator.validate(case)
 

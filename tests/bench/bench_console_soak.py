@@ -44,7 +44,7 @@ def main() -> int:
     os.environ.update(service_env(ports))
     from infra.stack import Stack
     from tests.support.api import ApiClient
-    from tests.support.browser import Browser, wait_until
+    from tests.support.browser import Browser, stored_events, wait_until
 
     stack = Stack(
         ports,
@@ -100,8 +100,6 @@ def main() -> int:
                 180,
                 f"post {post_id} terminal",
             )
-        from tests.e2e.browser.test_console import stored_events
-
         stored = set(stored_events(user))
         with contextlib.suppress(AssertionError):  # reported below
             wait_until(lambda: stored <= set(browser.event_ids()), 180, "all events in the page")

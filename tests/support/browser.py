@@ -201,3 +201,18 @@ def wait_until(condition: Callable[[], Any], timeout: float = 60, what: str = ""
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s: {what}")
         time.sleep(0.2)
+
+
+def stored_events(user_id: str) -> dict[str, tuple[str, str]]:
+    """Every event in the user's event log (what the relay replays from): id -> (type, status)."""
+    from sharecast.clients import Clients
+    from sharecast.config import Settings
+    from sharecast.store.events import EVENTS, USERS
+
+    db = Clients(Settings()).firestore
+    docs = db.collection(USERS).document(user_id).collection(EVENTS).stream()
+    return {
+        s.id: (str(d.get("type")), str((d.get("data") or {}).get("status")))
+        for s in docs
+        if (d := s.to_dict() or {})
+    }

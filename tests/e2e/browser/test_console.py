@@ -20,25 +20,10 @@ from sharecast.domain.statuses import Platform
 from sharecast.store.connections import sandbox_account_id
 from tests.conftest import PORTS
 from tests.support.api import ApiClient
-from tests.support.browser import Browser, png, wait_until
+from tests.support.browser import Browser, png, stored_events, wait_until
 from tests.support.sandbox import Sandbox
 
 TERMINAL = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
-
-
-def stored_events(user_id: str) -> dict[str, tuple[str, str]]:
-    """Every event in the user's event log (what the relay replays from): id -> (type, status)."""
-    from sharecast.clients import Clients
-    from sharecast.config import Settings
-    from sharecast.store.events import EVENTS, USERS
-
-    db = Clients(Settings()).firestore
-    docs = db.collection(USERS).document(user_id).collection(EVENTS).stream()
-    return {
-        s.id: (str(d.get("type")), str((d.get("data") or {}).get("status")))
-        for s in docs
-        if (d := s.to_dict() or {})
-    }
 
 
 def assert_page_has_every_event(b: Browser, user_id: str, timeout: float = 150) -> None:

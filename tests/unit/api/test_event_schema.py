@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from sharecast.api.event_schema import build_event_schema
-from sharecast.domain.lifecycle import failure_notification
+from sharecast.domain.user_transitions import failure_notification
 from sharecast.domain.models import PostRecord, TargetError, TargetRecord
 from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
 

@@ -63,7 +63,7 @@ def create_app(ctx: AppContext) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = ctx.settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, ctx)
-    problems.register(app)
+    problems.register(app, docs_base_url=ctx.settings.docs_base_url)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     origins = frozenset(ctx.settings.cors_allowed_origins)

@@ -14,6 +14,7 @@ from sharecast.api import (
     admin,
     analytics,
     connections,
+    docs_page,
     media,
     meta,
     posts,
@@ -47,6 +48,8 @@ SECURITY_HEADERS = {
 #: Blueprints of the API; each declares its routes with ``api.routes.route``.
 BLUEPRINTS = (
     meta.bp,
+    docs_page.bp,
+    docs_page.assets,
     posts.bp,
     session.bp,
     analytics.bp,

@@ -70,20 +70,21 @@ def test_the_generated_client_creates_reads_lists_and_gets_a_422(client_package,
     created = posts.posts_multipost.sync_detailed(client=client, body=body)
     assert created.status_code == 202, created.content
     assert isinstance(created.parsed, models.MultipostOut)
-    post_id = created.parsed.postId
-    assert isinstance(created.parsed.createdAt, datetime)  # format: date-time → datetime
+    post_id = created.parsed.post_id
+    assert isinstance(created.parsed.created_at, datetime)  # format: date-time → datetime
 
     read = posts.posts_get_post.sync_detailed(client=client, post_id=post_id)
     assert read.status_code == 200, read.content
     assert isinstance(read.parsed, models.PostOut)
-    assert read.parsed.postId == post_id
+    assert read.parsed.post_id == post_id
     assert read.parsed.targets[0].platform is models.Platform.X
-    assert read.parsed.targets[0].targetId == read.parsed.targets[0].target_id  # deprecated alias
+    # Where a deprecated snake_case alias exists, the generator keeps both names as written.
+    assert read.parsed.targets[0].targetId == read.parsed.targets[0].target_id
 
     page = posts.posts_list_own_posts.sync_detailed(client=client, limit=10)
     assert page.status_code == 200, page.content
     assert isinstance(page.parsed, models.PostListOut)
-    assert [p.postId for p in page.parsed.items] == [post_id]
+    assert [p.post_id for p in page.parsed.items] == [post_id]
 
     too_long = models.MultipostIn(
         content="x" * 281, platforms=[models.TargetIn(platform=models.TargetInPlatform.X)]

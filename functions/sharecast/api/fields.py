@@ -238,9 +238,11 @@ class OneOf:
     values: tuple[str, ...]
     code: str
     what: str
+    #: Accept any letter case (the value is kept as sent; the caller normalises it).
+    any_case: bool = False
 
     def _check(self, value: str) -> str:
-        if value not in self.values:
+        if (value.lower() if self.any_case else value) not in self.values:
             raise field_error(self.code, f"{self.what} must be one of: {', '.join(self.values)}")
         return value
 

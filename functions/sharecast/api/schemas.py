@@ -37,7 +37,9 @@ MEDIA_TYPES: tuple[str, ...] = tuple(
     sorted({r.media_type for r in MEDIA_RULES if r.media_type is not None})
 )
 
-PlatformName = Annotated[str, OneOf(PLATFORM_NAMES, code="UNKNOWN_PLATFORM", what="platform")]
+PlatformName = Annotated[
+    str, OneOf(PLATFORM_NAMES, code="UNKNOWN_PLATFORM", what="platform", any_case=True)
+]
 MediaTypeName = Annotated[str, OneOf(MEDIA_TYPES, code="UNSUPPORTED_MEDIA_TYPE", what="mediaType")]
 KindName = Annotated[
     str, OneOf(tuple(k.value for k in MediaKind), code="UNKNOWN_KIND", what="kind")
@@ -70,7 +72,8 @@ class TargetIn(ApiModel):
         max_length=32,
         description=(
             "The network: `facebook`, `instagram`, `threads`, `linkedin`, `x` or `youtube` "
-            "(`twitter`, `fb`, `ig`, `yt` are accepted aliases). `whatsapp` is refused with "
+            "(`twitter`, `fb`, `ig`, `yt` are accepted aliases; any letter case, as in 1.0). "
+            "`whatsapp` is refused with "
             "`SHARE_LINK_ONLY`: it only has share links."
         ),
     )

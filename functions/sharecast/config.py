@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sharecast.domain.backoff import RetryPolicy
 from sharecast.domain.statuses import Platform
+from sharecast.errors import DEFAULT_DOCS_BASE_URL
 
 
 def _split_csv(value: object) -> object:
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     google_cloud_project: str = "sharecast-local"
+
+    # Where the repository's docs/ pages are published: problem details' ``type`` is
+    # ``{docs_base_url}/problems.md#{code}`` (docs/problems.md).
+    docs_base_url: str = DEFAULT_DOCS_BASE_URL
 
     # Cloud Tasks: one queue, one task per target attempt.
     tasks_location: str = "us-central1"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -59,6 +60,28 @@ class RelayApp:
         await self.starlette(scope, receive, send)
 
 
+def health(relay: Relay) -> dict[str, Any]:
+    """The body of ``GET /healthz``: state, streams, users, limit counters, Pub/Sub message
+    counters and the relay's own latency histograms (milliseconds)."""
+    return {
+        "status": "ok" if relay.healthy else "unavailable",
+        "instance": relay.instance_id,
+        "streams": len(relay.hub),
+        "users": relay.hub.users,
+        "limits": {
+            "superseded": relay.hub.stats.superseded,
+            "rate_limited": relay.open_limiter.refused,
+        },
+        "messages": {
+            "received": relay.subscription.received,
+            "skipped": relay.subscription.skipped,
+            "malformed": relay.subscription.malformed,
+        },
+        "delivery_latency": relay.latency.summary(),
+        "handoff_latency": relay.handoff.summary(),
+    }
+
+
 def create_app(settings: Settings, clients: Clients) -> RelayApp:
     """The relay ASGI app; its lifespan creates and deletes the instance's subscription.
 
@@ -72,24 +95,7 @@ def create_app(settings: Settings, clients: Clients) -> RelayApp:
         return open_session(request, settings)
 
     async def healthz(request: Request) -> Response:
-        body = {
-            "status": "ok" if relay.healthy else "unavailable",
-            "instance": relay.instance_id,
-            "streams": len(relay.hub),
-            "users": relay.hub.users,
-            "limits": {
-                "superseded": relay.hub.stats.superseded,
-                "rate_limited": relay.open_limiter.refused,
-            },
-            "messages": {
-                "received": relay.subscription.received,
-                "skipped": relay.subscription.skipped,
-                "malformed": relay.subscription.malformed,
-            },
-            "delivery_latency": relay.latency.summary(),
-            "handoff_latency": relay.handoff.summary(),
-        }
-        return JSONResponse(body, status_code=200 if relay.healthy else 503)
+        return JSONResponse(health(relay), status_code=200 if relay.healthy else 503)
 
     async def method_not_allowed(request: Request) -> Response:
         return problem_response(error_for_status(405, "use GET /events"))

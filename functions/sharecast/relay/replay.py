@@ -80,7 +80,9 @@ def surely_held(entry: LogEntry, last: LogEntry) -> bool:
     return entry.published is not None and entry.published < last.committed
 
 
-def select_replay(entries: list[LogEntry], last: LogEntry | None, *, after: datetime) -> list:
+def select_replay(
+    entries: list[LogEntry], last: LogEntry | None, *, after: datetime
+) -> list[LogEntry]:
     """The entries to replay, in commit order (ties by id).
 
     ``last`` is the client's last event as stored; ``None`` for a snapshot cursor, whose read

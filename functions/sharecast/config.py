@@ -256,7 +256,7 @@ class Settings(BaseSettings):
     # Resume after Last-Event-ID (sharecast/relay/replay.py): at most this many events are
     # replayed; more, an unknown id, or one older than relay_replay_max_age_s get a snapshot
     # of the relay_snapshot_posts most recent posts instead.
-    relay_replay_limit: int = Field(default=200, ge=1, le=5000)
+    relay_replay_limit: int = Field(default=1000, ge=1, le=5000)
     relay_replay_max_age_s: float = Field(default=900.0, gt=0)
     relay_snapshot_posts: int = Field(default=25, ge=1, le=100)
     # Per-user limits of each relay instance (sharecast/relay/limits.py): open streams (the

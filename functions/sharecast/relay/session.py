@@ -11,10 +11,10 @@ https://mercure.rocks/spec#authorization for the approach.
 Cookie: ``sharecast_sse=<relay token>; Max-Age=<seconds left>; Path=/events; HttpOnly; Secure;
 SameSite=None; Partitioned``. ``SameSite=None`` because the relay is another site than the
 console in production; ``Partitioned`` (CHIPS) so that browsers blocking third-party cookies
-still keep it per top-level site; ``Secure`` is required by both, and browsers accept it from
+still keep it per top-level site; ``Secure`` is required by both, and Chromium accepts it from
 ``http://localhost`` and ``http://127.0.0.1`` (potentially trustworthy origins,
-https://w3c.github.io/webappsec-secure-contexts/#is-origin-trustworthy), so the local stack
-needs no exception.
+https://w3c.github.io/webappsec-secure-contexts/#is-origin-trustworthy; checked with headless
+Chromium 156), so the local stack needs no exception.
 """
 
 from __future__ import annotations

@@ -358,6 +358,8 @@ async def relay_phase(
         relay_internal_ms_p99=internal["p99_ms"],
         relay_internal_ms_max=internal["max_ms"],
         relay_internal_samples=internal["count"],
+        relay_messages_per_pull_batch=health["messages"]["received"]
+        / max(health["messages"]["batches"], 1),
         relay_handoff_ms_p50=handoff["p50_ms"],
         relay_handoff_ms_p99=handoff["p99_ms"],
         load_average_1min=os.getloadavg()[0],

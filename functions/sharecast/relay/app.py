@@ -74,6 +74,7 @@ def health(relay: Relay) -> dict[str, Any]:
         },
         "messages": {
             "received": relay.subscription.received,
+            "batches": relay.subscription.batches,
             "skipped": relay.subscription.skipped,
             "malformed": relay.subscription.malformed,
         },

@@ -85,6 +85,7 @@ class StreamingPull:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self.streams_opened = 0
+        self.responses = 0  # StreamingPull responses (each a batch of messages)
 
     @property
     def running(self) -> bool:
@@ -139,6 +140,7 @@ class StreamingPull:
             handle = self._handle
             for response in call:
                 received = time.monotonic()
+                self.responses += 1
                 ack_ids = []
                 for item in StreamingPullResponse.pb(response).received_messages:
                     ack_ids.append(item.ack_id)

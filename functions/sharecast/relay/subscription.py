@@ -120,6 +120,11 @@ class RelaySubscription:
         self._pull: StreamingPull | None = None
 
     @property
+    def batches(self) -> int:
+        """StreamingPull responses received by the current pull (each a batch of messages)."""
+        return self._pull.responses if self._pull is not None else 0
+
+    @property
     def running(self) -> bool:
         """True while the streaming pull is active."""
         return self._pull is not None and self._pull.running

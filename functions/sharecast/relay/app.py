@@ -80,6 +80,7 @@ def health(relay: Relay) -> dict[str, Any]:
         },
         "delivery_latency": relay.latency.summary(),
         "handoff_latency": relay.handoff.summary(),
+        "gc_pauses": relay.gc_pauses.summary(),
     }
 
 

@@ -8,6 +8,8 @@ Percentiles are bucket upper bounds, so they over-state by at most one bucket wi
 
 from __future__ import annotations
 
+import gc
+import time
 from dataclasses import dataclass, field
 
 _FINE_US = 10  # bucket width below 10 ms, microseconds
@@ -69,3 +71,41 @@ def _upper_us(index: int) -> int:
     if index < _FINE_BUCKETS:
         return (index + 1) * _FINE_US
     return _FINE_BUCKETS * _FINE_US + (index - _FINE_BUCKETS + 1) * _COARSE_US
+
+
+class GcPauses:
+    """The longest pause of each garbage-collector generation so far (seconds), measured with
+    ``gc.callbacks`` (https://docs.python.org/3/library/gc.html#gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started = 0.0
+
+    def install(self) -> None:
+        """Start measuring (idempotent)."""
+        if self._callback not in gc.callbacks:
+            gc.callbacks.append(self._callback)
+
+    def uninstall(self) -> None:
+        """Stop measuring."""
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+
+    def summary(self) -> dict[str, float]:
+        """``{"gen{n}_max_ms", "gen{n}_count"}`` for the three generations."""
+        out: dict[str, float] = {}
+        for gen in range(3):
+            out[f"gen{gen}_max_ms"] = round(self.longest[gen] * 1000, 3)
+            out[f"gen{gen}_count"] = self.count[gen]
+        return out
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        gen = info.get("generation", 0)
+        elapsed = time.perf_counter() - self._started
+        self.count[gen] += 1
+        if elapsed > self.longest[gen]:
+            self.longest[gen] = elapsed

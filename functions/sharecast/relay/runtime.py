@@ -36,7 +36,7 @@ from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.logs import fields
 from sharecast.relay.hub import CloseReason, Frame, Hub
-from sharecast.relay.latency import LatencyHistogram
+from sharecast.relay.latency import GcPauses, LatencyHistogram
 from sharecast.relay.limits import OpenRateLimiter
 from sharecast.relay.replay import Resume, resume
 from sharecast.relay.subscription import RelaySubscription, instance_id, subscription_id
@@ -64,6 +64,7 @@ class Relay:
         self.hub = Hub(settings.relay_client_buffer, ping_slots=slots)
         self.latency = LatencyHistogram()  # message received -> frame written to the socket
         self.handoff = LatencyHistogram()  # message received -> picked up by the event loop
+        self.gc_pauses = GcPauses()
         self.open_limiter = OpenRateLimiter(settings.relay_stream_opens_per_min)
         self.subscription = RelaySubscription(
             clients.subscriber,
@@ -112,6 +113,7 @@ class Relay:
             await anyio.to_thread.run_sync(self.subscription.delete)
             raise
         self._hook_exit_signals()
+        self.gc_pauses.install()
         self._spawn(self._heartbeat())
         log.info(
             "relay started",
@@ -131,6 +133,7 @@ class Relay:
         """Drain, stop the pull and delete the subscription (the lifespan shutdown)."""
         self.drain()
         self._unhook_exit_signals()
+        self.gc_pauses.uninstall()
         for task in list(self._tasks):
             task.cancel()
         await anyio.to_thread.run_sync(self.subscription.stop)

@@ -77,3 +77,30 @@ def test_after_a_snapshot_cursor_only_later_commits_are_sent() -> None:
     before, after = entry(0, 10, 20), entry(5, 40, None)
     cut = T0 + timedelta(milliseconds=30)
     assert select_replay([before, after], None, after=cut) == [after]
+
+
+def test_latency_histogram_percentiles_and_gc_pauses() -> None:
+    import gc
+
+    from sharecast.relay.latency import GcPauses, LatencyHistogram
+
+    histogram = LatencyHistogram()
+    for ms in range(1, 101):  # 1..100 ms
+        histogram.record(ms / 1000)
+    # Bucket upper bounds: at most one bucket (1 ms above 10 ms) over the true value.
+    assert 50.0 <= histogram.percentile_ms(0.50) <= 51.0
+    assert 99.0 <= histogram.percentile_ms(0.99) <= 100.0
+    histogram.record(0.000_005)
+    assert histogram.percentile_ms(0.001) == 0.01  # the first 10 µs bucket
+    histogram.record(5.0)  # beyond a second: the last bucket
+    assert histogram.summary()["max_ms"] == 5000.0
+    histogram.reset()
+    assert histogram.summary() == {"count": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+
+    pauses = GcPauses()
+    pauses.install()
+    try:
+        gc.collect()
+    finally:
+        pauses.uninstall()
+    assert pauses.summary()["gen2_count"] >= 1

@@ -66,11 +66,13 @@ class LogEntry:
 class Resume:
     """What a resumed stream sends before live events: the replayed ``frames`` (commit order),
     or a ``snapshot`` frame (then ``frames`` is empty). ``reason`` says which and why:
-    ``replay``, ``unknown``, ``too_old``, ``truncated``."""
+    ``replay``, ``unknown``, ``too_old``, ``truncated``. ``held`` are the ids of the window the
+    client already has: a late live delivery of one of them must not be sent either."""
 
     reason: str
     frames: list[Frame]
     snapshot: bytes | None = None
+    held: tuple[str, ...] = ()
 
 
 def surely_held(entry: LogEntry, last: LogEntry) -> bool:
@@ -188,10 +190,12 @@ def resume(
     if len(window) > limit:
         return snapshot("truncated")
     chosen = select_replay(window, last, after=stamped)
+    sending = {e.id for e in chosen}
+    held = tuple(e.id for e in window if e.id not in sending)
     frames = []
     for entry in chosen:
         try:
             frames.append(frame_of(entry.event))
         except ValueError:  # a malformed stored event is skipped, never sent
             continue
-    return Resume(reason="replay", frames=frames)
+    return Resume(reason="replay", frames=frames, held=held)

@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 CLOSE_GRACE_S = 2.0
 #: Ids remembered per stream once caught up, to drop Pub/Sub redeliveries and late duplicates.
 RECENT_IDS = 16
+#: Ids a resumed stream keeps from its replay window (the newest), so that a late live copy of
+#: an event the client already has (the live delivery of an event can trail its replay) is
+#: dropped too.
+RESUMED_IDS = 64
 #: Streams end at a random point in the last 10 % of ``relay_max_stream_s`` (no reconnect herd).
 LIFETIME_JITTER = 0.1
 #: Reasons after which the client is told to come back (``retry:``) before the response ends.
@@ -172,8 +176,9 @@ async def _run(stream: Stream) -> None:
     elif not request.last_event_id:
         overlap = timedelta(seconds=relay.settings.relay_replay_overlap_s)
         floor = event_id_floor(utcnow() - overlap)
+    keep = max(RECENT_IDS, min(len(sent), RESUMED_IDS))
     if not catchup:
-        sent.resize(RECENT_IDS)
+        sent.resize(keep)
     latency = relay.latency
     while (frame := await conn.next()) is not None:
         if frame is PING:
@@ -185,7 +190,7 @@ async def _run(stream: Stream) -> None:
         if catchup:
             catchup -= 1
             if not catchup:
-                sent.resize(RECENT_IDS)
+                sent.resize(keep)
         if duplicate:
             continue
         await stream.write(frame.payload)
@@ -203,8 +208,10 @@ async def _resume(stream: Stream, sent: RecentIds) -> bool:
     except Exception:  # end the stream: the client retries with the same Last-Event-ID
         log.warning("relay replay failed", exc_info=True, extra=fields(user_id=request.user_id))
         return False
-    sent.resize(len(resumed.frames) + conn.capacity + 1)
+    sent.resize(len(resumed.frames) + len(resumed.held) + conn.capacity + 1)
     sent.add(request.last_event_id)
+    for event_id in resumed.held:  # the client has these: late live copies are dropped too
+        sent.add(event_id)
     if resumed.snapshot is not None:
         await stream.write(resumed.snapshot)
     for frame in resumed.frames:

@@ -227,3 +227,25 @@ def test_a_stale_instance_subscription_is_recreated_without_its_backlog(
         assert server.relay.subscription.received == 1  # the marker, no backlog
     finally:
         server.stop()
+
+
+def test_a_late_live_copy_of_an_event_the_client_has_is_not_sent(
+    emulators: dict[str, str], clients: Clients, sse: Callable[..., SseClient]
+) -> None:
+    # The live delivery of an event can trail its commit by seconds (a busy Pub/Sub): a stream
+    # resumed in between must not forward the late copy of an event the client already had.
+    server = RelayServer(make_settings()).start()
+    try:
+        user = new_user()
+        server.relay.subscription.stop()  # hold live delivery back, as a slow Pub/Sub does
+        batch = emit(clients, user, 4)  # committed and published; delivered only later
+        stream = resume(server, sse, user, batch[1].id)
+        assert [f["id"] for f in stream.events(2)] == [e.id for e in batch[2:]]
+        server.relay.subscription.start()  # now the live copies of all four arrive
+        deadline = time.monotonic() + 30
+        while server.relay.subscription.received < 4:
+            assert time.monotonic() < deadline, "live copies never arrived"
+            time.sleep(0.05)
+        assert stream.quiet_for(1.0) == []
+    finally:
+        server.stop()

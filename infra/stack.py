@@ -100,6 +100,7 @@ class Stack:
         "firestore",
         "pubsub",
         "storage",
+        "storage_cors",
         "tasks",
         "sandbox",
         "api",
@@ -108,6 +109,7 @@ class Stack:
         "webhook_delivery",
         "sweeper",
         "relay",
+        "console",
     )
 
     def __init__(
@@ -175,6 +177,22 @@ class Stack:
                 _http_ok(f"http://{HOST}:{p.storage}/storage/v1/b"),
             ),
             Service(
+                "storage_cors",
+                [
+                    py,
+                    "-m",
+                    "infra.storagecors",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(p.storage_cors),
+                    "--upstream",
+                    f"http://{HOST}:{p.storage}",
+                ],
+                p.storage_cors,
+                _http_ok(f"http://{HOST}:{p.storage_cors}/storage/v1/b"),
+            ),
+            Service(
                 "tasks",
                 [py, "-m", "infra.cloudtasks", "--host", HOST, "--port", str(p.tasks)],
                 p.tasks,
@@ -235,6 +253,26 @@ class Stack:
                 ],
                 p.relay,
                 _http_ok(f"http://{HOST}:{p.relay}/healthz", lambda s: s == 200),
+            ),
+            Service(
+                "console",
+                [
+                    py,
+                    "-m",
+                    "infra.console",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(p.console),
+                    "--api-url",
+                    f"http://{HOST}:{p.api}",
+                    "--relay-url",
+                    f"http://{HOST}:{p.relay}",
+                    "--storage-url",
+                    f"http://{HOST}:{p.storage_cors}",
+                ],
+                p.console,
+                _http_ok(f"http://{HOST}:{p.console}/config.json", lambda s: s == 200),
             ),
         ]
 

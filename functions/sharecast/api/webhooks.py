@@ -2,10 +2,12 @@
 redelivery and the test ping.
 
 Users and admins manage their own endpoints; admins also register and manage org-wide ones
-(``scope: org``). Someone else's endpoint is 404.
+(`scope: org`). Someone else's endpoint is 404.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint
 
@@ -23,12 +25,23 @@ from sharecast.api.webhook_schemas import (
     WebhookSecretOut,
 )
 from sharecast.auth import Principal
+from sharecast.errors import FieldProblem, ValidationFailed
 from sharecast.store import webhooks as store
 from sharecast.timeutil import utcnow
 from sharecast.webhooks import endpoints
 from sharecast.webhooks.endpoints import EndpointChanges
 
 bp = Blueprint("webhooks", __name__)
+
+
+def _rules(
+    *, user: Principal, path: dict[str, str], data: dict[str, Any], partial: dict[str, Any]
+) -> list[FieldProblem]:
+    """The URL and event-type problems of what parsed of an invalid body (`api.salvage`), so
+    one 422 lists them with the type problems."""
+    return endpoints.problems(
+        context(), url=partial.get("url"), event_types=partial.get("eventTypes")
+    )
 
 
 @route(
@@ -39,6 +52,7 @@ bp = Blueprint("webhooks", __name__)
     roles=AUTHORS,
     rate="write",
     body=WebhookEndpointIn,
+    rules=_rules,
     errors={409},
     responses={201: WebhookSecretOut},
 )
@@ -99,13 +113,19 @@ def get_endpoint(user: Principal, endpoint_id: str) -> WebhookEndpointOut:
     roles=AUTHORS,
     rate="write",
     body=WebhookEndpointPatch,
+    rules=_rules,
     responses={200: WebhookEndpointOut},
 )
 def update_endpoint(
     user: Principal, endpoint_id: str, body: WebhookEndpointPatch
 ) -> WebhookEndpointOut:
-    """Enabling a disabled endpoint clears its failure state; 422 like a creation."""
+    """Enabling a disabled endpoint clears its failure state; 422 like a creation, and for an
+    empty body (after the ownership check: someone else's endpoint is 404 whatever the body)."""
     now = utcnow()
+    if not body.model_fields_set:
+        endpoints.get_endpoint(context(), user=user, endpoint_id=endpoint_id)
+        message = "nothing to change: give url, description, eventTypes or enabled"
+        raise ValidationFailed(message, errors=[FieldProblem("body", "NOTHING_TO_CHANGE", message)])
     changes = EndpointChanges(
         url=body.url,
         description=body.description,

@@ -49,7 +49,18 @@ class EndpointChanges:
 def validate(ctx: AppContext, *, url: str | None, event_types: list[str] | None) -> None:
     """Raise :class:`ValidationFailed` (422) listing every problem of ``url`` (``guard``:
     https, no credentials, no refused literal address) and ``event_types``."""
-    problems = []
+    found = problems(ctx, url=url, event_types=event_types)
+    if found:
+        raise ValidationFailed(f"{len(found)} problem(s)", errors=found)
+
+
+def problems(
+    ctx: AppContext, *, url: str | None, event_types: list[str] | None
+) -> list[FieldProblem]:
+    """Every problem of ``url`` and ``event_types`` (``None``: not given), as field problems
+    ``URL_NOT_ALLOWED`` and ``UNKNOWN_EVENT_TYPE`` (also the route's rules: reported in the
+    same 422 as the type problems of the body)."""
+    problems: list[FieldProblem] = []
     if url is not None:
         try:
             check_url(url, allow_local=ctx.settings.webhook_allow_local)
@@ -59,8 +70,7 @@ def validate(ctx: AppContext, *, url: str | None, event_types: list[str] | None)
         reason = check_filter(entry)
         if reason is not None:
             problems.append(FieldProblem(f"eventTypes[{index}]", "UNKNOWN_EVENT_TYPE", reason))
-    if problems:
-        raise ValidationFailed(f"{len(problems)} problem(s)", errors=problems)
+    return problems
 
 
 def create_endpoint(

@@ -82,6 +82,19 @@ def test_bad_urls_and_filters_are_422_with_every_problem(api):
     assert api.get("/webhooks").json()["items"] == []
 
 
+def test_type_and_url_problems_come_in_one_422(api):
+    """The route's rules run on what parsed of an invalid body: a refused URL is reported with
+    the type problems of the other fields, for a creation and a change alike."""
+    bad = {"url": "https://192.168.1.5/hook", "enabled": "true", "eventTypes": ["nope"]}
+    problem = assert_problem(api.post("/webhooks", json=bad), 422, "VALIDATION_FAILED")
+    assert sorted((e["field"], e["code"]) for e in problem["errors"]) == [
+        ("enabled", "WRONG_TYPE"),
+        ("eventTypes[0]", "UNKNOWN_EVENT_TYPE"),
+        ("url", "URL_NOT_ALLOWED"),
+    ]
+    assert api.get("/webhooks").json()["items"] == []
+
+
 def test_org_wide_endpoints_are_for_admins_and_others_endpoints_are_404(api, receiver, user_id):
     assert_problem(
         api.post("/webhooks", json={"url": receiver.url, "scope": "org"}), 403, "FORBIDDEN"
@@ -252,13 +265,13 @@ def test_patch_delete_and_the_filter_vocabulary(api, receiver):
     assert patched.json()["enabled"] is False
     assert patched.json()["version"] == 2
     assert_problem(api.post(f"/webhooks/{endpoint['id']}/ping"), 409, "WEBHOOK_ENDPOINT_DISABLED")
-    assert_problem(
-        api.request("PATCH", f"/webhooks/{endpoint['id']}", json={}), 422, "VALIDATION_FAILED"
-    )
-    assert_problem(
-        api.request("PATCH", f"/webhooks/{endpoint['id']}", json={"url": None}),
-        422,
-        "VALIDATION_FAILED",
-    )
+    empty = api.request("PATCH", f"/webhooks/{endpoint['id']}", json={})
+    assert [e["code"] for e in assert_problem(empty, 422, "VALIDATION_FAILED")["errors"]] == [
+        "NOTHING_TO_CHANGE"
+    ]
+    null = api.request("PATCH", f"/webhooks/{endpoint['id']}", json={"url": None})
+    assert [e["code"] for e in assert_problem(null, 422, "VALIDATION_FAILED")["errors"]] == [
+        "INVALID_VALUE"
+    ]
     assert api.request("DELETE", f"/webhooks/{endpoint['id']}").status_code == 204
     assert_problem(api.get(f"/webhooks/{endpoint['id']}"), 404, "NOT_FOUND")

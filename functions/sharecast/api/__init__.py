@@ -24,11 +24,15 @@ from sharecast.api import (
 from sharecast.api.context import install
 from sharecast.app import AppContext
 
-#: Request headers a browser may send cross-origin, and response headers it may read.
-CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+#: Request headers a browser may send cross-origin (tracing headers included: browser tracing
+#: tools add W3C Trace Context's ``traceparent``/``tracestate``, https://www.w3.org/TR/trace-context/,
+#: or Google's ``X-Cloud-Trace-Context``), and response headers it may read.
+CORS_ALLOW_HEADERS = (
+    "Authorization, Content-Type, Idempotency-Key, traceparent, tracestate, X-Cloud-Trace-Context"
+)
 CORS_EXPOSE_HEADERS = (
     "Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-    "Idempotent-Replayed"
+    "Idempotent-Replayed, WWW-Authenticate"
 )
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

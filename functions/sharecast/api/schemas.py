@@ -409,6 +409,16 @@ class OpenApiDocument(BaseModel):
     paths: dict[str, Any]
 
 
+class EventSchemaDocument(BaseModel):
+    """``GET /events.schema.json``: a JSON Schema (draft 2020-12) of one SSE event."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str
+    type: str
+    properties: dict[str, Any]
+
+
 class AnalyticsQuery(ApiModel):
     """``GET /analytics/summary`` query: ``[from, to)``, RFC 3339 with an offset (``Z``).
 

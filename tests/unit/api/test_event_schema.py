@@ -8,9 +8,9 @@ import jsonschema
 import pytest
 
 from sharecast.api.event_schema import build_event_schema
-from sharecast.domain.lifecycle import failure_notification
 from sharecast.domain.models import PostRecord, TargetError, TargetRecord
 from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
+from sharecast.domain.user_transitions import failure_notification
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 EVENT_ID = "01767323045000000-0a1b2c3d"

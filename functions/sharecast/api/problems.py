@@ -22,6 +22,8 @@ from sharecast.errors import (
 log = logging.getLogger(__name__)
 
 _KEPT_HTTP_HEADERS = frozenset({"allow", "retry-after", "www-authenticate"})
+#: ``Retry-After`` (seconds) of a 503 when a Google service failed.
+DEPENDENCY_RETRY_AFTER_S = 1
 
 
 def problem_response(error: SharecastError) -> Response:
@@ -72,21 +74,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(GoogleAPICallError)
     @app.errorhandler(RetryError)
-    def _dependency(error: Exception) -> Response:
-        log.warning("a Google service failed: %s", type(error).__name__, exc_info=True)
-        return problem_response(
-            DependencyUnavailable(
-                "a backing service is unavailable; retry", headers={"Retry-After": "1"}
-            )
-        )
-
-    @app.errorhandler(GoogleAPICallError)
-    @app.errorhandler(RetryError)
     def _google(error: Exception) -> Response:
         # Firestore, Storage, Tasks... failed or timed out: nothing half-done is reported as
-        # success, and the client may retry (503, not 500).
-        log.error("google service call failed: %s", type(error).__name__)
-        return problem_response(DependencyUnavailable("a backing service is unavailable; retry"))
+        # success, and the client may retry (503 with Retry-After, not 500). (Two handlers
+        # were registered here; Flask kept the second, which dropped Retry-After.)
+        log.error("google service call failed: %s", type(error).__name__, exc_info=True)
+        return problem_response(
+            DependencyUnavailable(
+                "a backing service is unavailable; retry",
+                headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_S)},
+            )
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -48,3 +48,13 @@ def test_pydantic_locations_become_paths():
     except ValidationError as exc:
         problems = pydantic_problems(exc)
     assert [(p.field, p.target) for p in problems] == [("platforms[1].platform", 1)]
+
+
+def test_contention_tells_when_to_try_again():
+    from sharecast.errors import Contention
+
+    response = problem_response(Contention("post p kept changing"))
+    assert response.status_code == 409
+    assert response.headers["Retry-After"] == "1"
+    assert json.loads(response.get_data())["code"] == "CONTENTION"
+    assert Contention("x", headers={"Retry-After": "5"}).headers["Retry-After"] == "5"

@@ -129,6 +129,13 @@ class PayloadTooLarge(SharecastError):
     title = "Payload too large"
 
 
+class RequestTimedOut(SharecastError):
+    """The request body did not arrive in time (a slow or stalled sender)."""
+
+    code = "REQUEST_TIMEOUT"
+    title = "Request timeout"
+
+
 class UnsupportedMediaType(SharecastError):
     """The request body is not ``application/json``."""
 
@@ -188,6 +195,7 @@ HTTP_STATUS: dict[type[SharecastError], int] = {
     Forbidden: 403,
     NotFound: 404,
     MethodNotAllowed: 405,
+    RequestTimedOut: 408,
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,

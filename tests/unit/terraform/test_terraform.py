@@ -143,21 +143,19 @@ def workloads() -> dict[str, tuple[dict[str, Any], dict[str, str]]]:
 
 
 def entry_points() -> dict[str, str]:
-    """Entry points of functions/main.py: name => "http" or "cloud_event"."""
+    """Entry points of functions/main.py: name => "http" or "cloud_event" (WSGI functions and
+    ``functions_framework.aio`` ASGI ones alike)."""
     tree = ast.parse((ROOT / "functions" / "main.py").read_text())
     found = {}
     for node in tree.body:
-        if not isinstance(node, ast.FunctionDef):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if (
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Name)
-                and target.value.id == "functions_framework"
-                and target.attr in ("http", "cloud_event")
-            ):
-                found[node.name] = target.attr
+            name = ast.unparse(target)
+            for kind in ("http", "cloud_event"):
+                if name in (f"functions_framework.{kind}", f"functions_framework.aio.{kind}"):
+                    found[node.name] = kind
     return found
 
 

@@ -209,7 +209,7 @@ def stored_events(user_id: str) -> dict[str, tuple[str, str]]:
     """Every event in the user's event log (what the relay replays from): id -> (type, status)."""
     from sharecast.clients import Clients
     from sharecast.config import Settings
-    from sharecast.store.events import EVENTS, USERS
+    from sharecast.outbox import EVENTS, USERS
 
     db = Clients(Settings()).firestore
     docs = db.collection(USERS).document(user_id).collection(EVENTS).stream()

@@ -14,6 +14,7 @@ from sharecast.api import (
     admin,
     analytics,
     connections,
+    docs_page,
     media,
     meta,
     posts,
@@ -35,6 +36,8 @@ __all__ = ["CORS_ALLOW_HEADERS", "CORS_EXPOSE_HEADERS", "SECURITY_HEADERS", "cre
 #: Blueprints of the API; each declares its routes with ``api.routes.route``.
 BLUEPRINTS = (
     meta.bp,
+    docs_page.bp,
+    docs_page.assets,
     posts.bp,
     session.bp,
     analytics.bp,
@@ -51,7 +54,7 @@ def create_app(ctx: AppContext) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = ctx.settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, ctx)
-    problems.register(app)
+    problems.register(app, docs_base_url=ctx.settings.docs_base_url)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     origins = frozenset(ctx.settings.cors_allowed_origins)

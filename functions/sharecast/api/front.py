@@ -110,6 +110,7 @@ class ApiFront:
         self.threads = anyio.CapacityLimiter(settings.api_threads)
         self.waits = WaitSlots(per_user=settings.wait_max_per_user)
         self.origins = frozenset(settings.cors_allowed_origins)
+        self.docs_base_url = settings.docs_base_url
 
     async def serve(self, req: Request) -> Response:
         """The answer to ``req``: a refusal of its body, or the app's answer (after a wait the
@@ -159,7 +160,8 @@ class ApiFront:
             **error.headers,
             "Connection": "close",
         }
-        body = json.dumps(problem_body(error), separators=(",", ":"))
+        problem = problem_body(error, docs_base_url=self.docs_base_url)
+        body = json.dumps(problem, separators=(",", ":"))
         return Response(body, status_code=error.status, headers=headers, media_type=PROBLEM_JSON)
 
 

@@ -1,5 +1,5 @@
-"""Routes about the API itself: ``GET /healthz``, ``GET /openapi.json`` and the SSE event
-contract ``GET /events.schema.json`` (no token)."""
+"""Routes about the API itself: `GET /healthz`, `GET /openapi.json` and the SSE event
+contract `GET /events.schema.json` (no token)."""
 
 from __future__ import annotations
 
@@ -53,5 +53,5 @@ def _event_schema_json() -> str:
     responses={200: EventSchemaDocument},
 )
 def event_schema_json() -> Response:
-    """The event contract of :mod:`sharecast.api.event_schema` (JSON Schema 2020-12)."""
+    """The event contract: one JSON Schema (2020-12) per event type."""
     return Response(_event_schema_json(), mimetype="application/json")

@@ -132,7 +132,7 @@ USER_CONNECTIONS = QuerySpec(
     equality=("user_id",),
 )
 
-#: ``store.replay.list_events_after``: one user's events from an id on (replay), oldest first.
+#: ``relay.replay.read_window``: one user's events from an id on (replay), oldest first.
 EVENTS_FROM_ID = QuerySpec(
     name="events_from_id",
     collection_group="events",

@@ -1,4 +1,4 @@
-"""Routes of the relay (SPEC §7).
+"""Routes of the relay (docs/semantics.md#events-and-replay).
 
 - ``GET /events`` (``text/event-stream``): the caller's events (:mod:`sharecast.relay.stream`);
   401 ``application/problem+json`` with ``WWW-Authenticate`` before any stream starts.

@@ -1,4 +1,5 @@
-"""Relay credentials: who is opening a stream (SPEC §7), until when, and the 401 otherwise.
+"""Relay credentials: who is opening a stream (docs/semantics.md#events-and-replay), until when, and
+the 401 otherwise.
 
 Accepted, in this order (the first one present decides):
 

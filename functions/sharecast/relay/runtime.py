@@ -99,7 +99,7 @@ class Relay:
         """Create a fresh instance subscription and start pulling (raises if the topic is
         missing). A subscription left by an earlier process with the same instance id (a
         killed local relay) is recreated: its backlog of old messages would otherwise reach new
-        streams as live events (issue 18); clients resume from the event log instead."""
+        streams as live events; clients resume from the event log instead."""
         self._loop = asyncio.get_running_loop()
         self.draining = False
         await anyio.to_thread.run_sync(lambda: self.clients.firestore)  # build clients off-loop

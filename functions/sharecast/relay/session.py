@@ -1,7 +1,7 @@
 """The relay's cookie session (Mercure-style): ``POST``/``DELETE /events/session``.
 
 EventSource cannot send an ``Authorization`` header and reconnects on its own with the URL it
-was opened with, so a token in the URL dies with its ``exp`` (issue 18). Instead the browser
+was opened with, so a token in the URL dies with its ``exp``. Instead the browser
 posts its credential once (``Authorization: Bearer <user JWT or relay token>``, CORS with
 credentials), the relay answers 204 with a cookie holding a relay token, and EventSource opened
 with ``withCredentials: true`` sends that cookie on every request and native reconnect. A

@@ -5,7 +5,6 @@ produces events the way the functions do (a Firestore batch, then ``publish_even
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import socket
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from infra.localenv import PROJECT
 from sharecast.auth import issue_dev_token
 from sharecast.clients import Clients
 from sharecast.config import Settings
@@ -28,7 +28,6 @@ from sharecast.relay.app import create_app
 from sharecast.relay.runtime import Relay
 
 REPO = Path(__file__).resolve().parents[3]
-PROJECT = os.environ["GOOGLE_CLOUD_PROJECT"]  # set by tests/conftest.py
 JWT_SECRET = "relay-test-secret-0123456789abcdef"
 RETRY_MS = 1500
 

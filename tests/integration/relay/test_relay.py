@@ -1,4 +1,4 @@
-"""The relay against the real Firestore and Pub/Sub emulators (SPEC §7).
+"""The relay against the real Firestore and Pub/Sub emulators (docs/semantics.md#events-and-replay).
 
 The emulators are the session stack's (``tests/conftest.py``); the relay under test runs
 in-process (uvicorn in a thread) on a free port; one test also runs it as a uvicorn subprocess

@@ -6,9 +6,11 @@
    ``GET /healthz`` is timed (p50/p99/max) and the trickling connections' answers counted.
 2. **Waits**: with the publish queue paused, 2 ``?wait=25`` creates for each of 10 users (more
    waits than threads) while another user's ``GET /posts/{id}`` is timed.
-3. **Threads**: ``API_THREADS`` 2, 4, 8, 16 in turn; 40 concurrent clients (Cloud Run's
-   concurrency of the api) read ``GET /posts/{id}`` for a fixed time: requests/s, p50/p99,
-   RSS. terraform/functions.tf takes the api's ``API_THREADS`` from this table.
+3. **Threads**: one client at a time reads ``GET /posts/{id}`` (wall time and the api worker's
+   CPU per request: how many requests in flight keep a CPU busy); then ``API_THREADS`` 2, 4,
+   8, 16 in turn, 40 concurrent clients (Cloud Run's concurrency of the api) for a fixed time:
+   requests/s, p50/p99, CPU per request, RSS. terraform/functions.tf takes the api's
+   ``API_THREADS`` from these figures (docs/operations.md#threads-and-concurrency).
 4. **Rate limiter cost**: one user past a ``read=20/3600`` limit; Firestore hit documents
    written per counted and per refused request.
 
@@ -60,15 +62,24 @@ def summary_ms(values: list[float]) -> str:
     )
 
 
-def worker_memory(stack: Stack) -> tuple[float, float]:
-    """``(RSS, peak RSS)`` in MiB of the api's gunicorn worker (the child of its process)."""
+def worker_pid(stack: Stack) -> int:
+    """The api's gunicorn worker: the child of the functions-framework process."""
     proc = stack.services["api"].process
     assert proc is not None
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-    status = Path(f"/proc/{children[0]}/status").read_text().splitlines()
-    kib = {
-        line.split(":")[0]: int(line.split()[1]) for line in status if line[:5] in ("VmRSS", "VmHW")
-    }
+    return int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+
+
+def worker_cpu_s(stack: Stack) -> float:
+    """CPU seconds (user + system) the api's worker has used."""
+    fields = Path(f"/proc/{worker_pid(stack)}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_memory(stack: Stack) -> tuple[float, float]:
+    """``(RSS, peak RSS)`` in MiB of the api's gunicorn worker (the child of its process)."""
+    status = Path(f"/proc/{worker_pid(stack)}/status").read_text().splitlines()
+    wanted = ("VmRSS:", "VmHWM:")
+    kib = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith(wanted)}
     return kib["VmRSS"] / 1024, kib["VmHWM"] / 1024
 
 
@@ -235,16 +246,32 @@ def load(stack: Stack, *, clients: int, seconds: float) -> tuple[int, list[float
 
 
 def threads_sweep(stack: Stack, seconds: float) -> None:
+    """What a read costs the api (CPU and wall time, one client at a time), then throughput
+    and latency at 40 concurrent clients for several ``API_THREADS``."""
+    stack.restart_service("api")
+    load(stack, clients=2, seconds=3)
+    cpu_before = worker_cpu_s(stack)
+    ok, latencies, _ = load(stack, clients=1, seconds=seconds)
+    cpu_ms = (worker_cpu_s(stack) - cpu_before) / ok * 1000
+    wall_ms = statistics.mean(latencies) * 1000
+    print(
+        f"one client at a time: {ok / seconds:.1f} req/s, {wall_ms:.0f} ms per request, of which "
+        f"{cpu_ms:.1f} ms CPU in the api worker: one CPU is kept busy by about "
+        f"{wall_ms / cpu_ms:.1f} requests in flight"
+    )
     print(f"API_THREADS vs 40 concurrent GET /posts/{{id}} for {seconds:.0f} s each:")
     for threads in (2, 4, 8, 16):
         stack.services["api"].env["API_THREADS"] = str(threads)
         stack.restart_service("api")
         load(stack, clients=8, seconds=3)  # warm the clients and the emulator
+        cpu_before = worker_cpu_s(stack)
         ok, latencies, errors = load(stack, clients=40, seconds=seconds)
+        cpu_ms = (worker_cpu_s(stack) - cpu_before) / max(ok, 1) * 1000
         rss, peak = worker_memory(stack)
         print(
             f"  API_THREADS={threads:>2}: {ok / seconds:6.1f} req/s  {summary_ms(latencies)}"
-            f"  errors {errors}  RSS {rss:.0f} MiB (peak {peak:.0f})"
+            f"  {cpu_ms:.1f} ms CPU/req  errors {errors}  RSS {rss:.0f} MiB (peak {peak:.0f})"
+            f"  load {os.getloadavg()[0]:.1f}"
         )
     stack.services["api"].env.pop("API_THREADS", None)
     stack.restart_service("api")

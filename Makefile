@@ -65,13 +65,14 @@ lint: $(STAMP) tfcheck
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
-## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, a large fuzz round, media memory, the big chaos run, webhook latency and throughput.
+## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, a large fuzz round, media memory, the big chaos run, the api's edge (floods, waits, threads, rate-limit cost), webhook latency and throughput.
 bench: $(STAMP) check-emulators
 	$(BIN)/python tests/bench/bench_relay.py
 	$(BIN)/python tests/bench/bench_e2e.py
 	$(BIN)/python tests/bench/bench_fuzz.py
 	$(BIN)/python tests/bench/bench_media.py
 	$(BIN)/python tests/bench/bench_chaos.py
+	$(BIN)/python tests/bench/bench_edge.py
 	$(BIN)/python tests/bench/bench_webhooks.py
 
 ## Print a dev JWT for USER (and ROLE) as the last line: make token USER=alice [ROLE=admin]

@@ -39,7 +39,7 @@ locals {
 
   # The webhook_delivery function's URL and the identity its tasks carry (docs/webhooks.md#delivery),
   # written out for the same reason as publisher_url; a check below compares the URL.
-  webhook_delivery_url = "https://${var.region}-${var.project_id}.cloudfunctions.net/webhook-delivery"
+  webhook_delivery_url   = "https://${var.region}-${var.project_id}.cloudfunctions.net/webhook-delivery"
   webhooks_invoker_email = "sharecast-webhooks-invoker@${var.project_id}.iam.gserviceaccount.com"
 
   # Environment variables shared by several workloads, by group. Names are Settings fields
@@ -119,6 +119,10 @@ locals {
       max_instances = var.api_max_instances
       env_groups    = ["auth", "tasks", "oauth", "media", "webhooks"]
       env = {
+        # Threads running handlers; reading bodies and ?wait take none (sharecast.api.front).
+        # Measured: docs/operations.md#threads-and-concurrency.
+        API_THREADS = 8
+
         EVENT_TTL_DAYS       = var.event_ttl_days
         PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
         SHARE_PLATFORMS      = join(",", var.share_platforms)
@@ -152,6 +156,10 @@ locals {
       max_instances = var.publisher_max_instances
       env_groups    = ["tasks", "oauth", "media", "webhooks"]
       env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 8
+
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
         RETRY_POLICIES    = jsonencode(var.retry_policies) # backoff after a failed attempt
@@ -180,6 +188,10 @@ locals {
       max_instances = 2
       env_groups    = ["tasks", "media", "webhooks"]
       env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 1
+
         EVENT_TTL_DAYS    = var.event_ttl_days
         SWEEP_GRACE_S     = var.sweep_grace_s
         MISSED_AFTER_S    = var.missed_after_s
@@ -200,11 +212,15 @@ locals {
       memory        = "256Mi"
       cpu           = "1"
       timeout_s     = var.task_dispatch_deadline_s # an attempt takes webhook_timeout_s and two writes
-      concurrency   = 40 # attempts mostly wait on the customer's server
+      concurrency   = 40                           # attempts mostly wait on the customer's server
       min_instances = 0
       max_instances = var.webhook_delivery_max_instances
       env_groups    = ["tasks", "webhooks"]
       env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 40
+
         EVENT_TTL_DAYS    = var.event_ttl_days # the notification event when it disables an endpoint
         WEBHOOK_TIMEOUT_S = var.webhook_timeout_s
       }
@@ -226,6 +242,10 @@ locals {
       max_instances = 5
       env_groups    = ["media"]
       env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 10
+
         # Its caller, the Eventarc trigger below: audiences and account of the push token.
         MEDIA_FINALIZED_AUDIENCES        = join(",", concat(local.media_finalized_audiences, var.media_finalized_extra_audiences))
         EVENTARC_TRIGGER_SERVICE_ACCOUNT = local.media_finalized_email

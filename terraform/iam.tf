@@ -12,10 +12,10 @@ locals {
   service_accounts = merge(
     { for name, fn in local.functions : name => fn.description },
     {
-      relay           = "Sharecast relay (Cloud Run, SSE): replays the event log, one Pub/Sub subscription per instance"
-      "tasks-invoker" = "Identity in the OIDC token of every publish task: may only invoke the publisher"
+      relay              = "Sharecast relay (Cloud Run, SSE): replays the event log, one Pub/Sub subscription per instance"
+      "tasks-invoker"    = "Identity in the OIDC token of every publish task: may only invoke the publisher"
       "webhooks-invoker" = "Identity in the OIDC token of every webhook delivery task: may only invoke webhook_delivery"
-      builder         = "Builds the functions and the relay image (Cloud Build)"
+      builder            = "Builds the functions and the relay image (Cloud Build)"
     },
     {
       for name, description in {

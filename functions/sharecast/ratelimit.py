@@ -8,7 +8,12 @@ aggregation query. Writing before counting means every request counts itself and
 committed before it, so concurrent requests can never let more than ``limit`` through (a
 burst of simultaneous requests may be refused beyond it), and there is no shared document to
 contend on: no hot document, no transaction, and nothing any other user touches. Hits expire by TTL
-(``expire_at``). Requests over the limit count too (the window ends anyway).
+(``expire_at``).
+
+A caller found over the limit is remembered by the instance (:class:`Limiter`) as blocked until its
+window ends: its further requests in that window are refused from memory, without writing a hit or
+counting (a flood of refused requests costs no Firestore writes). Each instance learns it with
+one write of its own, so a blocked caller costs at most one hit per instance and window.
 
 Answers carry the IETF draft headers ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 ``RateLimit-Reset`` (seconds until the window ends), and a 429 also ``Retry-After`` (seconds):
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,11 +40,13 @@ HITS = "hits"
 
 @dataclass(frozen=True)
 class Window:
-    """The caller's state in the current window: ``limit``, ``remaining``, ``reset_s``."""
+    """The caller's state in the current window: ``limit``, ``remaining``, ``reset_s``
+    (seconds), and ``writes``: hit documents this request wrote (0 or 1)."""
 
     limit: int
     remaining: int
     reset_s: int
+    writes: int = 1
 
     def headers(self) -> dict[str, str]:
         """The ``RateLimit-*`` response headers."""
@@ -55,6 +63,84 @@ def window_doc_id(user_id: str, route_class: str, window: int) -> str:
     return f"{user}:{route_class}:{window}"
 
 
+#: Blocked callers an instance remembers at most (past windows are dropped first).
+MAX_BLOCKED = 10_000
+
+
+@dataclass(frozen=True)
+class Counters:
+    """What one :class:`Limiter` did since it was built: ``checks`` (requests counted or
+    refused), ``hit_writes`` (hit documents written) and ``refused_from_memory`` (429s answered
+    without touching Firestore)."""
+
+    checks: int
+    hit_writes: int
+    refused_from_memory: int
+
+
+class Limiter:
+    """The per-instance rate limiter: :func:`check` plus the memory of blocked callers.
+
+    ``blocked`` maps ``(user, class)`` to the number of the window in which the caller went
+    over its limit; a request in that window is refused at once. Thread-safe (the API serves
+    requests from a thread pool)."""
+
+    def __init__(self, max_blocked: int = MAX_BLOCKED) -> None:
+        self._blocked: dict[tuple[str, str], int] = {}
+        self._max_blocked = max_blocked
+        self._lock = threading.Lock()
+        self._checks = self._writes = self._refused = 0
+
+    def check(self, ctx: AppContext, *, user_id: str, route_class: str, now: datetime) -> Window:
+        """Like :func:`check`, but a caller already refused in this window is refused again
+        from memory (no write, no count). Raises :class:`RateLimited` and ``KeyError``."""
+        limit, period = ctx.settings.rate_limit_table[route_class]
+        window, reset_s = _window_of(now, period)
+        key = (user_id, route_class)
+        with self._lock:
+            self._checks += 1
+            blocked = self._blocked.get(key) == window
+            if blocked:
+                self._refused += 1
+            else:
+                self._writes += 1
+        if blocked:
+            raise _refusal(Window(limit, 0, reset_s, writes=0), route_class, period)
+        try:
+            return check(ctx, user_id=user_id, route_class=route_class, now=now)
+        except RateLimited:
+            self._block(key, window)
+            raise
+
+    def counters(self) -> Counters:
+        """A snapshot of the counters."""
+        with self._lock:
+            return Counters(self._checks, self._writes, self._refused)
+
+    def _block(self, key: tuple[str, str], window: int) -> None:
+        with self._lock:
+            if len(self._blocked) >= self._max_blocked:
+                newest = max(self._blocked.values())
+                self._blocked = {k: w for k, w in self._blocked.items() if w >= newest}
+                if len(self._blocked) >= self._max_blocked:
+                    self._blocked.clear()
+            self._blocked[key] = window
+
+
+def _window_of(now: datetime, period: int) -> tuple[int, int]:
+    """``(window number, seconds until it ends)`` of ``now`` for windows of ``period`` s."""
+    epoch = now.timestamp()
+    window = int(epoch // period)
+    return window, max(1, math.ceil((window + 1) * period - epoch))
+
+
+def _refusal(state: Window, route_class: str, period: int) -> RateLimited:
+    return RateLimited(
+        f"more than {state.limit} requests of class {route_class!r} in {period} s",
+        headers={"Retry-After": str(state.reset_s), **state.headers()},
+    )
+
+
 def check(
     ctx: AppContext,
     *,
@@ -63,6 +149,8 @@ def check(
     now: datetime,
 ) -> Window:
     """Count this request against ``route_class`` for ``user_id``; return the window state.
+    Writes one hit document and reads one count, every time (:class:`Limiter` skips both for
+    callers it already refused).
 
     Raises :class:`RateLimited` (429, with ``Retry-After`` and ``RateLimit-*`` headers) when
     the count exceeds the limit, and ``KeyError`` for a class missing from the settings (a
@@ -70,10 +158,7 @@ def check(
     """
     db, settings = ctx.db, ctx.settings
     limit, period = settings.rate_limit_table[route_class]
-    epoch = now.timestamp()
-    window = int(epoch // period)
-    ends = (window + 1) * period
-    reset_s = max(1, math.ceil(ends - epoch))
+    window, reset_s = _window_of(now, period)
     hits = (
         db.collection(COLLECTION)
         .document(window_doc_id(user_id, route_class, window))
@@ -86,8 +171,5 @@ def check(
     count = int(result[0][0].value)
     state = Window(limit=limit, remaining=max(0, limit - count), reset_s=reset_s)
     if count > limit:
-        raise RateLimited(
-            f"more than {limit} requests of class {route_class!r} in {period} s",
-            headers={"Retry-After": str(reset_s), **state.headers()},
-        )
+        raise _refusal(state, route_class, period)
     return state

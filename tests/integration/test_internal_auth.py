@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -65,13 +66,17 @@ IDENTITY_ENV = (
     "WEBHOOK_INVOKER_SERVICE_ACCOUNT",
 )
 
-#: Port of each entry point's probe process (clear of the stack's ports).
-PROBE_PORTS = {
-    "publisher": PORTS.api + 40,
-    "sweeper": PORTS.api + 41,
-    "media_finalized": PORTS.api + 42,
-    "webhook_delivery": PORTS.api + 43,
-}
+#: The entry points started as deployed, each in its own probe process.
+PROBES = ("publisher", "sweeper", "media_finalized", "webhook_delivery")
+
+
+def _free_port() -> int:
+    """A port the OS has free now. A fixed port (the stack's plus some) lies in Linux's
+    ephemeral range at the test offsets and was, in full runs, held by one of the stack's own
+    outgoing connections (the port choice repeats between runs of one boot)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def terraform_env(function: str) -> dict[str, str]:
@@ -174,7 +179,8 @@ def entry_points(stack, certs: CertsServer) -> Iterator[dict[str, str]]:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs = stack.logs
     try:
-        for name, port in PROBE_PORTS.items():
+        ports = {name: _free_port() for name in PROBES}
+        for name, port in ports.items():
             env = {
                 **os.environ,
                 **stack.env,
@@ -192,7 +198,7 @@ def entry_points(stack, certs: CertsServer) -> Iterator[dict[str, str]]:
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
             log.close()
-        urls = {name: f"http://127.0.0.1:{port}/" for name, port in PROBE_PORTS.items()}
+        urls = {name: f"http://127.0.0.1:{port}/" for name, port in ports.items()}
         deadline = time.monotonic() + 120
         for name, url in urls.items():
             while True:

@@ -98,6 +98,10 @@ class TargetRecord(Record):
     ``uncertain_since`` is set once an attempt may have reached the platform without Sharecast
     learning the outcome (a crash, a timeout, a lost response): every later attempt first looks
     for the post on the platform instead of sending it again (docs/semantics.md#statuses-and-rules).
+    While the outcome of the attempt in flight is unknown, ``uncertain_cause`` holds what ended
+    it (the timeout, the 5xx...) and ``settle_until`` the earliest time its existence check may
+    run (the network's settle window); ``checks`` counts checks whose lookup itself failed.
+    Both are cleared once the check decides (docs/semantics.md#exactly-once-and-uncertain).
 
     ``generation`` counts the user's reschedules of this target (publish now, a new schedule,
     new targets, a manual retry). Every task carries the generation it was made for; a task of
@@ -129,6 +133,9 @@ class TargetRecord(Record):
     lease_until: datetime | None = None
     attempt_started_at: datetime | None = None
     uncertain_since: datetime | None = None
+    uncertain_cause: TargetError | None = None
+    settle_until: datetime | None = None
+    checks: int = 0
     media: list[TargetMedia] = []
     step: int = 0
     step_state: dict[str, Any] = {}

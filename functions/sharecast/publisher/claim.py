@@ -37,6 +37,7 @@ def claim(ctx: AppContext, *, task: PublishTask, lease_id: str, now: datetime) -
             lease_id=lease_id,
             lease_s=ctx.settings.lease_s,
             now=now,
+            settle_s=ctx.settings.settle_s(target.platform.value),
         )
         return leased, decision
 

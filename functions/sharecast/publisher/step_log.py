@@ -31,7 +31,9 @@ class TargetSteps:
     """Step state of one target, saved through a transaction that checks the lease.
 
     Each :meth:`save` also renews the lease for ``lease_s`` seconds, so a long multi-step upload
-    that keeps saving progress is never mistaken for a dead publisher.
+    that keeps saving progress is never mistaken for a dead publisher. A save is internal
+    bookkeeping without an event, so it leaves the target's ``version`` alone (a client must
+    be able to tell a missed event from a version jump; docs/semantics.md#events-and-replay).
     """
 
     def __init__(
@@ -68,8 +70,6 @@ class TargetSteps:
                     update={
                         "step_state": {**current.step_state, **values},
                         "lease_until": now + timedelta(seconds=self._lease_s),
-                        "version": current.version + 1,
-                        "updated_at": now,
                     }
                 ),
                 "saved",

@@ -69,10 +69,12 @@ def get_post(db: firestore.Client, post_id: str) -> tuple[PostRecord, list[Targe
 
 
 def mark_enqueued(db: firestore.Client, post_id: str, now: datetime) -> None:
-    """Record that every target's first task exists (clears ``enqueue_pending``)."""
-    post_ref(db, post_id).update(
-        {"enqueue_pending": False, "version": firestore.Increment(1), "updated_at": now}
-    )
+    """Record that every target's first task exists (clears ``enqueue_pending``).
+
+    Internal bookkeeping no client is told about, so it leaves ``version`` alone: a version is
+    only ever raised together with the event that carries it
+    (docs/semantics.md#events-and-replay)."""
+    post_ref(db, post_id).update({"enqueue_pending": False, "updated_at": now})
 
 
 @dataclass

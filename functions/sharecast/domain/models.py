@@ -17,15 +17,23 @@ from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
 from sharecast.timeutil import isoformat
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: (v.value if isinstance(v, Enum) else v) for k, v in value.items()}
+    return value
+
+
 class Record(BaseModel):
     """Base of stored records: converts to and from Firestore documents."""
 
     model_config = ConfigDict(validate_assignment=True)
 
     def to_doc(self) -> dict[str, Any]:
-        """Firestore fields (enums as strings, datetimes native)."""
+        """Firestore fields (enums as strings, also as the values of a map; datetimes native)."""
         doc = self.model_dump(mode="python", exclude={"id"})
-        return {k: (v.value if isinstance(v, Enum) else v) for k, v in doc.items()}
+        return {k: _plain(v) for k, v in doc.items()}
 
     @classmethod
     def from_doc(cls, doc_id: str, doc: dict[str, Any]) -> Self:
@@ -74,6 +82,11 @@ class PostRecord(Record):
     #: Who asked for this post when it was not the user directly, e.g. a video share:
     #: ``{"kind": "share", "record_id", "round_id"}`` (see ``sharecast.shares.outcome``).
     origin: dict[str, str] | None = None
+    #: The terminal status of each target that has one (target id → ``SUCCESS``, ``FAILED`` or
+    #: ``CANCELLED``), kept in the commit that changes the target: the post's status is rolled
+    #: up from it without reading the targets (``domain.rollup.rollup_after``). ``None`` on a
+    #: post stored before it existed (rebuilt from the targets on its next change).
+    target_outcomes: dict[str, TargetStatus] | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime

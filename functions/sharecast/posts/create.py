@@ -45,6 +45,7 @@ def create_post(
         enqueue_pending=not request.draft,
         origin=request.origin,
         allow_late=request.allow_late,
+        target_outcomes={},
         created_at=now,
         updated_at=now,
     )

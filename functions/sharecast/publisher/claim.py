@@ -3,27 +3,41 @@
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sharecast.app import AppContext
 from sharecast.domain.attempt_transitions import ClaimAction, ClaimDecision, claimed, decide_claim
+from sharecast.domain.events import Event
 from sharecast.domain.models import TargetRecord
-from sharecast.logs import fields
-from sharecast.store.posts import TargetChange, change_target, rollup_post
+from sharecast.store.posts import TargetChange, change_target, sync_rollup
 from sharecast.tasks import PublishTask
-
-log = logging.getLogger(__name__)
 
 #: Actions that take the lease and call the connector.
 CLAIMING = frozenset({ClaimAction.START, ClaimAction.RESUME, ClaimAction.CONTINUE})
 
 
-def claim(ctx: AppContext, *, task: PublishTask, lease_id: str, now: datetime) -> TargetChange:
+@dataclass(frozen=True)
+class Claim:
+    """The claim's change (``change.detail`` is the :class:`ClaimDecision`) and its events that
+    were published, still to be marked in the record's commit."""
+
+    change: TargetChange
+    published: list[Event]
+
+    @property
+    def decision(self) -> ClaimDecision:
+        """What the delivery may do."""
+        decision: ClaimDecision = self.change.detail
+        return decision
+
+
+def claim(ctx: AppContext, *, task: PublishTask, lease_id: str, now: datetime) -> Claim:
     """Decide what the delivery of ``task`` may do and, when it publishes, lease the target to
-    ``lease_id`` for ``LEASE_S`` seconds, in one transaction on the target. ``detail`` of the
-    result is the :class:`ClaimDecision`. The claim's events are published and the post rolled
-    up (a failed rollup is repaired by the one after recording). Raises ``NotFound``."""
+    ``lease_id`` for ``LEASE_S`` seconds: one batched read of the target and its post, one
+    commit of the target, its event and (when a ``SCHEDULED`` post starts) the post's rollup.
+    The events are published at once and marked by the record's commit. A terminal target
+    whose post missed its outcome gets the rollup repaired. Raises ``NotFound``."""
 
     def decide(target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
         decision = decide_claim(
@@ -48,15 +62,7 @@ def claim(ctx: AppContext, *, task: PublishTask, lease_id: str, now: datetime) -
         mutate=decide,
         outbox=ctx.outbox,
     )
-    ctx.outbox.flush(change.events)
-    try:
-        roll_up(ctx, task.post_id)
-    except Exception:  # not fatal: the rollup after recording brings the post up to date
-        log.warning("post rollup failed", exc_info=True, extra=fields(post_id=task.post_id))
-    return change
-
-
-def roll_up(ctx: AppContext, post_id: str) -> None:
-    """Bring the post's status in line with its targets and publish the event. Raises what
-    :func:`sharecast.store.posts.rollup_post` raises."""
-    ctx.outbox.flush(rollup_post(ctx.db, post_id=post_id, now=ctx.now(), outbox=ctx.outbox))
+    result = Claim(change=change, published=ctx.outbox.publish(change.events))
+    if result.decision.action is ClaimAction.NOOP_TERMINAL:
+        ctx.outbox.flush(sync_rollup(ctx.db, state=change, outbox=ctx.outbox, now=now))
+    return result

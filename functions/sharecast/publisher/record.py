@@ -4,6 +4,7 @@ docs/semantics.md#the-publisher)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from sharecast.domain.attempt_transitions import (
     succeeded,
     waiting,
 )
+from sharecast.domain.events import Event
 from sharecast.domain.models import AttemptRecord, TargetRecord
 from sharecast.domain.statuses import TargetStatus
 from sharecast.platforms.errors import AuthExpiredError, PlatformError
@@ -37,14 +39,26 @@ class Timing:
 
 
 def record(
-    ctx: AppContext, *, task: PublishTask, lease_id: str, outcome: Outcome, timing: Timing
+    ctx: AppContext,
+    *,
+    task: PublishTask,
+    lease_id: str,
+    outcome: Outcome,
+    timing: Timing,
+    known: TargetChange | None = None,
+    published: Sequence[Event] = (),
 ) -> TargetChange:
     """Write ``outcome`` on the target if ``lease_id`` still holds it: ``SUCCESS``, ``RETRYING``
     (with the backoff), ``FAILED``, or still ``PUBLISHING`` waiting for its next step. A
     finished attempt also gets its row in the attempt log. ``detail`` of the result is the
     outcome's name (``published``, ``PENDING`` or the error code); nothing is written when the
     lease was lost. An unknown outcome keeps the target ``PUBLISHING`` (its check is the next
-    step). The events are published after the commit. Raises ``NotFound``."""
+    step).
+
+    One commit, with the post's rollup when the target ends and the ``published_at`` marks of
+    the claim's ``published`` events; ``known`` (the target as the claim or the last saved step
+    left it) spares the read unless someone changed the target or the post since. The events
+    are published after the commit. Raises ``NotFound``."""
 
     def apply(current: TargetRecord) -> tuple[TargetRecord | None, str]:
         if current.lease_id != lease_id or current.status is not TargetStatus.PUBLISHING:
@@ -58,7 +72,11 @@ def record(
         mutate=apply,
         outbox=ctx.outbox,
         attempt_log=lambda new: attempt_row(new, timing),
+        known=known,
+        published=published,
     )
+    if not change.changed:
+        ctx.outbox.mark_now(published)
     ctx.outbox.flush(change.events)
     return change
 

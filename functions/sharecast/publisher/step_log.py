@@ -13,7 +13,7 @@ from google.cloud import firestore
 from sharecast.domain.models import TargetRecord
 from sharecast.errors import InternalError
 from sharecast.outbox import Outbox
-from sharecast.store.posts import change_target
+from sharecast.store.posts import TargetChange, change_target
 from sharecast.timeutil import utcnow
 
 
@@ -28,7 +28,8 @@ class LeaseLost(InternalError):
 
 
 class TargetSteps:
-    """Step state of one target, saved through a transaction that checks the lease.
+    """Step state of one target, saved by a commit that checks the lease (without reading again
+    while nobody else changed the target).
 
     Each :meth:`save` also renews the lease for ``lease_s`` seconds, so a long multi-step upload
     that keeps saving progress is never mistaken for a dead publisher. A save is internal
@@ -40,18 +41,25 @@ class TargetSteps:
         self,
         db: firestore.Client,
         *,
-        target: TargetRecord,
+        known: TargetChange,
         lease_id: str,
         lease_s: float,
         outbox: Outbox,
     ) -> None:
         self._db = db
-        self._post_id = target.post_id
-        self._target_id = target.id
+        self._post_id = known.target.post_id
+        self._target_id = known.target.id
         self._lease_id = lease_id
         self._lease_s = lease_s
         self._outbox = outbox
-        self._state: dict[str, Any] = dict(target.step_state)
+        self._latest = known
+        self._state: dict[str, Any] = dict(known.target.step_state)
+
+    @property
+    def latest(self) -> TargetChange:
+        """The target as the claim or the last :meth:`save` committed it, with the documents'
+        ``update_time`` (what the record commits against without reading again)."""
+        return self._latest
 
     @property
     def state(self) -> Mapping[str, Any]:
@@ -82,7 +90,9 @@ class TargetSteps:
             mutate=merge,
             outbox=self._outbox,
             emit_event=False,
+            known=self._latest,
         )
         if not change.changed:
             raise LeaseLost(f"target {self._post_id}/{self._target_id} leased by another attempt")
+        self._latest = change
         self._state = dict(change.target.step_state)

@@ -15,6 +15,7 @@ from google.cloud import firestore
 
 from sharecast.domain.events import Event
 from sharecast.domain.models import PostRecord, TargetRecord
+from sharecast.domain.rollup import outcomes_of
 from sharecast.domain.statuses import EventType, TargetStatus
 from sharecast.domain.user_transitions import PostPlan, bump_target
 from sharecast.errors import NotFound
@@ -65,8 +66,12 @@ def change_post(
         plan = mutate(post, targets)
         events: list[Event] = []
         user = post.user_id
+        # The targets' terminal statuses, which the publisher rolls the post up from.
+        outcomes = outcomes_of(plan.targets)
+        new_post = plan.post.model_copy(update={"target_outcomes": outcomes})
+        if plan.post.version != post.version or post.target_outcomes != outcomes:
+            txn.set(ref, new_post.to_doc())
         if plan.post.version != post.version:
-            txn.set(ref, plan.post.to_doc())
             events.append(
                 Event.new(user_id=user, type=EventType.POST_STATUS, data=plan.post.snapshot())
             )
@@ -85,7 +90,7 @@ def change_post(
                 Event.new(user_id=user, type=EventType.TARGET_STATUS, data=last.snapshot())
             )
         outbox.add(txn, events)
-        return PostChange(post=plan.post, targets=plan.targets, events=events)
+        return PostChange(post=new_post, targets=plan.targets, events=events)
 
     result: PostChange = run(db.transaction())
     return result

@@ -19,6 +19,7 @@ from sharecast.domain.statuses import Platform
 from sharecast.platforms.base import Pending, PublishRequest, PublishResult, StepLog
 from sharecast.publisher.pipeline import run_attempt
 from sharecast.publisher.step_log import LeaseLost, TargetSteps
+from sharecast.store import posts as posts_store
 from sharecast.tasks import PublishTask
 from tests.integration.publisher.test_attempt import attempt, load, new_post, task_exists
 
@@ -112,9 +113,9 @@ def test_early_continuation_comes_back_later(stepped, user_id):
 
 def test_a_save_without_the_lease_is_refused(stepped, user_id):
     post, _ = new_post(stepped, user_id)
-    _, fresh = load(stepped, post.id)
+    fresh = posts_store.read_target(stepped.db, post.id, "x-0")
     steps = TargetSteps(
-        stepped.db, target=fresh, lease_id="not-the-holder", lease_s=30, outbox=stepped.outbox
+        stepped.db, known=fresh, lease_id="not-the-holder", lease_s=30, outbox=stepped.outbox
     )
     with pytest.raises(LeaseLost):
         steps.save(session="x")

@@ -70,13 +70,24 @@ def get_post(db: firestore.Client, post_id: str) -> tuple[PostRecord, list[Targe
     return post, [by_id[t] for t in post.target_ids if t in by_id]
 
 
-def mark_enqueued(db: firestore.Client, post_id: str, now: datetime) -> None:
-    """Record that every target's first task exists (clears ``enqueue_pending``).
+def mark_enqueued(
+    db: firestore.Client,
+    post_id: str,
+    now: datetime,
+    *,
+    mark: Callable[[firestore.WriteBatch], None] | None = None,
+) -> None:
+    """Record that every target's first task exists (clears ``enqueue_pending``), in one commit
+    with what ``mark`` stages (the caller's other bookkeeping, e.g. events' ``published_at``).
 
     Internal bookkeeping no client is told about, so it leaves ``version`` alone: a version is
     only ever raised together with the event that carries it
     (docs/semantics.md#events-and-replay)."""
-    post_ref(db, post_id).update({"enqueue_pending": False, "updated_at": now})
+    batch = db.batch()
+    batch.update(post_ref(db, post_id), {"enqueue_pending": False, "updated_at": now})
+    if mark is not None:
+        mark(batch)
+    batch.commit()
 
 
 @dataclass

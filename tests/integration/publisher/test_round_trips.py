@@ -79,7 +79,7 @@ def test_targets_finishing_together_contend_without_failing(counted, user_id):
     """Both targets of a post record at the same moment: the post document is written by both
     (each ends its target), one wins and the other reads again and commits; neither fails, and
     the post ends PUBLISHED with exactly one PUBLISHED event."""
-    ctx, tally = counted
+    ctx, _ = counted
     post, targets = two_target_post(ctx, user_id)
     reports = {}
     threads = [

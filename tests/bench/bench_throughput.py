@@ -10,7 +10,9 @@ Starts the whole local stack with ``make run``'s settings (ports offset by
 - target publishes/s: targets on the sandbox's ledger divided by the time from the first
   request to the last post's arrival on the ledger, and the same over the middle 80 % of the
   arrivals (the steady rate, without the ramp-up and the tail);
-- exactly-once: every target on the ledger once (duplicates and missing are counted).
+- exactly-once: every target on the ledger once (duplicates and missing are counted);
+- the CPU-ms each process of the stack spent per target published (from ``/proc``), to see
+  where the time goes.
 
 ``--compare before.json`` prints a previous run (e.g. main's) beside this one; ``--json`` writes
 this run. Bounded in count and time: at most ``--posts`` requests and ``--timeout`` seconds.
@@ -40,6 +42,31 @@ sys.path[:0] = [
 ]
 
 from infra.localenv import Ports, service_env  # noqa: E402
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in process group ``pgid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def stack_cpu_s(stack: Any) -> dict[str, float]:
+    """CPU seconds so far of each service of ``stack`` (each runs in its own process group)."""
+    return {
+        name: group_cpu_s(service.process.pid)
+        for name, service in stack.services.items()
+        if service.process is not None
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -144,9 +171,15 @@ FIGURES = (
 
 
 def print_side_by_side(runs: list[tuple[str, dict[str, Any]]]) -> None:
-    """One column per run."""
+    """One column per run; then the CPU-ms each service of the stack spent per target published
+    (its whole process group: the emulators, the functions, the sandbox, the relay)."""
     print(f"{'':<26}" + "".join(f"{label:>22}" for label, _ in runs))
-    for key, name in FIGURES:
+    cpu_keys = sorted({k for _, f in runs for k in f if k.startswith("cpu_ms_per_target_")})
+    rows = [
+        *FIGURES,
+        *((k, "  CPU-ms/target " + k.removeprefix("cpu_ms_per_target_")) for k in cpu_keys),
+    ]
+    for key, name in rows:
         cells = "".join(f"{figures.get(key, float('nan')):>22.1f}" for _, figures in runs)
         print(f"{name:<26}{cells}")
 
@@ -169,11 +202,18 @@ def main() -> int:
     stack = Stack(ports, workdir=Path(tempfile.mkdtemp(prefix="sharecast-throughput-")))
     stack.start()
     try:
+        cpu_before = stack_cpu_s(stack)
         figures = run(
             ports, posts=args.posts, clients=args.clients, users=args.users, timeout_s=args.timeout
         )
+        cpu_after = stack_cpu_s(stack)
     finally:
         stack.stop()
+    published = max(1, figures["targets_published"])
+    for name, spent in cpu_after.items():
+        figures[f"cpu_ms_per_target_{name}"] = (
+            (spent - cpu_before.get(name, 0.0)) * 1000 / published
+        )
     runs = [(args.label, figures)]
     if args.compare and args.compare.exists():
         before = json.loads(args.compare.read_text())

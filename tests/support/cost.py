@@ -87,6 +87,7 @@ class CountingInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClie
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
         method = client_call_details.method
+        self.tally.add(**{"rpc " + method.rsplit("/", 1)[-1]: 1})
         if method == FIRESTORE + "Commit":
             self.tally.add(fs_round_trips=1, fs_commits=1, fs_writes=len(request.writes))
         elif method.startswith(FIRESTORE):
@@ -99,6 +100,7 @@ class CountingInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClie
 
     def intercept_unary_stream(self, continuation, client_call_details, request):
         method = client_call_details.method
+        self.tally.add(**{"rpc " + method.rsplit("/", 1)[-1]: 1})
         response = continuation(client_call_details, request)
         if method == FIRESTORE + "BatchGetDocuments":
             self.tally.add(fs_round_trips=1, fs_reads=len(request.documents))

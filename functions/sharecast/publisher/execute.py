@@ -17,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sharecast.app import AppContext
-from sharecast.domain.models import TargetRecord
+from sharecast.domain.models import ConnectionRecord, TargetRecord
 from sharecast.errors import NotFound
 from sharecast.logs import fields
 from sharecast.oauth.refresh import Credentials
@@ -34,11 +34,18 @@ log = logging.getLogger(__name__)
 RECONCILE_SLACK_S = 120
 
 
-def execute(ctx: AppContext, target: TargetRecord, steps: TargetSteps) -> Outcome:
+def execute(
+    ctx: AppContext,
+    target: TargetRecord,
+    steps: TargetSteps,
+    *,
+    connection: ConnectionRecord | None = None,
+) -> Outcome:
     """Publish ``target`` (or check an unknown outcome) with a usable access token: refreshed
     first when it expires within ``OAUTH_REFRESH_SKEW_S``, and exactly once more after the
     platform rejects it (refreshes are serialized per connection, see
-    :mod:`sharecast.oauth.refresh`). Never raises."""
+    :mod:`sharecast.oauth.refresh`). ``connection``: the target's connection when the claim
+    already read it (else it is read here). Never raises."""
     connector = ctx.connectors.get(target.platform)
     if connector is None:
         return Outcome.failed(PlatformError("PLATFORM_NOT_SUPPORTED", target.platform.value))
@@ -48,7 +55,11 @@ def execute(ctx: AppContext, target: TargetRecord, steps: TargetSteps) -> Outcom
         return Outcome.waiting(Pending(wait_s=wait_s, reason="settle window"))
     credentials = Credentials.of(ctx)
     try:
-        conn = connections_store.get_connection(ctx.db, target.connection_id)
+        conn = (
+            connection
+            if connection is not None and connection.id == target.connection_id
+            else connections_store.get_connection(ctx.db, target.connection_id)
+        )
         token = credentials.access_token(conn)
     except (NotFound, VaultError) as exc:
         return Outcome.failed(PlatformError("CONNECTION_INVALID", str(exc)))

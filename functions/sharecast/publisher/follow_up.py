@@ -56,6 +56,7 @@ def schedule_continuation(
         attempt=target.attempts,
         generation=target.generation,
         step=target.step,
+        connection_id=target.connection_id,
     )
     return _enqueue(ctx, task, target, decision, when=target.continue_at, what="continuation")
 

@@ -58,7 +58,7 @@ def run_attempt(ctx: AppContext, *, task: PublishTask) -> AttemptReport:
         outbox=ctx.outbox,
     )
     clock = time.monotonic()
-    outcome = execute(ctx, claimed.change.target, steps)
+    outcome = execute(ctx, claimed.change.target, steps, connection=claimed.connection)
     duration_ms = int((time.monotonic() - clock) * 1000)
     timing = Timing(started_at=started_at, finished_at=ctx.now(), duration_ms=duration_ms)
     recorded = record(

@@ -106,6 +106,9 @@ class TargetChange:
     post: PostRecord | None = None
     target_time: datetime | None = None
     post_time: datetime | None = None
+    #: Other documents read in the same batched read (``also_read``), by path; missing ones are
+    #: absent.
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 TargetMutation = Callable[[TargetRecord], tuple[TargetRecord | None, Any]]
@@ -125,6 +128,7 @@ def change_target(
     emit_event: bool = True,
     known: TargetChange | None = None,
     published: Sequence[Event] = (),
+    also_read: Sequence[firestore.DocumentReference] = (),
 ) -> TargetChange:
     """Apply ``mutate`` to one target and roll its post up, in one commit.
 
@@ -136,6 +140,8 @@ def change_target(
     ``post_status`` event when the post changes (:func:`sharecast.domain.rollup.rollup_after`:
     from the post's ``target_outcomes``, no read of the sibling targets), and the
     ``published_at`` marks of ``published`` (events published after an earlier commit).
+    ``also_read``: documents the caller needs next, read in the same batched read
+    (``TargetChange.extra``).
 
     No transaction: the target and the post are read in one batched read (or taken from
     ``known``) and written with their ``update_time`` as preconditions, so a race costs a
@@ -146,7 +152,11 @@ def change_target(
     ``mutate`` must be pure: it runs again after a lost race.
     """
     for attempt in range(CHANGE_ATTEMPTS):
-        state = known if attempt == 0 and known is not None else read_target(db, post_id, target_id)
+        state = (
+            known
+            if attempt == 0 and known is not None
+            else read_target(db, post_id, target_id, also_read=also_read)
+        )
         current = state.target
         new_target, detail = mutate(current)
         if new_target is None:
@@ -167,15 +177,22 @@ def change_target(
             post=post or state.post,
             target_time=results[0].update_time,
             post_time=results[1].update_time if post is not None else state.post_time,
+            extra=state.extra,
         )
     raise Contention(f"target {target_id} of post {post_id}: kept losing races")
 
 
-def read_target(db: firestore.Client, post_id: str, target_id: str) -> TargetChange:
-    """The target and its post in one batched read, with their ``update_time`` (a post stored
-    before ``target_outcomes`` existed gets it from its targets, one more read). Raises
-    :class:`NotFound`."""
-    refs = [target_ref(db, post_id, target_id), post_ref(db, post_id)]
+def read_target(
+    db: firestore.Client,
+    post_id: str,
+    target_id: str,
+    *,
+    also_read: Sequence[firestore.DocumentReference] = (),
+) -> TargetChange:
+    """The target and its post (and ``also_read``) in one batched read, with their
+    ``update_time`` (a post stored before ``target_outcomes`` existed gets it from its targets,
+    one more read). Raises :class:`NotFound`."""
+    refs = [target_ref(db, post_id, target_id), post_ref(db, post_id), *also_read]
     snaps = {s.reference.path: s for s in db.get_all(refs)}
     target_snap, post_snap = snaps[refs[0].path], snaps[refs[1].path]
     if not target_snap.exists or not post_snap.exists:
@@ -192,6 +209,11 @@ def read_target(db: firestore.Client, post_id: str, target_id: str) -> TargetCha
         post=post,
         target_time=target_snap.update_time,
         post_time=post_snap.update_time,
+        extra={
+            ref.path: snaps[ref.path].to_dict() or {}
+            for ref in also_read
+            if ref.path in snaps and snaps[ref.path].exists
+        },
     )
 
 

@@ -185,6 +185,7 @@ def _enqueue(
         attempt=attempt,
         step=step,
         generation=target.generation,  # an older generation's task is a superseded no-op
+        connection_id=target.connection_id,
     )
     try:
         created = enqueue_publish(

@@ -31,7 +31,7 @@ STACK_ENV = {
     "OUTBOX_GRACE_S": "1",
     "LEASE_S": "10",
     "PLATFORM_HTTP_TIMEOUT_S": "4",
-    "SETTLE_WINDOWS": json.dumps({p: 5 for p in SETTLE_NETWORKS}),
+    "SETTLE_WINDOWS": json.dumps({p: 8 for p in SETTLE_NETWORKS}),
 }
 
 _stack: Stack | None = None

@@ -57,7 +57,7 @@ FINAL_POST = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
 
 
 #: How much longer than the client timeout the slow faults take, seconds.
-BEYOND_TIMEOUT_S = 2.0
+BEYOND_TIMEOUT_S = 4.0
 
 
 @dataclass(frozen=True)

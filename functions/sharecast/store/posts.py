@@ -233,7 +233,9 @@ def _stage(
     batch = db.batch()
     guard = db.write_option(last_update_time=state.target_time)
     batch.update(
-        target_ref(db, new_target.post_id, new_target.id), new_target.to_doc(), option=guard
+        target_ref(db, new_target.post_id, new_target.id),
+        changed_fields(current, new_target),
+        option=guard,
     )
     events: list[Event] = []
     if emit_event:
@@ -273,6 +275,15 @@ def _stage(
         if record is not None:
             batch.set(db.collection(ATTEMPTS).document(record.id), record.to_doc())
     return batch, events, post
+
+
+def changed_fields(current: TargetRecord, new: TargetRecord) -> dict[str, Any]:
+    """The fields of ``new`` that differ from ``current`` (what an update guarded by
+    ``current``'s ``update_time`` must write: the rest is known to be stored already). Never
+    empty: ``updated_at`` at least."""
+    old = current.to_doc()
+    fields = {k: v for k, v in new.to_doc().items() if k not in old or old[k] != v}
+    return fields or {"updated_at": new.updated_at}
 
 
 def _rollup_fields(post: PostRecord) -> dict[str, Any]:

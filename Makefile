@@ -15,7 +15,7 @@ DEV_LOCK := requirements-dev.lock
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock"
 
-.PHONY: run test lint bench token venv clean check-emulators tfcheck deploy lock
+.PHONY: run test lint bench token venv clean check-emulators tfcheck deploy lock browser
 
 # pip checks every file against the lock's hashes (--require-hashes); pip itself is in the lock.
 $(STAMP): $(LOCK) $(DEV_LOCK)
@@ -34,13 +34,28 @@ lock: $(STAMP)
 check-emulators:
 	@$(BIN)/python -m infra.doctor
 
-## Start the whole local stack (emulators, functions, relay, sandbox); Ctrl-C stops it.
-run: $(STAMP) check-emulators
-	$(BIN)/python -m infra run
+# Debian's Chromium and its WebDriver for the browser tests (tests/e2e/browser), installed
+# with apt when missing (as root, or through sudo). Browsers are never downloaded otherwise.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  echo "installing Debian packages chromium and chromium-driver for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq -o DPkg::Lock::Timeout=600 && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+	    chromium chromium-driver >/dev/null; \
+	fi
 
-## Unit, integration (emulators) and end-to-end tests; the session starts and stops the stack.
-test: $(STAMP) check-emulators
-	$(BIN)/python -m pytest
+## Start the whole local stack (emulators, functions, relay, sandbox, console); Ctrl-C stops
+## it. Service logs follow in the terminal; LOGS=all also shows the minutely sweeper's lines.
+run: $(STAMP) check-emulators
+	$(BIN)/python -m infra run $(if $(filter all,$(LOGS)),--all-logs)
+
+## Unit, integration (emulators), end-to-end and browser tests; the session starts and stops
+## the stack.
+test: $(STAMP) check-emulators browser
+	$(BIN)/python -m pytest --basetemp=.pytest-tmp
 
 ## ruff, mypy, the import contracts of pyproject.toml (docs/architecture.md), and checkov on
 ## terraform/ (see tfcheck).

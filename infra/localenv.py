@@ -68,6 +68,10 @@ class Ports:
     pubsub: int = 8682
     tasks: int = 8683
     storage: int = 8684
+    #: The CORS-answering front of the Storage emulator: signed URLs point here.
+    storage_cors: int = 8685
+    #: The web console (static files, ``/config.json`` and the dev sign-in).
+    console: int = 8088
 
     @classmethod
     def from_env(cls, offset: int = 0) -> Ports:
@@ -118,8 +122,25 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         "MEDIA_BUCKET": MEDIA_BUCKET,
         "MEDIA_SIGNER_EMAIL": DEV_MEDIA_SIGNER_EMAIL,
         "MEDIA_SIGNER_KEY": DEV_MEDIA_SIGNER_KEY,
-        "MEDIA_URL_ENDPOINT": f"http://{HOST}:{ports.storage}",
+        "MEDIA_URL_ENDPOINT": f"http://{HOST}:{ports.storage_cors}",
+        "CORS_ALLOWED_ORIGINS": ",".join(dev_origins(ports)),
     }
+
+
+#: Ports browser dev servers usually take (Vite, Create React App/Next.js, Angular, Django,
+#: webpack-dev-server, http.server, Flask, Jupyter...): pages served there may call the local
+#: stack without any CORS setting.
+COMMON_DEV_PORTS = (3000, 3001, 4200, 4173, 5000, 5173, 5174, 8000, 8001, 8008, 8888, 9000)
+
+
+def dev_origins(ports: Ports) -> list[str]:
+    """Browser origins the local API, relay and Storage front allow: the console's and the
+    common dev ports, each as ``http://localhost:N`` and ``http://127.0.0.1:N`` (two different
+    origins to a browser). ``CORS_EXTRA_ORIGINS`` (comma separated) adds more."""
+    extra = [o.strip() for o in os.environ.get("CORS_EXTRA_ORIGINS", "").split(",") if o.strip()]
+    hosts = ("127.0.0.1", "localhost")
+    local = [f"http://{h}:{port}" for port in (ports.console, *COMMON_DEV_PORTS) for h in hosts]
+    return list(dict.fromkeys([*local, *extra]))
 
 
 #: The sandbox's OAuth paths of each network (``infra/sandbox/oauth.py``), as in production.
@@ -134,9 +155,11 @@ SANDBOX_OAUTH_PATHS = {
 
 def oauth_env(ports: Ports) -> dict[str, str]:
     """OAuth settings of the local stack: dev client credentials, every endpoint on the sandbox,
-    and the api itself as the callback base URL (the README's curl walk-through)."""
+    and the console as the callback base URL."""
     sandbox = f"http://{HOST}:{ports.sandbox}"
-    env = {"OAUTH_CALLBACK_BASE_URL": f"http://{HOST}:{ports.api}"}
+    # The networks send the browser back to the console, which forwards ``code`` and ``state``
+    # to the API (``GET /connections/{platform}/callback``), as a production web app does.
+    env = {"OAUTH_CALLBACK_BASE_URL": f"http://{HOST}:{ports.console}"}
     for platform, (authorize, token, api) in SANDBOX_OAUTH_PATHS.items():
         prefix = platform.upper()
         env[f"{prefix}_CLIENT_ID"] = f"sandbox-{platform}-client"

@@ -104,6 +104,7 @@ class Stack:
         "firestore",
         "pubsub",
         "storage",
+        "storage_cors",
         "tasks",
         "sandbox",
         "api",
@@ -111,6 +112,7 @@ class Stack:
         "media_finalized",
         "sweeper",
         "relay",
+        "console",
     )
 
     def __init__(
@@ -178,6 +180,22 @@ class Stack:
                 _http_ok(f"http://{HOST}:{p.storage}/storage/v1/b"),
             ),
             Service(
+                "storage_cors",
+                [
+                    py,
+                    "-m",
+                    "infra.storagecors",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(p.storage_cors),
+                    "--upstream",
+                    f"http://{HOST}:{p.storage}",
+                ],
+                p.storage_cors,
+                _http_ok(f"http://{HOST}:{p.storage_cors}/storage/v1/b"),
+            ),
+            Service(
                 "tasks",
                 [py, "-m", "infra.cloudtasks", "--host", HOST, "--port", str(p.tasks)],
                 p.tasks,
@@ -232,6 +250,26 @@ class Stack:
                 ],
                 p.relay,
                 _http_ok(f"http://{HOST}:{p.relay}/healthz", lambda s: s == 200),
+            ),
+            Service(
+                "console",
+                [
+                    py,
+                    "-m",
+                    "infra.console",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(p.console),
+                    "--api-url",
+                    f"http://{HOST}:{p.api}",
+                    "--relay-url",
+                    f"http://{HOST}:{p.relay}",
+                    "--storage-url",
+                    f"http://{HOST}:{p.storage_cors}",
+                ],
+                p.console,
+                _http_ok(f"http://{HOST}:{p.console}/config.json", lambda s: s == 200),
             ),
         ]
 

@@ -28,7 +28,7 @@ locals {
     }
     relay_errors = {
       description = "Relay streaming pulls that ended and resubscriptions that failed; sharecast/relay/"
-      filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"relay\" AND (jsonPayload.message=\"relay streaming pull ended\" OR jsonPayload.message=\"relay resubscribe failed\")"
+      filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"relay\" AND (jsonPayload.message=\"relay pull ended\" OR jsonPayload.message=\"relay resubscribe failed\")"
       labels      = { message = "EXTRACT(jsonPayload.message)" }
     }
     outbox_publish_failures = {

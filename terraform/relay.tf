@@ -13,6 +13,9 @@ locals {
       # Streams end cleanly before Cloud Run's request timeout cuts them (precondition below).
       RELAY_MAX_STREAM_S   = var.relay_max_stream_s
       CORS_ALLOWED_ORIGINS = join(",", var.cors_origins) # browsers' EventSource origins
+      # Per-user limits per instance (README "Relay limits").
+      RELAY_MAX_STREAMS_PER_USER = var.relay_max_streams_per_user
+      RELAY_STREAM_OPENS_PER_MIN = var.relay_stream_opens_per_min
     }
     secrets = {
       JWT_SECRET       = "jwt-secret"
@@ -54,6 +57,9 @@ resource "google_cloud_run_v2_service" "relay" {
         container_port = 8080
       }
 
+      # 512 MiB is the gen2 minimum; 1,000 streams (the concurrency cap) take ~15 MiB above the
+      # ~100 MiB base (tests/bench/bench_relay.py). One vCPU: delivering 1,000 events/s used
+      # ~10 % of it, an event for a user connected elsewhere ~44 µs (README "Scaling the relay").
       resources {
         limits = {
           cpu    = "1"

@@ -302,7 +302,7 @@ variable "relay_max_instances" {
 
 variable "relay_concurrency" {
   type        = number
-  description = "Concurrent requests (open SSE streams) per relay instance."
+  description = "Concurrent requests (open SSE streams) per relay instance. 1000 (Cloud Run's maximum) is measured to fit: 14.5 KiB per idle stream above a ~100 MiB base (README \"The relay: memory, latency, scaling\")."
   default     = 1000
 
   validation {
@@ -330,6 +330,28 @@ variable "relay_max_stream_s" {
   validation {
     condition     = var.relay_max_stream_s >= 30
     error_message = "relay_max_stream_s must be at least 30."
+  }
+}
+
+variable "relay_max_streams_per_user" {
+  type        = number
+  description = "RELAY_MAX_STREAMS_PER_USER: open streams per user on one relay instance; opening one more closes that user's oldest."
+  default     = 8
+
+  validation {
+    condition     = var.relay_max_streams_per_user >= 1 && var.relay_max_streams_per_user <= 1000
+    error_message = "relay_max_streams_per_user must be between 1 and 1000."
+  }
+}
+
+variable "relay_stream_opens_per_min" {
+  type        = number
+  description = "RELAY_STREAM_OPENS_PER_MIN: new streams per user and minute on one relay instance (bursts of as many); beyond it GET /events answers 429."
+  default     = 30
+
+  validation {
+    condition     = var.relay_stream_opens_per_min >= 1 && var.relay_stream_opens_per_min <= 6000
+    error_message = "relay_stream_opens_per_min must be between 1 and 6000."
   }
 }
 

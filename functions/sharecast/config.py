@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sharecast.domain.backoff import RetryPolicy
 from sharecast.domain.statuses import Platform
+from sharecast.errors import DEFAULT_DOCS_BASE_URL
 
 
 def _split_csv(value: object) -> object:
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     google_cloud_project: str = "sharecast-local"
+
+    # Where the repository's docs/ pages are published: problem details' ``type`` is
+    # ``{docs_base_url}/problems.md#{code}`` (docs/problems.md).
+    docs_base_url: str = DEFAULT_DOCS_BASE_URL
 
     # Cloud Tasks: one queue, one task per target attempt.
     tasks_location: str = "us-central1"
@@ -282,7 +287,16 @@ class Settings(BaseSettings):
     relay_client_buffer: int = Field(default=256, ge=1)
     relay_retry_ms: int = Field(default=3000, ge=0)
     relay_replay_overlap_s: float = Field(default=10.0, ge=0)
-    relay_replay_limit: int = Field(default=1000, ge=1)
+    # Resume after Last-Event-ID (sharecast/relay/replay.py): at most this many events are
+    # replayed; more, an unknown id, or one older than relay_replay_max_age_s get a snapshot
+    # of the relay_snapshot_posts most recent posts instead.
+    relay_replay_limit: int = Field(default=1000, ge=1, le=5000)
+    relay_replay_max_age_s: float = Field(default=900.0, gt=0)
+    relay_snapshot_posts: int = Field(default=25, ge=1, le=100)
+    # Per-user limits of each relay instance (sharecast/relay/limits.py): open streams (the
+    # oldest is closed beyond it) and new streams per minute (429 beyond it).
+    relay_max_streams_per_user: int = Field(default=8, ge=1, le=1000)
+    relay_stream_opens_per_min: int = Field(default=30, ge=1, le=6000)
 
     @field_validator("retry_policies")
     @classmethod

@@ -163,7 +163,68 @@ class InternalError(SharecastError):
 
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://sharecast.dev/problems/"
+#: Where the repository's ``docs/`` pages are published; a problem's ``type`` is
+#: ``{docs}/problems.md#{anchor}`` (the ``DOCS_BASE_URL`` setting overrides it per deployment).
+DEFAULT_DOCS_BASE_URL = "https://github.com/sharecast/sharecast/blob/main/docs"
+
+#: The vocabulary of ``errors[].code`` (field problems), each documented in
+#: docs/problems.md#field-problems. The first group is about the shape of a value, the second
+#: about the rules a valid value must also follow; a test keeps the page and this set equal.
+FIELD_CODES: frozenset[str] = frozenset(
+    {
+        # shape (checked on every request and query model)
+        "MALFORMED_JSON",
+        "DUPLICATE_KEY",
+        "REQUIRED",
+        "UNKNOWN_FIELD",
+        "WRONG_TYPE",
+        "TOO_SHORT",
+        "TOO_LONG",
+        "TOO_FEW_ITEMS",
+        "TOO_MANY_ITEMS",
+        "OUT_OF_RANGE",
+        "INVALID_FORMAT",
+        "INVALID_CHOICE",
+        "INVALID_VALUE",
+        "INVALID_DATETIME",
+        "TIMEZONE_REQUIRED",
+        "DATE_OUT_OF_RANGE",
+        "NOTHING_TO_CHANGE",
+        # rules
+        "TEXT_REQUIRED",
+        "TEXT_TOO_LONG",
+        "TOO_MANY_HASHTAGS",
+        "TITLE_REQUIRED",
+        "TITLE_TOO_LONG",
+        "TITLE_INVALID",
+        "UNKNOWN_PLATFORM",
+        "PLATFORM_NOT_ENABLED",
+        "SHARE_LINK_ONLY",
+        "NOT_CONNECTED",
+        "DUPLICATE_TARGET",
+        "SCHEDULE_IN_PAST",
+        "SCHEDULE_TOO_FAR",
+        "MEDIA_REQUIRED",
+        "TOO_MANY_MEDIA",
+        "MEDIA_NOT_FOUND",
+        "MEDIA_NOT_READY",
+        "MEDIA_NOT_ACCEPTED",
+        "MEDIA_NOT_SUPPORTED",
+        "MEDIA_KIND_NOT_ALLOWED",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "VIDEO_MUST_BE_ALONE",
+        "DUPLICATE_MEDIA",
+        "MIME_TYPE_NOT_ALLOWED",
+        "SIZE_INVALID",
+        "SIZE_TOO_LARGE",
+        "UNKNOWN_KIND",
+        "MEDIA_IN_USE",
+        "UPLOAD_NOT_FOUND",
+        "EMPTY_RANGE",
+        "RANGE_TOO_LONG",
+        "IDEMPOTENCY_KEY_REUSED",
+    }
+)
 
 #: The HTTP status of each error class: the one mapping from the hierarchy to HTTP. A class
 #: not listed takes the status of its nearest listed base (500 for :class:`SharecastError`).
@@ -202,11 +263,25 @@ def error_for_status(status: int, detail: str) -> SharecastError:
     return _BY_STATUS.get(status, SharecastError)(detail)
 
 
-def problem_body(error: SharecastError) -> dict[str, Any]:
-    """RFC 9457 problem details of ``error``: ``type``, ``title``, ``status``, ``detail``,
-    ``code``, and ``errors[]`` when there are field problems. Used by the API and the relay."""
+def problem_anchor(code: str) -> str:
+    """The anchor of ``code``'s entry in docs/problems.md (``VALIDATION_FAILED`` →
+    ``validation-failed``)."""
+    return code.lower().replace("_", "-")
+
+
+def problem_type(code: str, docs_base_url: str = DEFAULT_DOCS_BASE_URL) -> str:
+    """The problem ``type`` URI of ``code``: its entry in ``{docs_base_url}/problems.md``."""
+    return f"{docs_base_url.rstrip('/')}/problems.md#{problem_anchor(code)}"
+
+
+def problem_body(
+    error: SharecastError, *, docs_base_url: str = DEFAULT_DOCS_BASE_URL
+) -> dict[str, Any]:
+    """RFC 9457 problem details of ``error``: ``type`` (:func:`problem_type`), ``title``,
+    ``status``, ``detail``, ``code``, and ``errors[]`` when there are field problems. Used by
+    the API and the relay."""
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + error.code.lower().replace("_", "-"),
+        "type": problem_type(error.code, docs_base_url),
         "title": error.title,
         "status": error.status,
         "detail": error.detail,

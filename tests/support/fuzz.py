@@ -8,6 +8,7 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 import schemathesis
@@ -23,6 +24,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.parameters import ParameterLocation
 
 from sharecast.auth import issue_dev_token
 from sharecast.config import Settings
@@ -35,14 +37,34 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
+
+
+@schemathesis.check
+def body_query_path_negatives_are_rejected(
+    ctx: Any, response: Any, case: schemathesis.Case
+) -> bool | None:
+    """schemathesis' ``negative_data_rejection`` for cases whose invalid parts are in the
+    body, the query string or the path: the API must refuse them (4xx). Cases with an invalid
+    header are not judged: the harness always sends its own valid ``Authorization``, which
+    replaces a mutated or dropped one, so "invalid request accepted" would be its doing."""
+    meta = case.meta
+    if meta is None:
+        return None
+    negative = {loc for loc, info in meta.components.items() if info.mode.is_negative}
+    if not negative or ParameterLocation.HEADER in negative:
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
 #: Negative cases may put bytes such as a newline into a path segment; functions-framework's
 #: own router (outside our app) answers those with its HTML 404 before the API sees them. Every
 #: answer of the API itself is still checked for its content type by the positive cases.
-#: Negative cases may also drop the Authorization header, which this harness always sends (a
-#: valid token), so "invalid request accepted" cannot be judged here; unknown fields, bad
-#: tokens and bad values are refused by their own tests (auth matrix, input limits).
+#: Invalid data is judged where the harness does not interfere (see
+#: :func:`body_query_path_negatives_are_rejected`); unknown fields, bad tokens and bad values
+#: are also refused by their own tests (auth matrix, input limits, the 422 contract).
 NEGATIVE_CHECKS = [
-    c for c in CHECKS if c not in (content_type_conformance, negative_data_rejection)
+    *(c for c in CHECKS if c not in (content_type_conformance, negative_data_rejection)),
+    body_query_path_negatives_are_rejected,
 ]
 #: Headers that frame the HTTP message itself. A negative case that sets one (an empty
 #: ``Content-Length``) is refused by the HTTP server (gunicorn's HTML 400) before the API

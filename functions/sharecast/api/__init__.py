@@ -14,6 +14,7 @@ from sharecast.api import (
     admin,
     analytics,
     connections,
+    docs_page,
     media,
     meta,
     posts,
@@ -24,11 +25,15 @@ from sharecast.api import (
 from sharecast.api.context import install
 from sharecast.app import AppContext
 
-#: Request headers a browser may send cross-origin, and response headers it may read.
-CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+#: Request headers a browser may send cross-origin (tracing headers included: browser tracing
+#: tools add W3C Trace Context's ``traceparent``/``tracestate``, https://www.w3.org/TR/trace-context/,
+#: or Google's ``X-Cloud-Trace-Context``), and response headers it may read.
+CORS_ALLOW_HEADERS = (
+    "Authorization, Content-Type, Idempotency-Key, traceparent, tracestate, X-Cloud-Trace-Context"
+)
 CORS_EXPOSE_HEADERS = (
     "Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-    "Idempotent-Replayed"
+    "Idempotent-Replayed, WWW-Authenticate"
 )
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -43,6 +48,8 @@ SECURITY_HEADERS = {
 #: Blueprints of the API; each declares its routes with ``api.routes.route``.
 BLUEPRINTS = (
     meta.bp,
+    docs_page.bp,
+    docs_page.assets,
     posts.bp,
     session.bp,
     analytics.bp,
@@ -59,7 +66,7 @@ def create_app(ctx: AppContext) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = ctx.settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, ctx)
-    problems.register(app)
+    problems.register(app, docs_base_url=ctx.settings.docs_base_url)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     origins = frozenset(ctx.settings.cors_allowed_origins)

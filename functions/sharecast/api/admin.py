@@ -1,8 +1,8 @@
 """Operations routes (docs/api.md#accounts-realtime-and-operations): dead letters and the attempt
 log.
 
-``monitor`` and ``admin`` read; only ``admin`` retries a dead letter. Roles are declared with
-:func:`sharecast.api.routes.route` (``MONITORS``, ``ADMINS``).
+`monitor` and `admin` read; only `admin` retries a dead letter. Roles are declared with
+:func:`sharecast.api.routes.route` (`MONITORS`, `ADMINS`).
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ from sharecast.domain.models import AttemptRecord, TargetRecord
 from sharecast.errors import NotFound
 from sharecast.posts.edit import retry_target
 from sharecast.store.listing import list_attempts, list_dead_letters
-from sharecast.timeutil import isoformat, utcnow
+from sharecast.timeutil import utcnow
 
 bp = Blueprint("admin", __name__)
 
-#: Separates the post id from the target id in a ``targetPath``.
+#: Separates the post id from the target id in a `targetPath`.
 PATH_SEPARATOR = ":"
 
 
 def target_path(target: TargetRecord) -> str:
-    """The URL-safe name of a target in admin routes: ``{postId}:{targetId}``."""
+    """The URL-safe name of a target in admin routes: `{postId}:{targetId}`."""
     return f"{target.post_id}{PATH_SEPARATOR}{target.id}"
 
 
@@ -49,13 +49,13 @@ def attempt_out(record: AttemptRecord) -> AttemptOut:
         postId=record.post_id,
         targetId=record.target_id,
         userId=record.user_id,
-        platform=record.platform.value,
+        platform=record.platform,
         attempt=record.attempt,
         outcome=record.outcome,
         error=TargetErrorOut.model_validate(record.error.model_dump()) if record.error else None,
         externalId=record.external_id,
-        startedAt=isoformat(record.started_at) or "",
-        finishedAt=isoformat(record.finished_at) or "",
+        startedAt=record.started_at,
+        finishedAt=record.finished_at,
         durationMs=record.duration_ms,
     )
 
@@ -71,7 +71,7 @@ def attempt_out(record: AttemptRecord) -> AttemptOut:
     responses={200: DeadLetterListOut},
 )
 def dead_letters(query: PageQuery) -> DeadLetterListOut:
-    """Every user's FAILED targets (monitor, admin); ``nextCursor`` is null on the last page."""
+    """Every user's FAILED targets (monitor, admin); `nextCursor` is null on the last page."""
     page = list_dead_letters(context().db, limit=query.limit, cursor=query.cursor)
     return DeadLetterListOut(
         items=[
@@ -97,7 +97,7 @@ def dead_letters(query: PageQuery) -> DeadLetterListOut:
     responses={202: PostOut},
 )
 def retry_dead_letter(target_path: str) -> tuple[dict[str, Any], int]:
-    """``target_path`` is ``{postId}:{targetId}`` (admin): 202, 404 for an unknown target,
+    """`target_path` is `{postId}:{targetId}` (admin): 202, 404 for an unknown target,
     409 with the current state when it is not FAILED."""
     post_id, sep, target_id = target_path.partition(PATH_SEPARATOR)
     if not sep or not post_id or not target_id:
@@ -120,7 +120,7 @@ def retry_dead_letter(target_path: str) -> tuple[dict[str, Any], int]:
     responses={200: AttemptListOut},
 )
 def attempts(query: AttemptQuery) -> AttemptListOut:
-    """By ``postId``, ``targetId`` (with its post), ``outcome`` (monitor, admin)."""
+    """By `postId`, `targetId` (with its post), `outcome` (monitor, admin)."""
     page = list_attempts(
         context().db,
         post_id=query.postId,

@@ -1,4 +1,4 @@
-"""``GET /analytics/summary`` (docs/api.md#accounts-realtime-and-operations): see
+"""`GET /analytics/summary` (docs/api.md#accounts-realtime-and-operations): see
 :mod:`sharecast.analytics`."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ DEFAULT_RANGE = timedelta(days=7)
     responses={200: AnalyticsSummaryOut},
 )
 def summary(user: Principal, query: AnalyticsQuery) -> dict[str, Any]:
-    """A ``user`` gets figures of their own posts; viewers, monitors and admins everyone's."""
+    """A `user` gets figures of their own posts; viewers, monitors and admins everyone's."""
     settings = context().settings
     until = to_utc(query.to) if query.to else utcnow()
     since = to_utc(query.from_) if query.from_ else until - DEFAULT_RANGE

@@ -1,10 +1,10 @@
 """Routes of connected accounts (docs/api.md#accounts-realtime-and-operations): list, OAuth
 authorize/callback, delete.
 
-- ``GET /connections`` → :class:`ConnectionsOut` (the caller's connections, never tokens)
-- ``GET /connections/{platform}/authorize`` → :class:`AuthorizeOut`
-- ``GET /connections/{platform}/callback?code=&state=`` → 201 :class:`ConnectionsOut`
-- ``DELETE /connections/{id}`` → 204 (404 for anyone else's)
+- `GET /connections` → :class:`ConnectionsOut` (the caller's connections, never tokens)
+- `GET /connections/{platform}/authorize` → :class:`AuthorizeOut`
+- `GET /connections/{platform}/callback?code=&state=` → 201 :class:`ConnectionsOut`
+- `DELETE /connections/{id}` → 204 (404 for anyone else's)
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from sharecast.domain.statuses import normalise_platform
 from sharecast.oauth import flow
 from sharecast.oauth.providers import Provider, build_providers
 from sharecast.store import connections as connections_store
-from sharecast.timeutil import isoformat, utcnow
+from sharecast.timeutil import utcnow
 
 bp = Blueprint("connections", __name__)
 
 
 def _provider(name: str) -> Provider:
-    """The OAuth provider of ``name`` on the app's HTTP session (404/400/501, see
+    """The OAuth provider of `name` on the app's HTTP session (404/400/501, see
     :func:`sharecast.oauth.flow.provider_for`)."""
     platform = normalise_platform(name) if len(name) <= 32 else None
     ctx = context()
@@ -71,10 +71,8 @@ def authorize(user: Principal, platform: str) -> AuthorizeOut:
         user_id=user.user_id,
         now=utcnow(),
     )
-    expires = isoformat(result.expires_at)
-    assert expires is not None
     return AuthorizeOut(
-        authorizationUrl=result.authorization_url, state=result.state, expiresAt=expires
+        authorizationUrl=result.authorization_url, state=result.state, expiresAt=result.expires_at
     )
 
 
@@ -89,7 +87,7 @@ def authorize(user: Principal, platform: str) -> AuthorizeOut:
     responses={201: ConnectionsOut},
 )
 def callback(user: Principal, platform: str, query: CallbackQuery) -> tuple[ConnectionsOut, int]:
-    """Called with what the network appended to the redirect URI (``code``, ``state``)."""
+    """Called with what the network appended to the redirect URI (`code`, `state`)."""
     provider = _provider(platform)
     ctx = context()
     saved = flow.callback(

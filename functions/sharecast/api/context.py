@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from sharecast.app import AppContext
 from sharecast.auth import Principal, verify_user_token
-from sharecast.errors import BadRequest, Unauthenticated, UnsupportedMediaType
+from sharecast.errors import BadRequest, FieldProblem, Unauthenticated, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,47 +51,71 @@ def principal() -> Principal:
     return result
 
 
+class _NotJson(ValueError):
+    """A JSON text that parses but is not strict RFC 8259 JSON (``NaN``, a duplicate key)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise _NotJson("MALFORMED_JSON", f"{name} is not JSON")
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _NotJson("DUPLICATE_KEY", f"duplicate key {key!r}")
         result[key] = value
     return result
+
+
+def _malformed(code: str, message: str) -> BadRequest:
+    return BadRequest(f"malformed JSON: {message}", errors=[FieldProblem("body", code, message)])
 
 
 def parse_strict_json(raw: bytes) -> Any:
     """Parse RFC 8259 JSON strictly: UTF-8, no ``NaN``/``Infinity``, no duplicate keys.
 
-    Raises :class:`BadRequest` (400) otherwise, including nesting too deep to parse.
-    """
+    Raises :class:`BadRequest` (400) otherwise, including nesting too deep to parse, with one
+    ``errors[]`` entry (field ``body``, code ``MALFORMED_JSON`` or ``DUPLICATE_KEY``) whose
+    message gives the position (line, column, character offset)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _malformed("MALFORMED_JSON", f"not UTF-8 at byte {exc.start}") from exc
     try:
         return json.loads(
-            raw.decode("utf-8"),
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_no_duplicate_keys,
+            text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys
         )
     except RecursionError as exc:
-        raise BadRequest("malformed JSON: nested too deeply") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"malformed JSON: {exc}") from exc
+        raise _malformed("MALFORMED_JSON", "nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno} (char {exc.pos})"
+        raise _malformed("MALFORMED_JSON", f"{exc.msg} at {where}") from exc
+    except _NotJson as exc:
+        raise _malformed(exc.code, str(exc)) from exc
+
+
+def json_data() -> Any:
+    """The request's JSON body, parsed strictly (:func:`parse_strict_json`).
+
+    Raises :class:`UnsupportedMediaType` (415) for other content types, :class:`BadRequest`
+    (400) for malformed JSON and ``PayloadTooLarge`` (413, from werkzeug's
+    ``MAX_CONTENT_LENGTH``)."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("the body must be application/json")
+    return parse_strict_json(request.get_data(cache=True))
 
 
 def json_body(model: type[M]) -> M:
-    """Parse the JSON body into ``model``.
-
-    Raises :class:`UnsupportedMediaType` (415) for other content types, :class:`BadRequest`
-    (400) for malformed or non-strict JSON (:func:`parse_strict_json`), ``PayloadTooLarge``
-    (413, from werkzeug's ``MAX_CONTENT_LENGTH``) and pydantic's ``ValidationError`` (rendered
-    as 422) for invalid fields.
-    """
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType("the body must be application/json")
-    return model.model_validate(parse_strict_json(request.get_data(cache=True)))
+    """The JSON body as ``model``: :func:`json_data`, then the model's strict JSON validation
+    (no coercion of JSON types: RFC 3339 strings are the only dates). Raises pydantic's
+    ``ValidationError`` (rendered as 422) for invalid fields."""
+    json_data()
+    return model.model_validate_json(request.get_data(cache=True), strict=True)
 
 
 def query_args(model: type[M]) -> M:

@@ -1,11 +1,11 @@
-"""Routes of media (docs/api.md#media): ``POST /media/upload-url``, ``POST /media/confirm``,
-``GET /media/{id}`` and ``DELETE /media/{id}``; owner only (others get 404)."""
+"""Routes of media (docs/api.md#media): `POST /media/upload-url`, `POST /media/confirm`,
+`GET /media/{id}` and `DELETE /media/{id}`; owner only (others get 404)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint
 
 from sharecast.api.context import context
 from sharecast.api.routes import AUTHORS, route
@@ -34,7 +34,7 @@ def media_out(record: MediaRecord, **extra: str | None) -> MediaOut:
     body=UploadUrlIn,
     responses={201: UploadUrlOut},
 )
-def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
+def upload_url(user: Principal, body: UploadUrlIn) -> tuple[UploadUrlOut, int, dict[str, str]]:
     """Issue a signed PUT URL for a new file (type and size checked first: 422)."""
     ticket = uploads.request_upload(
         context(),
@@ -51,11 +51,9 @@ def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
         method="PUT",
         headers=ticket.headers,
         objectPath=ticket.record.object_path,
-        expiresAt=isoformat(ticket.expires_at) or "",
+        expiresAt=ticket.expires_at,
     )
-    response = jsonify(out.model_dump())
-    response.headers["Location"] = f"/media/{ticket.record.id}"
-    return response, 201
+    return out, 201, {"Location": f"/media/{ticket.record.id}"}
 
 
 @route(
@@ -69,8 +67,8 @@ def upload_url(user: Principal, body: UploadUrlIn) -> tuple[Response, int]:
     errors={404, 409},
     responses={200: MediaOut},
 )
-def confirm(user: Principal, body: MediaConfirmIn) -> Response:
-    """Check the uploaded object and mark the file ``UPLOADED`` (422 and ``FAILED`` when it
+def confirm(user: Principal, body: MediaConfirmIn) -> MediaOut:
+    """Check the uploaded object and mark the file `UPLOADED` (422 and `FAILED` when it
     does not match what was declared; 409 when nothing was uploaded yet)."""
     record = uploads.confirm_upload(
         context(),
@@ -78,7 +76,7 @@ def confirm(user: Principal, body: MediaConfirmIn) -> Response:
         media_id=body.mediaId,
         now=utcnow(),
     )
-    return jsonify(media_out(record).model_dump())
+    return media_out(record)
 
 
 @route(
@@ -90,8 +88,8 @@ def confirm(user: Principal, body: MediaConfirmIn) -> Response:
     rate="read",
     responses={200: MediaOut},
 )
-def get_media(user: Principal, media_id: str) -> Response:
-    """The caller's file; an ``UPLOADED`` one comes with a short-lived signed read URL."""
+def get_media(user: Principal, media_id: str) -> MediaOut:
+    """The caller's file; an `UPLOADED` one comes with a short-lived signed read URL."""
     ctx = context()
     record = uploads.owned(ctx, user_id=user.user_id, media_id=media_id)
     extra: dict[str, str | None] = {}
@@ -99,7 +97,7 @@ def get_media(user: Principal, media_id: str) -> Response:
         ttl = ctx.settings.media_read_url_ttl_s
         extra["url"] = ctx.signer.sign(record.object_path, method="GET", ttl_s=ttl)
         extra["urlExpiresAt"] = isoformat(utcnow() + timedelta(seconds=ttl))
-    return jsonify(media_out(record, **extra).model_dump())
+    return media_out(record, **extra)
 
 
 @route(
@@ -112,7 +110,7 @@ def get_media(user: Principal, media_id: str) -> Response:
     errors={409},
     responses={200: MediaOut},
 )
-def delete_media(user: Principal, media_id: str) -> Response:
+def delete_media(user: Principal, media_id: str) -> MediaOut:
     """Delete the caller's file (409 while a post that may still publish uses it)."""
     record = uploads.delete_media(
         context(),
@@ -120,4 +118,4 @@ def delete_media(user: Principal, media_id: str) -> Response:
         media_id=media_id,
         now=utcnow(),
     )
-    return jsonify(media_out(record).model_dump())
+    return media_out(record)

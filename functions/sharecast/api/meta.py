@@ -1,4 +1,5 @@
-"""Routes about the API itself: ``GET /healthz`` and ``GET /openapi.json`` (no token)."""
+"""Routes about the API itself: `GET /healthz`, `GET /openapi.json` and the SSE event
+contract `GET /events.schema.json` (no token)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import functools
 
 from flask import Blueprint, Response, json
 
+from sharecast.api.event_schema import SCHEMA_PATH, build_event_schema
 from sharecast.api.openapi import build_document
 from sharecast.api.routes import PUBLIC, REGISTRY, route
-from sharecast.api.schemas import HealthOut, OpenApiDocument
+from sharecast.api.schemas import EventSchemaDocument, HealthOut, OpenApiDocument
 
 bp = Blueprint("meta", __name__)
 
@@ -35,3 +37,21 @@ def _document_json() -> str:
 def openapi_json() -> Response:
     """Generated from the route declarations and their pydantic models."""
     return Response(_document_json(), mimetype="application/json")
+
+
+@functools.cache
+def _event_schema_json() -> str:
+    return json.dumps(build_event_schema())
+
+
+@route(
+    bp,
+    "GET",
+    SCHEMA_PATH,
+    summary="JSON Schema of every server-sent event of the relay (GET /events)",
+    roles=PUBLIC,
+    responses={200: EventSchemaDocument},
+)
+def event_schema_json() -> Response:
+    """The event contract: one JSON Schema (2020-12) per event type."""
+    return Response(_event_schema_json(), mimetype="application/json")

@@ -1,6 +1,6 @@
-"""Routes of posts (docs/api.md#posts): create (``?wait=N``), read, list, edit, cancel, publish now
+"""Routes of posts (docs/api.md#posts): create (`?wait=N`), read, list, edit, cancel, publish now
 and retry a failed target. Someone else's post is always 404; a transition the post's state
-does not allow is 409 with the current state in ``current``."""
+does not allow is 409 with the current state in `current`."""
 
 from __future__ import annotations
 
@@ -19,17 +19,17 @@ from sharecast.api.schemas import (
     PostListQuery,
     PostOut,
     PostPatchFields,
-    PostPatchIn,
     TargetIn,
+    TargetOut,
 )
 from sharecast.auth import Principal
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.statuses import PostStatus
 from sharecast.domain.user_transitions import TransitionRefused
-from sharecast.errors import Conflict
+from sharecast.errors import Conflict, FieldProblem, ValidationFailed
 from sharecast.posts import edit as post_edit
 from sharecast.posts.create import create_post
-from sharecast.posts.plan import PostInput, TargetInput
+from sharecast.posts.plan import PostInput, TargetInput, check_post
 from sharecast.posts.read import load_own_post
 from sharecast.posts.wait import wait_for_settled
 from sharecast.store.listing import list_posts
@@ -52,12 +52,12 @@ def post_json(post: PostRecord, targets: list[TargetRecord]) -> dict[str, Any]:
         "enqueuePending": post.enqueue_pending,
         "allowLate": post.allow_late,
         "version": post.version,
-        "targets": [t.snapshot() for t in targets],
+        "targets": [TargetOut.model_validate(t.snapshot()) for t in targets],
     }
 
 
 def target_inputs(platforms: list[TargetIn]) -> list[TargetInput]:
-    """The domain inputs of the ``platforms`` of a request body."""
+    """The domain inputs of the `platforms` of a request body."""
     return [
         TargetInput(
             platform=t.platform,
@@ -71,8 +71,96 @@ def target_inputs(platforms: list[TargetIn]) -> list[TargetInput]:
     ]
 
 
+#: Rule codes that depend on the attached media: not reported when a media reference itself
+#: is invalid (the rules would judge the post without it).
+MEDIA_RULE_CODES = frozenset(
+    {
+        "MEDIA_REQUIRED",
+        "TOO_MANY_MEDIA",
+        "MEDIA_KIND_NOT_ALLOWED",
+        "VIDEO_MUST_BE_ALONE",
+        "MEDIA_NOT_ACCEPTED",
+        "MEDIA_NOT_SUPPORTED",
+    }
+)
+
+
+def _partial_targets(items: Any) -> list[TargetInput]:
+    """The targets of a salvaged `platforms` list (an unusable item keeps its index)."""
+    return [
+        TargetInput(
+            platform=item.get("platform", ""),
+            account_id=item.get("accountId"),
+            media_type=item.get("mediaType"),
+            content=item.get("content"),
+            title=item.get("title"),
+            description=item.get("description"),
+        )
+        if item is not None
+        else TargetInput(platform="")
+        for item in items or []
+    ]
+
+
+def _check_partial(
+    *, user_id: str, request: PostInput, media_ok: bool, check_schedule: bool
+) -> list[FieldProblem]:
+    checked = check_post(
+        context(), user_id=user_id, request=request, now=utcnow(), check_schedule=check_schedule
+    )
+    return [p for p in checked.problems if media_ok or p.code not in MEDIA_RULE_CODES]
+
+
+def _create_rules(
+    *, user: Principal, path: dict[str, str], data: dict[str, Any], partial: dict[str, Any]
+) -> list[FieldProblem]:
+    """The rule problems of what parsed of an invalid create body (`api.salvage`), so one
+    422 lists them with the type problems; media rules only when every media reference parsed."""
+    refs = partial.get("media", [])
+    media_ok = ("media" in partial or "media" not in data) and all(
+        ref is not None and "mediaId" in ref for ref in refs
+    )
+    request = PostInput(
+        content=partial.get("content") or "",
+        targets=_partial_targets(partial.get("platforms")),
+        media_ids=[ref["mediaId"] for ref in refs] if media_ok else [],
+        schedule_at=partial.get("scheduleAt"),
+        draft=bool(partial.get("draft")),
+        allow_late=bool(partial.get("allowLate")),
+    )
+    return _check_partial(
+        user_id=user.user_id, request=request, media_ok=media_ok, check_schedule=True
+    )
+
+
+def _edit_rules(
+    *, user: Principal, path: dict[str, str], data: dict[str, Any], partial: dict[str, Any]
+) -> list[FieldProblem]:
+    """An invalid edit's rule problems, checked like the edit itself: the post's media, its
+    current targets unless the body replaces them. Someone else's post is 404 whatever the
+    body."""
+    post, targets = load_own_post(context(), post_id=path["post_id"], user_id=user.user_id)
+    if "platforms" in data and "platforms" not in partial:
+        return []  # the new targets themselves are invalid: nothing to check them against
+    request = PostInput(
+        content=partial.get("content") or post.content,
+        targets=_partial_targets(partial["platforms"])
+        if "platforms" in partial
+        else post_edit.current_inputs(targets),
+        media_ids=post.media_ids,
+        schedule_at=partial.get("scheduleAt", post.schedule_at),
+        draft=post.status is PostStatus.DRAFT,
+    )
+    return _check_partial(
+        user_id=user.user_id,
+        request=request,
+        media_ok=True,
+        check_schedule="scheduleAt" in partial,
+    )
+
+
 def post_out(post: PostRecord, targets: list[TargetRecord]) -> dict[str, Any]:
-    """``post_json`` checked against :class:`PostOut` (JSON-ready)."""
+    """`post_json` checked against :class:`PostOut` (JSON-ready)."""
     return PostOut.model_validate(post_json(post, targets)).model_dump(mode="json")
 
 
@@ -87,7 +175,7 @@ def run_transition(operation: Callable[[], PostChange]) -> PostChange:
 
 
 def change_response(change: PostChange, status: int) -> tuple[dict[str, Any], int]:
-    """The post after a lifecycle operation, with ``status``."""
+    """The post after a lifecycle operation, with `status`."""
     return post_json(change.post, change.targets), status
 
 
@@ -101,16 +189,17 @@ def change_response(change: PostChange, status: int) -> tuple[dict[str, Any], in
     idempotent=True,
     body=MultipostIn,
     query=CreateQuery,
+    rules=_create_rules,
     responses={202: MultipostOut, 201: MultipostOut},
 )
 def multipost(
     user: Principal, body: MultipostIn, query: CreateQuery
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Every target is validated before anything is stored (422 with one entry per problem);
-    201 for a draft, 202 when queued or scheduled. With ``Idempotency-Key`` a retry gets the
+    201 for a draft, 202 when queued or scheduled. With `Idempotency-Key` a retry gets the
     first answer back instead of a second post.
 
-    ``?wait=N`` (0-25 s) waits for every target to finish before answering and returns what
+    `?wait=N` (0-25 s) waits for every target to finish before answering and returns what
     is known at the deadline (nothing is waited for on drafts and scheduled posts).
     """
     ctx = context()
@@ -121,7 +210,7 @@ def multipost(
             content=body.content,
             targets=target_inputs(body.platforms),
             media_ids=[m.mediaId for m in body.media],
-            schedule_at=body.schedule_utc(),
+            schedule_at=body.scheduleAt,
             draft=body.draft,
             allow_late=body.allowLate,
         ),
@@ -163,7 +252,7 @@ def multipost(
     responses={200: PostListOut},
 )
 def list_own_posts(user: Principal, query: PostListQuery) -> PostListOut:
-    """``?status=&from=&to=&cursor=&limit=``; ``nextCursor`` is null on the last page."""
+    """`?status=&from=&to=&cursor=&limit=`; `nextCursor` is null on the last page."""
     page = list_posts(
         context().db,
         user_id=user.user_id,
@@ -187,21 +276,23 @@ def list_own_posts(user: Principal, query: PostListQuery) -> PostListOut:
     roles=AUTHORS,
     rate="write",
     body=PostPatchFields,
+    rules=_edit_rules,
     errors={409},
     responses={200: PostOut, 202: PostOut},
 )
 def edit(user: Principal, post_id: str, body: PostPatchFields) -> tuple[dict[str, Any], int]:
     """Content, targets (replaced), schedule, draft. 200 when nothing was queued (a draft, a
     content-only edit); 202 when new tasks were queued (or, with Cloud Tasks down, marked
-    ``enqueuePending`` for the sweeper); 409 with the current state otherwise. An empty body
+    `enqueuePending` for the sweeper); 409 with the current state otherwise. An empty body
     is 422 (after the ownership check: someone else's post is 404 whatever the body)."""
     if not body.model_fields_set:
         load_own_post(context(), post_id=post_id, user_id=user.user_id)
-        PostPatchIn.model_validate({})  # raises the 422 "nothing to change"
+        message = "nothing to change: give content, platforms, scheduleAt or draft"
+        raise ValidationFailed(message, errors=[FieldProblem("body", "NOTHING_TO_CHANGE", message)])
     change_edit = post_edit.PostEdit(
         content=body.content,
         targets=target_inputs(body.platforms) if body.platforms is not None else None,
-        schedule_at=body.schedule_utc(),
+        schedule_at=body.scheduleAt,
         schedule_given="scheduleAt" in body.model_fields_set,
         draft=body.draft,
     )

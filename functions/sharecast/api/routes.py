@@ -14,7 +14,10 @@ The declaration is the single source of
   token); a valid token with another role gets 403;
 - the per-user rate limit of the route class ``rate`` (``sharecast.ratelimit``);
 - ``Idempotency-Key`` handling when ``idempotent`` (``sharecast.idempotency``);
-- parsing: ``body`` (JSON, ``api.context.json_body``) and ``query`` (query string) models;
+- parsing: ``body`` (JSON, ``api.context.json_body``) and ``query`` (query string) models,
+  with every problem in one 422: the query's and the body's, and those of ``rules`` (the
+  route's own checks, run on what parsed of an invalid body, ``api.salvage``);
+- path parameters, each described once in :data:`PATH_PARAMETERS`;
 - the response: whatever the handler returns is validated against ``responses[status]``, so
   the documented schema and the real answer cannot drift (a mismatch is a 500 and a log line);
 - the OpenAPI document (``api.openapi``) and the auth-matrix tests, which walk :data:`REGISTRY`.
@@ -40,9 +43,11 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sharecast import idempotency, ratelimit
-from sharecast.api.context import context, json_body, principal, query_args
+from sharecast.api.context import context, json_body, json_data, principal, query_args
+from sharecast.api.problems import pydantic_problems
+from sharecast.api.salvage import salvage, unshadowed
 from sharecast.auth import ROLES, Principal
-from sharecast.errors import Forbidden, NotFound, SharecastError
+from sharecast.errors import FieldProblem, Forbidden, NotFound, SharecastError, ValidationFailed
 from sharecast.logs import fields
 from sharecast.timeutil import utcnow
 
@@ -62,6 +67,24 @@ ADMINS: frozenset[str] = frozenset({"admin"})
 #: Every path parameter (ids) must match this, else 404.
 ID_PATTERN = r"^[A-Za-z0-9_:-]{1,128}$"
 _ID = re.compile(ID_PATTERN)
+
+#: The description of every path parameter (``{name}`` in a path) in the OpenAPI document; a
+#: route with an undescribed one is refused at import time.
+PATH_PARAMETERS: dict[str, str] = {
+    "post_id": "The post's `postId`.",
+    "target_id": "The target's `targetId` within its post (`x-1`).",
+    "target_path": "A dead letter's `targetPath`: `{postId}:{targetId}`.",
+    "media_id": "The file's `mediaId`.",
+    "video_id": "The YouTube video id (11 characters, e.g. `dQw4w9WgXcQ`).",
+    "platform": "A network: `facebook`, `instagram`, `threads`, `linkedin`, `x`, `youtube`.",
+    "conn_id": "The connection's `id` (`GET /connections`).",
+}
+
+#: A route's own checks of what parsed of an invalid body (keyword arguments ``user``,
+#: ``path`` (the path values), ``data`` (the JSON object as sent) and ``partial`` (its valid
+#: fields, ``api.salvage.salvage``)): field problems to report with the type problems, in the
+#: same 422.
+Rules = Callable[..., list[FieldProblem]]
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -85,6 +108,8 @@ class Route:
     #: Problem statuses the handler itself answers beyond those its declaration implies
     #: (``api.openapi.error_statuses``), e.g. 409 for a refused state transition.
     errors: frozenset[int] = frozenset()
+    #: The route's rule checks for the one-round 422 (:data:`Rules`).
+    rules: Rules | None = None
 
     @property
     def public(self) -> bool:
@@ -125,15 +150,17 @@ def route(
     idempotent: bool = False,
     description: str = "",
     errors: frozenset[int] | set[int] = frozenset(),
+    rules: Rules | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route on ``bp`` and wrap its handler (see the module docstring).
 
     ``roles`` is a frozenset of :data:`sharecast.auth.ROLES` (``PUBLIC`` for none);
     ``responses`` maps every success status to its model (``None``: empty body); ``rate`` is a
     class of ``Settings.rate_limits``; ``errors`` lists the problem statuses the handler raises
-    itself (documented in OpenAPI, e.g. 409 for a refused transition). Raises ``ValueError`` at
-    import time for an inconsistent declaration (unknown role, no 2xx response, idempotency
-    without authentication).
+    itself (documented in OpenAPI, e.g. 409 for a refused transition); ``rules`` checks what
+    parsed of an invalid body (:data:`Rules`). Raises ``ValueError`` at import time for an
+    inconsistent declaration (unknown role, no 2xx response, idempotency without
+    authentication, an undescribed path parameter).
     """
     method = method.upper()
     if not roles <= ANY_ROLE:
@@ -142,6 +169,9 @@ def route(
         raise ValueError(f"{method} {path}: declare at least one 2xx response")
     if idempotent and not roles:
         raise ValueError(f"{method} {path}: idempotency keys are scoped per user")
+    undescribed = set(_PARAM.findall(path)) - set(PATH_PARAMETERS)
+    if undescribed:
+        raise ValueError(f"{method} {path}: describe {sorted(undescribed)} in PATH_PARAMETERS")
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         spec = Route(
@@ -159,6 +189,7 @@ def route(
             description=description or inspect.getdoc(handler) or "",
             path_params=tuple(_PARAM.findall(path)),
             errors=frozenset(errors),
+            rules=rules,
         )
         wanted = set(inspect.signature(handler).parameters)
 
@@ -196,9 +227,6 @@ def _dispatch(
         return response
     except SharecastError as exc:
         status = exc.status
-        raise
-    except ValidationError:
-        status = 422  # rendered by api.problems
         raise
     except HTTPException as exc:
         status = exc.code or 500
@@ -241,15 +269,44 @@ def _arguments(
     spec: Route, wanted: set[str], path_values: dict[str, str], user: Principal | None
 ) -> dict[str, Any]:
     """The handler's keyword arguments its signature names: path values, ``user``, the parsed
-    ``query`` and ``body``."""
+    ``query`` and ``body``. Raises :class:`ValidationFailed` with every problem of the query,
+    the body and, for an invalid body, the route's ``rules`` at once."""
     kwargs: dict[str, Any] = {k: v for k, v in path_values.items() if k in wanted}
     if user is not None:
         kwargs["user"] = user
+    problems: list[FieldProblem] = []
     if spec.query is not None:
-        kwargs["query"] = query_args(spec.query)
+        try:
+            kwargs["query"] = query_args(spec.query)
+        except ValidationError as exc:
+            problems += pydantic_problems(exc)
     if spec.body is not None:
-        kwargs["body"] = json_body(spec.body)
+        data = json_data()
+        try:
+            kwargs["body"] = json_body(spec.body)
+        except ValidationError as exc:
+            typed = pydantic_problems(exc)
+            problems += typed + _rule_problems(spec, data, exc, typed, user, path_values)
+    if problems:
+        raise ValidationFailed("the request is invalid", errors=problems)
     return {k: v for k, v in kwargs.items() if k in wanted}
+
+
+def _rule_problems(
+    spec: Route,
+    data: Any,
+    exc: ValidationError,
+    typed: list[FieldProblem],
+    user: Principal | None,
+    path_values: dict[str, str],
+) -> list[FieldProblem]:
+    """The route's rule problems on what parsed of the invalid body ``data``, minus those
+    about fields that already have a type problem."""
+    if spec.rules is None or spec.body is None or not isinstance(data, dict):
+        return []
+    whole = {str(e["loc"][0]) for e in exc.errors() if len(e["loc"]) == 1}
+    partial = salvage(spec.body, data, whole=whole)
+    return unshadowed(spec.rules(user=user, path=path_values, data=data, partial=partial), typed)
 
 
 def _idempotent(

@@ -1,4 +1,4 @@
-"""``POST /auth/sse-token``: a short-lived token for the relay
+"""`POST /auth/sse-token`: a short-lived token for the relay
 (docs/api.md#accounts-realtime-and-operations)."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from sharecast.api.context import context
 from sharecast.api.routes import ANY_ROLE, route
 from sharecast.api.schemas import SseTokenOut
 from sharecast.auth import Principal, issue_sse_token
-from sharecast.timeutil import isoformat
 
 bp = Blueprint("session", __name__)
 
@@ -24,7 +23,7 @@ bp = Blueprint("session", __name__)
     responses={200: SseTokenOut},
 )
 def sse_token(user: Principal) -> SseTokenOut:
-    """Issue ``{token, expiresAt}``; the token is valid ``SSE_TOKEN_TTL_S`` seconds and only
+    """Issue `{token, expiresAt}`; the token is valid `SSE_TOKEN_TTL_S` seconds and only
     on the relay (its audience)."""
     token, expires = issue_sse_token(user, context().settings)
-    return SseTokenOut(token=token, expiresAt=isoformat(expires) or "")
+    return SseTokenOut(token=token, expiresAt=expires)

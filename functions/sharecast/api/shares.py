@@ -1,9 +1,9 @@
 """Routes of video shares (docs/api.md#video-shares).
 
-- ``POST /videos/{videoId}/share`` → 200 :class:`ShareOut`
-- ``GET /videos/{videoId}/share-status`` → 200 :class:`ShareStatusOut`
-- ``POST /videos/{videoId}/share/{platform}/retry`` → 202 :class:`ShareOut`, 409 otherwise
-- ``GET /videos/{videoId}/share-audit?limit=`` → 200 :class:`ShareAuditOut` (admins: everyone's)
+- `POST /videos/{videoId}/share` → 200 :class:`ShareOut`
+- `GET /videos/{videoId}/share-status` → 200 :class:`ShareStatusOut`
+- `POST /videos/{videoId}/share/{platform}/retry` → 202 :class:`ShareOut`, 409 otherwise
+- `GET /videos/{videoId}/share-audit?limit=` → 200 :class:`ShareAuditOut` (admins: everyone's)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sharecast.domain.shares import ShareMode
 from sharecast.shares import service
 from sharecast.shares.service import ShareResult
 from sharecast.store import shares as shares_store
-from sharecast.timeutil import isoformat, utcnow
+from sharecast.timeutil import utcnow
 
 bp = Blueprint("shares", __name__)
 
@@ -38,9 +38,9 @@ def _result(result: ShareResult) -> ShareResultOut:
         platform=result.platform.value,
         status=result.status.value if result.status else None,
         alreadyShared=result.already_shared,
-        record_id=result.record_id,
-        attempt_count=result.attempt_count,
-        intent_url=result.intent_url,
+        recordId=result.record_id,
+        attemptCount=result.attempt_count,
+        intentUrl=result.intent_url,
         error=ShareErrorOut(code=result.error.code, message=result.error.message)
         if result.error
         else None,
@@ -60,8 +60,8 @@ def _result(result: ShareResult) -> ShareResultOut:
     responses={200: ShareOut},
 )
 def share(user: Principal, video_id: str, body: ShareIn) -> ShareOut:
-    """Track a share (``track_only``) or post it for the caller (``server_post``). With
-    ``Idempotency-Key`` a retry gets the first answer back."""
+    """Track a share (`track_only`) or post it for the caller (`server_post`). With
+    `Idempotency-Key` a retry gets the first answer back."""
     service.check_video_id(video_id)
     ctx = context()
     platforms = service.resolve_platforms(body.platforms, ctx.settings)
@@ -76,7 +76,7 @@ def share(user: Principal, video_id: str, body: ShareIn) -> ShareOut:
         tags=body.hashtags,
         now=utcnow(),
     )
-    return ShareOut(video_id=video_id, results=[_result(r) for r in results])
+    return ShareOut(videoId=video_id, results=[_result(r) for r in results])
 
 
 @route(
@@ -90,7 +90,7 @@ def share(user: Principal, video_id: str, body: ShareIn) -> ShareOut:
     responses={200: ShareStatusOut},
 )
 def share_status(user: Principal, video_id: str) -> ShareStatusOut:
-    """One entry per allowlisted platform (``shared``: a share succeeded)."""
+    """One entry per allowlisted platform (`shared`: a share succeeded)."""
     service.check_video_id(video_id)
     rows = service.share_status(context(), user_id=user.user_id, video_id=video_id)
     entries = [
@@ -99,14 +99,14 @@ def share_status(user: Principal, video_id: str) -> ShareStatusOut:
             shared=record is not None and record.shared_at is not None,
             status=record.status.value if record else None,
             mode=record.mode.value if record else None,
-            lastSharedAt=isoformat(record.shared_at) if record else None,
-            attempt_count=record.attempt_count if record else 0,
-            external_ref=record.external_ref if record else None,
-            error_message=record.error_message if record else None,
+            lastSharedAt=record.shared_at if record else None,
+            attemptCount=record.attempt_count if record else 0,
+            externalRef=record.external_ref if record else None,
+            errorMessage=record.error_message if record else None,
         )
         for platform, record in rows
     ]
-    return ShareStatusOut(video_id=video_id, platforms=entries)
+    return ShareStatusOut(videoId=video_id, platforms=entries)
 
 
 @route(
@@ -127,7 +127,7 @@ def retry(user: Principal, video_id: str, platform: str) -> tuple[ShareOut, int]
     result = service.retry_share(
         ctx, user_id=user.user_id, video_id=video_id, platform=canonical, now=utcnow()
     )
-    return ShareOut(video_id=video_id, results=[_result(result)]), 202
+    return ShareOut(videoId=video_id, results=[_result(result)]), 202
 
 
 @route(
@@ -151,14 +151,6 @@ def share_audit(user: Principal, video_id: str, query: ShareAuditQuery) -> Share
         limit=query.limit,
     )
     return ShareAuditOut(
-        video_id=video_id,
-        entries=[
-            ShareAuditEntryOut(
-                **{
-                    **e.model_dump(mode="json"),
-                    "created_at": isoformat(e.created_at),
-                }
-            )
-            for e in entries
-        ],
+        videoId=video_id,
+        entries=[ShareAuditEntryOut.model_validate(e.model_dump(mode="json")) for e in entries],
     )

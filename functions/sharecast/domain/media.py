@@ -32,8 +32,8 @@ class MediaKind(StrEnum):
 
 
 class MediaStatus(StrEnum):
-    """Lifecycle of a media record: the URL is issued (``UPLOADING``), the object was checked
-    (``UPLOADED``) or refused (``FAILED``, object deleted), or it was removed (``DELETED``)."""
+    """Lifecycle of a media record: the URL is issued (`UPLOADING`), the object was checked
+    (`UPLOADED`) or refused (`FAILED`, object deleted), or it was removed (`DELETED`)."""
 
     UPLOADING = "UPLOADING"
     UPLOADED = "UPLOADED"

@@ -57,6 +57,9 @@ class TargetSpec:
     title: str | None = None
     description: str | None = None
     media_kinds: tuple[str, ...] = field(default_factory=tuple)
+    #: Where the user wrote ``text``: ``content`` (the post's) or ``platforms[i].content`` (an
+    #: override); ``None``: the target's own ``content``. Text problems are reported there.
+    text_field: str | None = None
 
 
 def _is_emoji(ch: str) -> bool:
@@ -80,15 +83,27 @@ def hashtag_count(text: str) -> int:
     return len(HASHTAG.findall(text))
 
 
+def text_field(target: TargetSpec, index: int) -> str:
+    """The field the user filled with ``target``'s text (see :attr:`TargetSpec.text_field`)."""
+    return target.text_field or f"platforms[{index}].content"
+
+
 def hashtag_problems(
-    platform: Platform, text: str, index: int, *, hashtag_limits: Mapping[Platform, int]
+    platform: Platform,
+    text: str,
+    index: int,
+    *,
+    hashtag_limits: Mapping[Platform, int],
+    where: str | None = None,
 ) -> list[FieldProblem]:
-    """``TOO_MANY_HASHTAGS`` when ``platform`` caps hashtags and ``text`` has more."""
+    """``TOO_MANY_HASHTAGS`` when ``platform`` caps hashtags and ``text`` has more (reported at
+    ``where``, by default the target's ``content``)."""
     limit = hashtag_limits.get(platform)
     if limit is None or hashtag_count(text) <= limit:
         return []
     message = f"{platform.value} allows {limit} hashtags; this text has {hashtag_count(text)}"
-    return [FieldProblem(f"platforms[{index}].content", "TOO_MANY_HASHTAGS", message, index)]
+    field_name = where or f"platforms[{index}].content"
+    return [FieldProblem(field_name, "TOO_MANY_HASHTAGS", message, index)]
 
 
 def validate_targets(
@@ -107,7 +122,7 @@ def validate_targets(
     """
     problems: list[FieldProblem] = []
     platforms: list[Platform] = []
-    seen: set[tuple[Platform, str | None]] = set()
+    seen: dict[tuple[Platform, str | None], int] = {}
     for index, target in enumerate(targets):
         platform = normalise_platform(target.platform)
         if platform is None:
@@ -120,12 +135,18 @@ def validate_targets(
         if refused is not None:
             problems.append(refused)
             continue
-        if (platform, target.account_id) in seen:
-            message = "the same platform and account twice"
+        first = seen.setdefault((platform, target.account_id), index)
+        if first != index:
+            message = (
+                f"platforms[{first}] and platforms[{index}] name the same platform and account"
+            )
             problems.append(FieldProblem(f"platforms[{index}]", "DUPLICATE_TARGET", message, index))
-        seen.add((platform, target.account_id))
         problems += hashtag_problems(
-            platform, target.text, index, hashtag_limits=hashtag_limits or {}
+            platform,
+            target.text,
+            index,
+            hashtag_limits=hashtag_limits or {},
+            where=text_field(target, index),
         )
         if rules.reported_each(platform):
             problems += rules.shape_problems(
@@ -152,11 +173,13 @@ def _refused(platform: Platform, index: int, *, enabled: Sequence[str]) -> Field
 
 
 def _text_problems(platform: Platform, target: TargetSpec, index: int) -> list[FieldProblem]:
-    """``TEXT_REQUIRED`` or ``TEXT_TOO_LONG`` (YouTube's text is the video description)."""
-    where = f"platforms[{index}].content"
+    """``TEXT_REQUIRED`` or ``TEXT_TOO_LONG`` (YouTube's text is the video description), at
+    the field the user filled (:func:`text_field`)."""
+    where = text_field(target, index)
     text = target.text
     if platform is Platform.YOUTUBE and target.description is not None:
         text = target.description
+        where = f"platforms[{index}].description"
     if not text.strip():
         if rules.text_required(platform, target.media_type):
             return [FieldProblem(where, "TEXT_REQUIRED", "text is required", index)]

@@ -173,7 +173,7 @@ def _plan_edit(
         post_id=post.id,
         request=PostInput(
             content=content,
-            targets=edit.targets if edit.targets is not None else _current_inputs(targets),
+            targets=edit.targets if edit.targets is not None else current_inputs(targets),
             media_ids=post.media_ids,
             schedule_at=schedule_at,
             draft=draft,
@@ -208,7 +208,7 @@ def _plan_edit(
     )
 
 
-def _current_inputs(targets: list[TargetRecord]) -> list[TargetInput]:
+def current_inputs(targets: list[TargetRecord]) -> list[TargetInput]:
     """The inputs that re-create ``targets`` as they are."""
     return [
         TargetInput(

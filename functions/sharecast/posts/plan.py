@@ -7,6 +7,7 @@ before anything is stored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from sharecast.app import AppContext
 from sharecast.domain.media import MediaStatus
 from sharecast.domain.models import ConnectionRecord, TargetMedia, TargetRecord
 from sharecast.domain.rules import reported_each, validate_target_media
-from sharecast.domain.statuses import Platform
+from sharecast.domain.statuses import Platform, normalise_platform
 from sharecast.domain.validation import TargetSpec, validate_schedule, validate_targets
 from sharecast.errors import FieldProblem, ValidationFailed
 from sharecast.store import connections as connections_store
@@ -50,6 +51,51 @@ class PostInput:
     allow_late: bool = False
 
 
+@dataclass(frozen=True)
+class CheckedPost:
+    """What :func:`check_post` found: per target (in request order) the canonical platform
+    and its connection (``None`` where unknown or unusable), the text specs, the caller's
+    media, and every problem."""
+
+    platforms: list[Platform | None]
+    connections: list[ConnectionRecord | None]
+    specs: list[TargetSpec]
+    media: list[TargetMedia]
+    problems: list[FieldProblem]
+
+
+def check_post(
+    ctx: AppContext,
+    *,
+    user_id: str,
+    request: PostInput,
+    now: datetime,
+    check_schedule: bool = True,
+) -> CheckedPost:
+    """Check every rule of ``request`` at once (nothing is stored, except the local stack's
+    sandbox connections): media, each target's network rules, the schedule, a connection per
+    target and, once accounts are resolved, no account twice. ``check_schedule`` False skips
+    the schedule rules (an edit that keeps a schedule now passing)."""
+    media, problems = resolve_media(ctx.db, user_id=user_id, media_ids=request.media_ids)
+    specs = _specs(request, media)
+    _, target_problems = validate_targets(
+        specs,
+        enabled=ctx.settings.publish_platforms,
+        hashtag_limits={Platform.INSTAGRAM: ctx.settings.instagram_hashtag_limit},
+    )
+    platforms = [_usable(t.platform, ctx.settings.publish_platforms) for t in request.targets]
+    if check_schedule:
+        target_problems += validate_schedule(
+            request.schedule_at, now=now, max_ahead_days=ctx.settings.max_schedule_ahead_days
+        )
+    if not problems:
+        target_problems += _media_problems(request, platforms, media)
+    connections, missing = _connections(ctx, user_id, request, platforms, now)
+    problems = target_problems + problems + missing
+    problems += _duplicate_accounts(request, platforms, connections, reported=problems)
+    return CheckedPost(platforms, connections, specs, media, problems)
+
+
 def plan_targets(
     ctx: AppContext,
     *,
@@ -60,32 +106,18 @@ def plan_targets(
     generation: int = 0,
     check_schedule: bool = True,
 ) -> list[TargetRecord]:
-    """Validate every target of ``request`` and build its records (not stored).
+    """Validate every target of ``request`` (:func:`check_post`) and build its records (not
+    stored).
 
     Targets are ``PENDING``, due at ``schedule_at`` (or now; never for drafts), in
     ``generation``, with the platform's ``max_attempts`` (``Settings.retry_policy``).
-    ``check_schedule`` False skips the schedule rules (an edit that keeps a schedule now
-    passing). Raises :class:`ValidationFailed` (422) listing every problem found.
+    Raises :class:`ValidationFailed` (422) listing every problem found.
     """
-    media, problems = resolve_media(ctx.db, user_id=user_id, media_ids=request.media_ids)
-    specs = _specs(request, media)
-    platforms, target_problems = validate_targets(
-        specs,
-        enabled=ctx.settings.publish_platforms,
-        hashtag_limits={Platform.INSTAGRAM: ctx.settings.instagram_hashtag_limit},
+    checked = check_post(
+        ctx, user_id=user_id, request=request, now=now, check_schedule=check_schedule
     )
-    if check_schedule:
-        target_problems += validate_schedule(
-            request.schedule_at, now=now, max_ahead_days=ctx.settings.max_schedule_ahead_days
-        )
-    if not problems and len(platforms) == len(request.targets):
-        target_problems += _media_problems(request, platforms, media)
-    problems = target_problems + problems
-    connections: list[ConnectionRecord] = []
-    if not problems:
-        connections, problems = _connections(ctx, user_id, request, platforms, now)
-    if problems:
-        raise ValidationFailed("the request has invalid targets", errors=problems)
+    if checked.problems:
+        raise ValidationFailed("the request has invalid targets", errors=checked.problems)
     return [
         TargetRecord(
             id=f"{platform.value}-{index}",
@@ -98,8 +130,8 @@ def plan_targets(
             content=target.content,
             title=target.title,
             description=target.description,
-            text=specs[index].text,
-            media=list(media),
+            text=checked.specs[index].text,
+            media=list(checked.media),
             max_attempts=ctx.settings.retry_policy(platform.value).max_attempts,
             next_attempt_at=None if request.draft else request.schedule_at or now,
             generation=generation,
@@ -108,9 +140,18 @@ def plan_targets(
             updated_at=now,
         )
         for index, (target, platform, conn) in enumerate(
-            zip(request.targets, platforms, connections, strict=True)
+            zip(request.targets, checked.platforms, checked.connections, strict=True)
         )
+        if platform is not None and conn is not None
     ]
+
+
+def _usable(name: str, enabled: Sequence[str]) -> Platform | None:
+    """The platform of ``name`` when this deployment publishes to it, else ``None``."""
+    platform = normalise_platform(name)
+    if platform is None or platform is Platform.WHATSAPP or platform.value not in enabled:
+        return None
+    return platform
 
 
 def _specs(request: PostInput, media: list[TargetMedia]) -> list[TargetSpec]:
@@ -123,17 +164,18 @@ def _specs(request: PostInput, media: list[TargetMedia]) -> list[TargetSpec]:
             title=t.title,
             description=t.description,
             media_kinds=tuple(m.kind for m in media),
+            text_field=None if t.content is not None else "content",
         )
         for t in request.targets
     ]
 
 
 def _media_problems(
-    request: PostInput, platforms: list[Platform], media: list[TargetMedia]
+    request: PostInput, platforms: list[Platform | None], media: list[TargetMedia]
 ) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
-        if reported_each(platform):  # checked by validate_targets from the media kinds
+        if platform is None or reported_each(platform):  # validate_targets checked these
             continue
         problems += validate_target_media(platform, target.media_type, media, index=index)
     return problems
@@ -143,14 +185,16 @@ def _connections(
     ctx: AppContext,
     user_id: str,
     request: PostInput,
-    platforms: list[Platform],
+    platforms: list[Platform | None],
     now: datetime,
-) -> tuple[list[ConnectionRecord], list[FieldProblem]]:
-    """The connection of every target (looked up concurrently: one round trip of wall time),
-    and a ``NOT_CONNECTED`` problem per missing one."""
+) -> tuple[list[ConnectionRecord | None], list[FieldProblem]]:
+    """The connection of every usable target (looked up concurrently: one round trip of wall
+    time), and a ``NOT_CONNECTED`` problem per missing one."""
 
-    def lookup(pair: tuple[TargetInput, Platform]) -> ConnectionRecord | None:
+    def lookup(pair: tuple[TargetInput, Platform | None]) -> ConnectionRecord | None:
         target, platform = pair
+        if platform is None:
+            return None
         conn = connections_store.find_connection(
             ctx.db, user_id=user_id, platform=platform, account_id=target.account_id
         )
@@ -161,12 +205,12 @@ def _connections(
         return conn
 
     pairs = list(zip(request.targets, platforms, strict=True))
-    found = list(ctx.io.map(lookup, pairs)) if len(pairs) > 1 else [lookup(p) for p in pairs]
-    connections: list[ConnectionRecord] = []
+    usable = sum(1 for _, platform in pairs if platform is not None)
+    found = list(ctx.io.map(lookup, pairs)) if usable > 1 else [lookup(p) for p in pairs]
     problems: list[FieldProblem] = []
     for index, conn in enumerate(found):
         platform = pairs[index][1]
-        if conn is None:
+        if conn is None and platform is not None:
             problems.append(
                 FieldProblem(
                     f"platforms[{index}].accountId",
@@ -175,9 +219,33 @@ def _connections(
                     index,
                 )
             )
-        else:
-            connections.append(conn)
-    return connections, problems
+    return found, problems
+
+
+def _duplicate_accounts(
+    request: PostInput,
+    platforms: list[Platform | None],
+    connections: list[ConnectionRecord | None],
+    *,
+    reported: list[FieldProblem],
+) -> list[FieldProblem]:
+    """``DUPLICATE_TARGET`` for a target whose resolved account another target already
+    publishes to (a target without ``accountId`` and one naming the default account), naming
+    both; pairs the request spelled alike are already reported by ``validate_targets``."""
+    already = {p.target for p in reported if p.code == "DUPLICATE_TARGET"}
+    first_of: dict[tuple[Platform, str], int] = {}
+    problems: list[FieldProblem] = []
+    for index, (platform, conn) in enumerate(zip(platforms, connections, strict=True)):
+        if platform is None or conn is None:
+            continue
+        first = first_of.setdefault((platform, conn.account_id), index)
+        if first != index and index not in already:
+            message = (
+                f"platforms[{first}] and platforms[{index}] both publish to the "
+                f"{platform.value} account {conn.account_id!r}"
+            )
+            problems.append(FieldProblem(f"platforms[{index}]", "DUPLICATE_TARGET", message, index))
+    return problems
 
 
 def resolve_media(

@@ -8,17 +8,21 @@ Every frame ends with a blank line and uses ``\\n`` line endings. An event frame
 
 ``data`` is the event's ``data`` object as compact JSON on one line (JSON escapes every line
 break inside strings, so one ``data:`` line always suffices). The stream opens with a
-``retry: <ms>`` frame and carries ``: ping`` comment frames as heartbeats.
+``retry: <ms>`` frame, carries ``: ping`` comment frames as heartbeats, and sends another
+``retry:`` frame right before the relay ends it. A ``snapshot`` event (the current state of the
+user's recent posts, sent instead of a replay) carries a cursor as its ``id``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sharecast.domain.events import Event, event_id_time
+from sharecast.domain.events import Event, event_id_time, new_event_id
 from sharecast.domain.statuses import EventType
+from sharecast.relay.hub import PING as PING_FRAME
 from sharecast.relay.hub import Frame
 
 _FORBIDDEN = ("\r", "\n", "\x00")
@@ -35,12 +39,15 @@ def encode_data(data: Mapping[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def event_frame(event_id: str, event_type: str, data: Mapping[str, Any]) -> Frame:
-    """The frame of one event. Raises ``ValueError`` for a malformed id or unknown type."""
+def event_frame(
+    event_id: str, event_type: str, data: Mapping[str, Any], *, received: float = 0.0
+) -> Frame:
+    """The frame of one event (``received``: see :attr:`Frame.received`). Raises
+    ``ValueError`` for a malformed id or unknown type."""
     event_id_time(event_id)  # only well-formed, time-ordered ids may become Last-Event-ID
     kind = EventType(event_type).value
     text = f"id: {_field(event_id, 'id')}\nevent: {kind}\ndata: {encode_data(data)}\n\n"
-    return Frame(id=event_id, payload=text.encode())
+    return Frame(id=event_id, payload=text.encode(), received=received)
 
 
 def frame_of(event: Event) -> Frame:
@@ -58,10 +65,34 @@ def comment_frame(text: str) -> bytes:
     return f": {_field(text, 'comment')}\n\n".encode()
 
 
-def snapshot_frame(data: Mapping[str, Any]) -> bytes:
-    """A ``snapshot`` event without ``id`` (it does not move the client's Last-Event-ID)."""
-    return f"event: {EventType.SNAPSHOT.value}\ndata: {encode_data(data)}\n\n".encode()
+def snapshot_frame(cursor: str, data: Mapping[str, Any]) -> bytes:
+    """A ``snapshot`` event whose ``id`` is ``cursor`` (see :func:`snapshot_cursor`): the
+    client's next ``Last-Event-ID`` resumes after the state the snapshot shows."""
+    kind = EventType.SNAPSHOT.value
+    return f"id: {_field(cursor, 'id')}\nevent: {kind}\ndata: {encode_data(data)}\n\n".encode()
+
+
+#: The tail of a snapshot cursor, in place of an event id's 8 hex digits.
+SNAPSHOT_TAIL = "snapshot"
+
+
+def snapshot_cursor(at: datetime) -> str:
+    """The ``id`` of a snapshot read at ``at`` (UTC): shaped like an event id of that time
+    (``{microseconds:017d}-snapshot``), so it sorts among event ids and parses with
+    :func:`~sharecast.domain.events.event_id_time`, yet names no stored event."""
+    return new_event_id(at).rsplit("-", 1)[0] + "-" + SNAPSHOT_TAIL
+
+
+def is_snapshot_cursor(event_id: str) -> bool:
+    """True if ``event_id`` is a well-formed :func:`snapshot_cursor`."""
+    if not event_id.endswith("-" + SNAPSHOT_TAIL):
+        return False
+    try:
+        event_id_time(event_id)
+    except ValueError:
+        return False
+    return True
 
 
 #: The heartbeat frame, sent every ``relay_heartbeat_s`` seconds.
-PING = comment_frame("ping")
+PING = PING_FRAME.payload

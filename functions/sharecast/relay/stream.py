@@ -1,16 +1,26 @@
-"""One SSE stream: retry hint, replay from the event log, then live events from the hub.
+"""``GET /events``: one Server-Sent Events stream, as a plain ASGI handler.
 
-Why sse-starlette's :class:`EventSourceResponse` rather than a plain ``StreamingResponse``:
-it already does what a long-lived SSE response needs and a plain one does not — a heartbeat
-task independent of the event flow, a listener that notices client disconnects while nothing
-is being sent (so idle streams are released at once, not at the next write), a HEAD answer that
-does not open a stream, SSE headers (``Cache-Control: no-store``, ``X-Accel-Buffering: no``) and,
-above all, detection of uvicorn's SIGTERM *before* uvicorn waits for open responses (ASGI tells
-an application nothing until they finish). Its cost is four small tasks per stream, no thread.
-We add a cancel scope per stream so a stream stuck writing to a slow client can be aborted.
+Why not sse-starlette: its four tasks per stream (sender, ping, disconnect listener, shutdown
+watcher), an anyio task group and memory streams made an idle stream cost ~45 KiB, and its
+shutdown watcher is a private API. Here a stream is the ASGI request coroutine itself plus one
+small task that waits for the client's disconnect; heartbeats come from the hub's wheel
+(:meth:`sharecast.relay.hub.Hub.tick`), deadlines from one timer handle.
 
-Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html (``retry``, ``id`` and
-``Last-Event-ID``, comments as keep-alives).
+What a stream sends (https://html.spec.whatwg.org/multipage/server-sent-events.html):
+``retry: <ms>``; after a ``Last-Event-ID`` (header, or ``?lastEventId=`` for a new EventSource)
+the replay or a ``snapshot`` (:mod:`sharecast.relay.replay`); then live events and ``: ping``
+heartbeats. It ends, after another ``retry:`` hint and a clean end of the response, at the
+first of: ``relay_max_stream_s`` (jittered), the credential's ``exp``, SIGTERM (drain), the
+per-user cap closing it for a newer stream (:mod:`sharecast.relay.limits`), a recreated
+subscription. A stream whose client reads too slowly is
+closed at once (overflow); a write stuck on such a client is aborted after ``CLOSE_GRACE_S``.
+Every end leaves the client able to resume from its last id.
+
+Resume without gap: the connection joins the hub *before* the replay is read, so every event
+committed after the read reaches the connection's buffer; the replay is sent, then the buffered
+live events minus those the replay already sent (a bounded set of ids), then live events. A new
+stream (no ``Last-Event-ID``) skips live events stamped more than ``relay_replay_overlap_s``
+before it opened: those are republished or redelivered events from before its time.
 """
 
 from __future__ import annotations
@@ -18,17 +28,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+import time
+from datetime import timedelta
 
-import anyio
-from sse_starlette.event import ServerSentEvent
-from sse_starlette.sse import EventSourceResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from sharecast.domain.events import event_id_floor
 from sharecast.logs import fields
-from sharecast.relay.hub import CloseReason, Connection, RecentIds
+from sharecast.relay.http import cors_headers, send_problem
+from sharecast.relay.hub import PING, CloseReason, Connection, RecentIds
+from sharecast.relay.requests import StreamRequest, open_request
 from sharecast.relay.runtime import Relay
-from sharecast.relay.sse import frame_of, retry_frame, snapshot_frame
+from sharecast.relay.sse import retry_frame
+from sharecast.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,128 +48,202 @@ log = logging.getLogger(__name__)
 #: not read can block the final write forever).
 CLOSE_GRACE_S = 2.0
 #: Ids remembered per stream once caught up, to drop Pub/Sub redeliveries and late duplicates.
-RECENT_IDS = 64
-#: Longest accepted ``Last-Event-ID`` (event ids are 26 characters).
-MAX_LAST_EVENT_ID = 64
+RECENT_IDS = 16
+#: Ids a resumed stream keeps from its replay window (the newest), so that a late live copy of
+#: an event the client already has (the live delivery of an event can trail its replay) is
+#: dropped too.
+RESUMED_IDS = 64
 #: Streams end at a random point in the last 10 % of ``relay_max_stream_s`` (no reconnect herd).
 LIFETIME_JITTER = 0.1
+#: Reasons after which the client is told to come back (``retry:``) before the response ends.
+_HINTED = frozenset(
+    {
+        CloseReason.MAX_DURATION,
+        CloseReason.EXPIRED,
+        CloseReason.SUPERSEDED,
+        CloseReason.SHUTDOWN,
+        CloseReason.RESUBSCRIBE,
+    }
+)
+_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
-def _ping() -> ServerSentEvent:
-    return ServerSentEvent(comment="ping", sep="\n")
+class Stream:
+    """One open stream: the state :func:`serve` keeps while it runs (kept small: ~10,000 of
+    these live in one instance)."""
 
+    __slots__ = ("aborting", "conn", "frames", "relay", "request", "send", "task")
 
-class RelayStream(EventSourceResponse):
-    """The ``text/event-stream`` response of ``GET /events`` for one authenticated user.
-
-    Resume without gap: the connection joins the hub *before* the replay query runs, so every
-    event committed after the query's snapshot reaches the connection's buffer; the replay is
-    sent, then the buffered live events minus those the replay already sent (a bounded set of
-    ids), then live events. Overlap is allowed (events are versioned snapshots).
-    """
-
-    def __init__(self, relay: Relay, *, user_id: str, last_event_id: str | None) -> None:
-        settings = relay.settings
+    def __init__(self, relay: Relay, request: StreamRequest, conn: Connection, send: Send):
         self.relay = relay
-        self.user_id = user_id
-        if last_event_id is not None and not 0 < len(last_event_id) <= MAX_LAST_EVENT_ID:
-            last_event_id = None
-        self.last_event_id = last_event_id
-        self.frames_sent = 0
-        self._conn: Connection | None = None
-        super().__init__(
-            self._frames(),
-            ping=settings.relay_heartbeat_s,
-            sep="\n",
-            ping_message_factory=_ping,
-            shutdown_grace_period=CLOSE_GRACE_S,
+        self.request = request
+        self.conn = conn
+        self.send = send
+        self.frames = 0
+        self.aborting = False
+        self.task = asyncio.current_task()
+
+    async def write(self, payload: bytes) -> None:
+        """Send ``payload`` as the next piece of the response body."""
+        await self.send({"type": "http.response.body", "body": payload, "more_body": True})
+
+    def abort_later(self, reason: CloseReason) -> None:
+        """After ``CLOSE_GRACE_S``, cancel the stream if it is still running (stuck write)."""
+        loop = asyncio.get_running_loop()
+        loop.call_later(CLOSE_GRACE_S, self._abort)
+
+    def _abort(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.aborting = True
+            self.task.cancel()
+
+
+async def serve(
+    relay: Relay, request: StreamRequest, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Stream ``request``'s events until the stream closes (see the module docstring)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    conn = relay.hub.subscribe(request.user_id, limit=relay.settings.relay_max_streams_per_user)
+    stream = Stream(relay, request, conn, send)
+    conn.on_close(stream.abort_later)
+    deadline = _deadline(relay, request, started)
+    timer = loop.call_at(deadline[0], conn.close, deadline[1])
+    watcher = loop.create_task(_watch_disconnect(receive, conn))
+    aborted = False
+    try:
+        headers = _HEADERS + request.cors
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await stream.write(retry_frame(relay.settings.relay_retry_ms))
+        if relay.draining:
+            conn.close(CloseReason.SHUTDOWN)
+        await _run(stream)
+        await _finish(stream)
+    except asyncio.CancelledError:
+        if not stream.aborting:
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        aborted = True
+    finally:
+        conn.on_close(None)
+        timer.cancel()
+        watcher.cancel()
+        relay.hub.unsubscribe(conn)
+        log.info(
+            "relay stream ended",
+            extra=fields(
+                user_id=request.user_id,
+                reason=(conn.closed or CloseReason.DISCONNECT).value,
+                aborted=aborted,
+                frames=stream.frames,
+                duration_s=round(loop.time() - started, 3),
+            ),
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the stream until it is closed, the client leaves or the server stops."""
-        relay = self.relay
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        lifetime_s = relay.settings.relay_max_stream_s * (1 - LIFETIME_JITTER * random.random())
-        conn = self._conn = relay.hub.subscribe(self.user_id)
-        handles: list[asyncio.Handle] = []
-        aborted = False
-        try:
-            with anyio.CancelScope() as cancel_scope:
 
-                def closed(_: CloseReason) -> None:
-                    handles.append(loop.call_later(CLOSE_GRACE_S, cancel_scope.cancel))
+def _deadline(relay: Relay, request: StreamRequest, started: float) -> tuple[float, CloseReason]:
+    """When (loop time) and why the stream ends by itself: max duration or credential expiry."""
+    lifetime = relay.settings.relay_max_stream_s * (1 - LIFETIME_JITTER * random.random())
+    until_exp = request.expires_at - time.time()
+    if until_exp < lifetime:
+        return started + max(0.0, until_exp), CloseReason.EXPIRED
+    return started + lifetime, CloseReason.MAX_DURATION
 
-                conn.on_close(closed)
-                handles.append(loop.call_later(lifetime_s, conn.close, CloseReason.MAX_DURATION))
-                if relay.draining:
-                    conn.close(CloseReason.SHUTDOWN)
-                await super().__call__(scope, receive, send)
-            aborted = cancel_scope.cancelled_caught
-        finally:
-            conn.on_close(None)
-            for handle in handles:
-                handle.cancel()
-            relay.hub.unsubscribe(conn)
-            log.info(
-                "relay stream ended",
-                extra=fields(
-                    user_id=self.user_id,
-                    reason=(conn.closed or CloseReason.DISCONNECT).value,
-                    aborted=aborted,
-                    frames=self.frames_sent,
-                    duration_s=round(loop.time() - started, 3),
-                ),
-            )
 
-    async def _frames(self) -> AsyncIterator[bytes]:
-        conn = self._conn
-        assert conn is not None, "the body is only iterated from __call__"
-        settings = self.relay.settings
-        yield retry_frame(settings.relay_retry_ms)
-        sent = RecentIds(RECENT_IDS)
-        catchup = 0
-        if self.last_event_id and conn.closed is None:
-            sent.resize(settings.relay_replay_limit + conn.capacity + 1)
-            sent.add(self.last_event_id)
-            try:
-                events, truncated = await self.relay.replay(self.user_id, self.last_event_id)
-            except Exception:  # end the stream: the client retries with the same Last-Event-ID
-                log.warning(
-                    "relay replay failed", exc_info=True, extra=fields(user_id=self.user_id)
-                )
-                return
-            for event in events:
-                if conn.closed is not None:
-                    return
-                if event.id in sent:
-                    continue
-                try:
-                    payload = frame_of(event).payload
-                except ValueError:
-                    log.warning("skipped malformed stored event", extra=fields(event_id=event.id))
-                    continue
-                sent.add(event.id)
-                self.frames_sent += 1
-                yield payload
-            if truncated:
-                # More events than one replay may send: tell the client to reload its state.
-                yield snapshot_frame({"reason": "replay_truncated", "replayed": len(events)})
-            catchup = conn.pending  # live events that arrived during the replay
+async def _watch_disconnect(receive: Receive, conn: Connection) -> None:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            conn.close(CloseReason.DISCONNECT)
+            return
+
+
+async def _run(stream: Stream) -> None:
+    conn, relay, request = stream.conn, stream.relay, stream.request
+    sent = RecentIds(RECENT_IDS)
+    catchup = 0
+    floor = ""
+    if request.last_event_id and conn.closed is None:
+        if not await _resume(stream, sent):
+            return
+        catchup = conn.pending  # live events that arrived during the replay
+    elif not request.last_event_id:
+        overlap = timedelta(seconds=relay.settings.relay_replay_overlap_s)
+        floor = event_id_floor(utcnow() - overlap)
+    keep = max(RECENT_IDS, min(len(sent), RESUMED_IDS))
+    if not catchup:
+        sent.resize(keep)
+    latency = relay.latency
+    while (frame := await conn.next()) is not None:
+        if frame is PING:
+            await stream.write(frame.payload)
+            continue
+        duplicate = frame.id in sent or frame.id < floor
+        if not duplicate:
+            sent.add(frame.id)
+        if catchup:
+            catchup -= 1
             if not catchup:
-                sent.resize(RECENT_IDS)
-        while True:
-            frame = await conn.next()
-            if frame is None:
-                return
-            duplicate = frame.id in sent
-            if not duplicate:
-                sent.add(frame.id)
-            if catchup:
-                catchup -= 1
-                if not catchup:
-                    sent.resize(RECENT_IDS)
-            if duplicate:
-                continue
-            self.frames_sent += 1
-            yield frame.payload
+                sent.resize(keep)
+        if duplicate:
+            continue
+        await stream.write(frame.payload)
+        stream.frames += 1
+        if frame.received:
+            latency.record(time.monotonic() - frame.received)
+
+
+async def _resume(stream: Stream, sent: RecentIds) -> bool:
+    """Send the replay or snapshot after ``Last-Event-ID``; False if the stream must end."""
+    conn, relay, request = stream.conn, stream.relay, stream.request
+    assert request.last_event_id is not None
+    try:
+        resumed = await relay.resume(request.user_id, request.last_event_id)
+    except Exception:  # end the stream: the client retries with the same Last-Event-ID
+        log.warning("relay replay failed", exc_info=True, extra=fields(user_id=request.user_id))
+        return False
+    sent.resize(len(resumed.frames) + len(resumed.held) + conn.capacity + 1)
+    sent.add(request.last_event_id)
+    for event_id in resumed.held:  # the client has these: late live copies are dropped too
+        sent.add(event_id)
+    if resumed.snapshot is not None:
+        await stream.write(resumed.snapshot)
+    for frame in resumed.frames:
+        if conn.closed is not None:
+            return False
+        sent.add(frame.id)
+        await stream.write(frame.payload)
+        stream.frames += 1
+    if resumed.reason != "replay":
+        log.info("relay sent a snapshot", extra=fields(user_id=request.user_id, why=resumed.reason))
+    return True
+
+
+async def _finish(stream: Stream) -> None:
+    """End the response: a ``retry:`` hint first when the relay (not the client) ended it."""
+    reason = stream.conn.closed
+    if reason is None or reason is CloseReason.DISCONNECT:
+        return
+    tail = retry_frame(stream.relay.settings.relay_retry_ms) if reason in _HINTED else b""
+    await stream.send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+async def handle(relay: Relay, scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI handler of ``GET``/``HEAD /events``: authenticate (401 problem+json before any
+    stream starts), then :func:`serve`. A ``HEAD`` gets the headers only."""
+    request = open_request(scope, relay.settings, relay.open_limiter)
+    if not isinstance(request, StreamRequest):
+        await send_problem(send, request, cors_headers(scope, relay.settings))
+        return
+    if scope["method"] == "HEAD":
+        headers = _HEADERS + request.cors
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await serve(relay, request, scope, receive, send)

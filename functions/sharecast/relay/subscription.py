@@ -6,11 +6,11 @@ dies without deleting it, the expiration policy (``relay_subscription_ttl_s`` of
 removes it; messages are kept only briefly (live delivery is best effort: the Firestore event
 log is the durable path, replayed on reconnect).
 
-The streaming pull runs on the client library's threads; the message callback runs on ONE
-worker thread (which keeps arrival order), decodes and encodes the frame there, acks at once and
-hands ``(user_id, frame)`` to ``deliver`` (the app makes that a ``call_soon_threadsafe`` onto
-the event loop). The Pub/Sub emulator ignores subscription filters, so routing is by the
-``user_id`` attribute, in the hub.
+The streaming pull (:mod:`sharecast.relay.pull`) runs on one thread, which keeps arrival order,
+decodes and encodes each frame, acks it at once (one request per batch) and hands
+``(user_id, frame)`` to ``deliver`` (the app queues it for the event loop). A message for a user
+with no stream on this instance is acked and dropped before it is decoded. The Pub/Sub
+emulator ignores subscription filters, so routing is by the ``user_id`` attribute, in the hub.
 """
 
 from __future__ import annotations
@@ -21,24 +21,19 @@ import logging
 import os
 import re
 import secrets
-import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
-from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
-from google.cloud.pubsub_v1.types import FlowControl
 
 from sharecast.config import Settings
 from sharecast.logs import fields
 from sharecast.relay.hub import Frame
+from sharecast.relay.pull import StreamingPull
 from sharecast.relay.sse import event_frame
 
 if TYPE_CHECKING:
     from google.cloud import pubsub_v1
-    from google.cloud.pubsub_v1.subscriber.futures import StreamingPullFuture
-    from google.cloud.pubsub_v1.subscriber.message import Message
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +64,11 @@ def subscription_id(instance: str) -> str:
     return ("relay-" + _NOT_ALLOWED.sub("-", instance))[:255]
 
 
-def decode_message(data: bytes, attributes: Mapping[str, str]) -> tuple[str, Frame]:
-    """``(user_id, frame)`` of one Pub/Sub message (body: ``Event.wire()`` as JSON).
+def decode_message(
+    data: bytes, attributes: Mapping[str, str], *, received: float = 0.0
+) -> tuple[str, Frame]:
+    """``(user_id, frame)`` of one Pub/Sub message (body: ``Event.wire()`` as JSON);
+    ``received`` is stamped on the frame (``time.monotonic()`` of arrival).
 
     The ``user_id`` attribute routes the message; it must agree with the body when both are
     present. Raises ``ValueError`` for anything malformed.
@@ -83,15 +81,18 @@ def decode_message(data: bytes, attributes: Mapping[str, str]) -> tuple[str, Fra
         raise ValueError("message has no user_id")
     if body.get("user_id") not in (None, user_id):
         raise ValueError("user_id attribute and body disagree")
-    return user_id, event_frame(str(body.get("id")), str(body.get("type")), body["data"])
+    frame = event_frame(str(body.get("id")), str(body.get("type")), body["data"], received=received)
+    return user_id, frame
 
 
 class RelaySubscription:
     """Lifecycle of one instance subscription: :meth:`ensure`, :meth:`start`, :meth:`stop`,
     :meth:`delete`. ``ttl_s`` is the expiration policy's inactivity TTL (seconds).
 
-    ``deliver(user_id, frame)`` is called on the pull's worker thread for every valid message;
-    ``on_failure(exc)`` (also on a library thread) when the pull ends by itself.
+    ``deliver(user_id, frame)`` is called on the pull's worker thread for every valid message
+    whose ``user_id`` attribute ``wanted(user_id)`` accepts (a user with a stream here; other
+    messages are acked and dropped undecoded); ``on_failure(exc)`` (also on a library thread)
+    when the pull ends by itself.
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class RelaySubscription:
         subscription: str,
         ttl_s: int,
         deliver: Deliver,
+        wanted: Callable[[str], bool] | None = None,
         on_failure: Callable[[BaseException | None], None] | None = None,
     ) -> None:
         self.subscriber = subscriber
@@ -110,16 +112,22 @@ class RelaySubscription:
         self.path: str = subscriber.subscription_path(project, subscription)
         self.ttl_s = ttl_s
         self.received = 0
+        self.skipped = 0
         self.malformed = 0
         self._deliver = deliver
+        self._wanted = wanted
         self._on_failure = on_failure
-        self._future: StreamingPullFuture | None = None
-        self._stopping = threading.Event()
+        self._pull: StreamingPull | None = None
+
+    @property
+    def batches(self) -> int:
+        """StreamingPull responses received by the current pull (each a batch of messages)."""
+        return self._pull.responses if self._pull is not None else 0
 
     @property
     def running(self) -> bool:
         """True while the streaming pull is active."""
-        return self._future is not None and not self._future.done()
+        return self._pull is not None and self._pull.running
 
     def ensure(self) -> bool:
         """Create the subscription; True if created, False if it already existed (blocking)."""
@@ -139,28 +147,22 @@ class RelaySubscription:
         return True
 
     def start(self) -> None:
-        """Start the streaming pull (returns at once; messages flow on library threads)."""
-        self._stopping.clear()
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-pull")
-        self._future = self.subscriber.subscribe(
-            self.path,
-            self._callback,
-            flow_control=FlowControl(max_messages=MAX_OUTSTANDING_MESSAGES),
-            scheduler=ThreadScheduler(executor=executor),
+        """Start the streaming pull (returns at once; messages flow on the pull thread)."""
+        self._pull = StreamingPull(
+            self.subscriber.transport.streaming_pull,
+            subscription=self.path,
+            ack_deadline_s=ACK_DEADLINE_S,
+            max_outstanding=MAX_OUTSTANDING_MESSAGES,
+            handle=self._handle,
+            on_failure=self._on_failure,
         )
-        self._future.add_done_callback(self._done)
+        self._pull.start()
 
     def stop(self) -> None:
-        """Cancel the streaming pull and wait up to ``ADMIN_TIMEOUT_S`` for it (blocking)."""
-        self._stopping.set()
-        future, self._future = self._future, None
-        if future is None:
-            return
-        future.cancel()
-        try:
-            future.result(timeout=ADMIN_TIMEOUT_S)
-        except Exception:  # a pull that failed earlier re-raises here; it is over either way
-            log.debug("streaming pull ended with an error", exc_info=True)
+        """Stop the streaming pull and wait up to ``ADMIN_TIMEOUT_S`` for it (blocking)."""
+        pull, self._pull = self._pull, None
+        if pull is not None:
+            pull.stop(ADMIN_TIMEOUT_S)
 
     def delete(self) -> None:
         """Delete the subscription; a missing one is fine (blocking)."""
@@ -170,11 +172,15 @@ class RelaySubscription:
             )
         log.info("relay subscription deleted", extra=fields(subscription=self.path))
 
-    def _callback(self, message: Message) -> None:
-        message.ack()
+    def _handle(self, received: float, message: Any) -> None:
         self.received += 1
+        attributes = message.attributes
+        routed = attributes.get("user_id")
+        if routed and self._wanted is not None and not self._wanted(routed):
+            self.skipped += 1  # nobody here to tell: not even decoded
+            return
         try:
-            user_id, frame = decode_message(message.data, message.attributes)
+            user_id, frame = decode_message(message.data, attributes, received=received)
         except ValueError as exc:
             self.malformed += 1
             log.warning(
@@ -186,14 +192,3 @@ class RelaySubscription:
             self._deliver(user_id, frame)
         except RuntimeError:  # the event loop is closed: we are shutting down
             log.debug("event dropped during shutdown", extra=fields(event_id=frame.id))
-
-    def _done(self, future: StreamingPullFuture) -> None:
-        if self._stopping.is_set():
-            return
-        error = future.exception() if not future.cancelled() else None
-        log.error(
-            "relay streaming pull ended",
-            extra=fields(subscription=self.path, error=repr(error)[:300]),
-        )
-        if self._on_failure is not None:
-            self._on_failure(error)

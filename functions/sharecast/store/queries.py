@@ -132,7 +132,7 @@ USER_CONNECTIONS = QuerySpec(
     equality=("user_id",),
 )
 
-#: ``store.events.list_events_after``: one user's events from an id on (replay), oldest first.
+#: ``relay.replay.read_window``: one user's events from an id on (replay), oldest first.
 EVENTS_FROM_ID = QuerySpec(
     name="events_from_id",
     collection_group="events",
@@ -308,7 +308,7 @@ TARGETS_CONTINUATION_DUE = QuerySpec(
     scope=Scope.COLLECTION_GROUP,
 )
 
-#: ``store.events.list_unpublished``: events of every user never published, oldest first.
+#: ``Outbox.republish``: events of every user never published, oldest first.
 EVENTS_UNPUBLISHED = QuerySpec(
     name="events_unpublished",
     collection_group="events",
@@ -342,7 +342,7 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     EVENTS_UNPUBLISHED,
 )
 
-#: ``users/{uid}/events/{id}.expire_at`` (written by ``store.events.event_doc``).
+#: ``users/{uid}/events/{id}.expire_at`` (written by ``outbox.event_doc``).
 EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
 
 #: ``oauth_states/{state}.expire_at`` (written by ``store.oauth_states.create_state``).

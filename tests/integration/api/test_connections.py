@@ -54,8 +54,9 @@ def test_connect_each_network_through_the_sandbox(api: ApiClient, platform: str,
     body = started.json()
     query = parse_qs(urlsplit(body["authorizationUrl"]).query)
     assert query["state"] == [body["state"]]
+    # Locally the networks send the browser back to the console, which calls the API.
     assert query["redirect_uri"] == [
-        f"http://127.0.0.1:{PORTS.api}/connections/{platform}/callback"
+        f"http://127.0.0.1:{PORTS.console}/connections/{platform}/callback"
     ]
     if platform in ("x", "youtube"):
         assert query["code_challenge_method"] == ["S256"]

@@ -43,6 +43,7 @@ def test_each_network_says_what_it_needs(api: ApiClient):
         (2, "platforms[2].platform", "SHARE_LINK_ONLY"),
         (3, "platforms[3].media", "MEDIA_REQUIRED"),
         (3, "platforms[3].title", "TITLE_TOO_LONG"),
+        (3, "platforms[3].accountId", "NOT_CONNECTED"),  # one round: connections too
     ]
     assert "WhatsApp has no publishing API" in problem["errors"][3]["message"]
     assert count_posts() == before

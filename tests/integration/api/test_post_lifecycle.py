@@ -294,8 +294,10 @@ def test_retry_a_failed_target_with_a_new_budget(api, sandbox, user_id):
         "code": target["error"]["code"],
         "message": target["error"]["message"],
         "retryable": False,
-        "retry_after_s": None,
+        "retryAfterS": None,
         "attempts": 1,
+        "maxAttempts": 4,
+        "retry_after_s": None,  # deprecated aliases of API 1.0, until 2.0
         "max_attempts": 4,
     }
     retried = api.post(f"/posts/{post_id}/targets/x-0/retry")

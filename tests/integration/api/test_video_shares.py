@@ -123,7 +123,10 @@ def test_track_only_records_success_with_share_links_and_is_idempotent(api: ApiC
         "status": None,
         "mode": None,
         "lastSharedAt": None,
-        "attempt_count": 0,
+        "attemptCount": 0,
+        "externalRef": None,
+        "errorMessage": None,
+        "attempt_count": 0,  # deprecated aliases of API 1.0, until 2.0
         "external_ref": None,
         "error_message": None,
     }

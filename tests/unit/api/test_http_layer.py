@@ -4,6 +4,8 @@ JSON parsing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import SecretStr
 
@@ -86,3 +88,21 @@ def test_fingerprint_ignores_key_order_not_values():
     assert fingerprint("/p", b'{"a": 1, "b": [1, 2]}') == fingerprint("/p", b'{"b":[1,2],"a":1}')
     assert fingerprint("/p", b'{"a": 1}') != fingerprint("/p", b'{"a": 2}')
     assert fingerprint("/p", b'{"a": 1}') != fingerprint("/q", b'{"a": 1}')
+
+
+def test_docs_page_renders_the_document_from_local_assets_only(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "http://" not in html
+    assert "https://" not in html  # no CDN
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    for src in re.findall(r'(?:src|href)="([^"]+)"', html):
+        asset = client.get(src)
+        assert asset.status_code == 200, src
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js").get_data(as_text=True)
+    assert "SwaggerUIBundle" in bundle
+    init = client.get("/docs/init.js")
+    assert init.mimetype == "text/javascript"
+    assert '"/openapi.json"' in init.get_data(as_text=True)

@@ -15,7 +15,9 @@ from sharecast.relay.sse import (
     comment_frame,
     event_frame,
     frame_of,
+    is_snapshot_cursor,
     retry_frame,
+    snapshot_cursor,
     snapshot_frame,
 )
 from sharecast.relay.subscription import decode_message, instance_id, subscription_id
@@ -64,8 +66,14 @@ def test_control_frames() -> None:
     assert comment_frame("hi") == b": hi\n\n"
     with pytest.raises(ValueError, match="CR, LF"):
         comment_frame("a\nb")
-    assert snapshot_frame({"reason": "replay_truncated"}) == (
-        b'event: snapshot\ndata: {"reason":"replay_truncated"}\n\n'
+    cursor = snapshot_cursor(datetime(2026, 1, 1, tzinfo=UTC))
+    assert cursor == "01767225600000000-snapshot"
+    assert is_snapshot_cursor(cursor)
+    assert not is_snapshot_cursor(EVENT_ID)
+    assert not is_snapshot_cursor("x-snapshot")
+    assert snapshot_frame(cursor, {"reason": "unknown", "posts": []}) == (
+        b"id: 01767225600000000-snapshot\n"
+        b'event: snapshot\ndata: {"reason":"unknown","posts":[]}\n\n'
     )
 
 

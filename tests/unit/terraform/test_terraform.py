@@ -600,3 +600,22 @@ def test_required_apis():
     services = local_values()["services"]
     for api in ("cloudfunctions", "run", "firestore", "cloudtasks", "pubsub", "secretmanager"):
         assert f"{api}.googleapis.com" in services
+
+
+def test_media_bucket_cors_follows_the_browser_origins_and_the_local_front():
+    """Browsers upload to the bucket from the configured origins (the one variable also set as
+    CORS_ALLOWED_ORIGINS on the api and the relay), with the headers the URLs are signed with;
+    the local Storage front (infra/storagecors.py) mirrors the same entry."""
+    from infra import storagecors
+
+    [dynamic] = resources("google_storage_bucket")["media"]["dynamic"]
+    cors = dynamic["cors"]
+    assert "var.cors_origins" in cors["for_each"]
+    [content] = cors["content"]
+    assert content["origin"] == "${cors.value}"
+    assert tuple(content["method"]) == storagecors.METHODS
+    assert tuple(content["response_header"]) == storagecors.RESPONSE_HEADERS
+    assert content["max_age_seconds"] == storagecors.MAX_AGE_S
+    for browser_facing in ("api", "relay"):
+        env, _ = workloads()[browser_facing]
+        assert env["CORS_ALLOWED_ORIGINS"] == '${join(",", var.cors_origins)}'

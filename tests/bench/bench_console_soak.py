@@ -1,0 +1,129 @@
+"""A browser left open: the console in headless Chromium for ``--minutes`` (default 120) while
+posts keep publishing, the relay is restarted (SIGTERM and SIGKILL in turn) and the stream's
+credential expires again and again. At the end, every event in the user's event log must have
+reached the page exactly once; prints the counts. Not part of ``make test``; asserts nothing
+but exits 1 when an event is missing.
+
+Starts its own stack (ports offset by 21000, loopback only). Relay tokens live
+``--token-ttl`` seconds (default 60, no leeway), so a 2-hour run crosses ~120 credential
+expiries and a 10-minute run ~10.
+
+    python tests/bench/bench_console_soak.py [--minutes 120] [--post-every 20]
+        [--restart-every 300] [--token-ttl 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path[:0] = [
+    str(Path(__file__).resolve().parents[2]),
+    str(Path(__file__).resolve().parents[2] / "functions"),
+]
+
+from infra.localenv import Ports, service_env  # noqa: E402
+
+TERMINAL = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=120.0)
+    parser.add_argument("--post-every", type=float, default=20.0, help="seconds between posts")
+    parser.add_argument("--restart-every", type=float, default=300.0, help="relay restarts, s")
+    parser.add_argument("--token-ttl", type=int, default=60, help="relay token lifetime, s")
+    args = parser.parse_args()
+    ports = Ports.from_env(offset=21000)
+    os.environ.update(service_env(ports))
+    from infra.stack import Stack
+    from tests.support.api import ApiClient
+    from tests.support.browser import Browser, stored_events, wait_until
+
+    stack = Stack(
+        ports,
+        workdir=Path(tempfile.mkdtemp(prefix="sharecast-soak-")),
+        extra_env={"OUTBOX_GRACE_S": "1"},
+    )
+    stack.services["api"].env["SSE_TOKEN_TTL_S"] = str(args.token_ttl)
+    stack.services["relay"].env["JWT_LEEWAY_S"] = "0"
+    stack.start()
+    user = f"soak-{int(time.time())}"
+    api = ApiClient(ports, user)
+    browser = Browser(f"http://127.0.0.1:{ports.console}", "soak")
+    posts: list[str] = []
+    restarts = 0
+    started = time.monotonic()
+    try:
+        browser.sign_in(user)
+        end = started + args.minutes * 60
+        next_post, next_restart = time.monotonic(), time.monotonic() + args.restart_every
+        while time.monotonic() < end:
+            now = time.monotonic()
+            if now >= next_post:
+                text = f"soak {len(posts)} {time.time_ns()}"
+                if len(posts) % 3 == 0:
+                    text += " #sandbox-fail-transient-1"
+                response = api.post(
+                    "/posts/multipost",
+                    json={
+                        "content": text,
+                        "platforms": [{"platform": "facebook"}, {"platform": "x"}],
+                    },
+                )
+                response.raise_for_status()
+                posts.append(response.json()["postId"])
+                next_post = now + args.post_every
+            if now >= next_restart:
+                sig = signal.SIGKILL if restarts % 2 else signal.SIGTERM
+                stack.restart_service("relay", sig=sig)
+                restarts += 1
+                next_restart = now + args.restart_every
+            time.sleep(0.5)
+            # Cloud Scheduler's stand-in: the outbox sweep republishes stuck events.
+            if int(now) % 60 == 0:
+                api.session.post(
+                    f"http://127.0.0.1:{ports.sweeper}/",
+                    json={"sweep": "minutely"},
+                    headers={"X-Sharecast-Internal-Auth": stack.env["INTERNAL_AUTH_SECRET"]},
+                    timeout=60,
+                )
+        for post_id in posts:
+
+            def terminal(p: str = post_id) -> bool:
+                return api.get(f"/posts/{p}").json()["status"] in TERMINAL
+
+            wait_until(terminal, 180, f"post {post_id} terminal")
+        stored = set(stored_events(user))
+        with contextlib.suppress(AssertionError):  # reported below
+            wait_until(lambda: stored <= set(browser.event_ids()), 180, "all events in the page")
+        received = browser.event_ids()
+        state = browser.stream_state()
+        missing = stored - set(received)
+        browser.shot("end")
+        minutes = (time.monotonic() - started) / 60
+        print(f"console soak: {minutes:.1f} min, token TTL {args.token_ttl} s")
+        print(f"  posts {len(posts)}, relay restarts {restarts}")
+        print(f"  events stored {len(stored)}, shown {len(set(received))}, missing {len(missing)}")
+        print(f"  delivered twice {len(received) - len(set(received))}")
+        print(
+            f"  stream opens {state.get('opens')}, native reconnects {state.get('reconnects')}, "
+            f"reopens after auth failure {state.get('reauths')}, duplicates dropped "
+            f"{state.get('duplicates')}, stale versions {state.get('stale')}, "
+            f"mode {state.get('mode')}"
+        )
+        print(f"  schema mismatches {len(browser.schema_mismatches())}")
+        return 1 if missing else 0
+    finally:
+        browser.close()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

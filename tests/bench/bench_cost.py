@@ -7,7 +7,8 @@ queries, Pub/Sub publishes, Cloud Tasks calls and CPU-ms of our code, per operat
 - ``target attempt``: one delivery of a publish task that publishes (claim, the sandbox call,
   record, rollup, events);
 - ``sweep, nothing to do``: one minutely sweep when nothing is due;
-- ``SSE replay``: the relay's ``Last-Event-ID`` read of the 20 events after an id.
+- ``SSE replay``: the relay's ``Last-Event-ID`` resume with the 20 events after an id (a read
+  of the last event, then of the window).
 
 The calls are counted by wrapping the Google clients' gRPC channels with an interceptor
 (``tests/support/cost.py``), not estimated. The functions run in this process against the real
@@ -70,8 +71,8 @@ def run(runs: int) -> dict[str, dict[str, float]]:
     from sharecast.clients import Clients
     from sharecast.config import Settings
     from sharecast.publisher.pipeline import run_attempt
+    from sharecast.relay.replay import resume
     from sharecast.shares.outcome import sync_share_target
-    from sharecast.store.replay import list_events_after
     from sharecast.sweeper.report import SweepKind
     from sharecast.sweeper.run import run_sweep
     from sharecast.tasks import PublishTask
@@ -179,14 +180,16 @@ def run(runs: int) -> dict[str, dict[str, float]]:
             after_id = events[-21]
 
             def replay(_: int) -> None:
-                got = list_events_after(
+                got = resume(
                     ctx.db,
                     user_id=user,
-                    after_id=after_id,
+                    last_event_id=after_id,
                     overlap_s=0.0,
+                    max_age_s=settings.relay_replay_max_age_s,
                     limit=settings.relay_replay_limit,
+                    snapshot_posts=settings.relay_snapshot_posts,
                 )
-                assert len(got) == 20, len(got)
+                assert got.reason == "replay" and len(got.frames) == 20, got
 
             rows["SSE replay (20 events)"] = _measure(tally, runs, replay)
             return rows

@@ -2,7 +2,8 @@
 8 publisher kills and 3 relay restarts, with the same fault mix (accept-then-drop,
 accept-then-hang and a network slower than the client timeout included, duplicate filters off).
 Prints the three figures that must be zero: duplicates on the ledger, targets FAILED whose post
-exists, targets lost. Starts its own stack (ports offset by 21000), prints
+exists, targets lost. Starts its own stack (ports offset by ``SHARECAST_TEST_PORT_OFFSET`` or
+21000), prints
 the counts and every broken invariant; exits 1 if any. Not part of ``make test``.
 
     python tests/bench/bench_chaos.py [--posts 1000] [--kills 8] [--relay-restarts 3]
@@ -34,7 +35,7 @@ def main() -> int:
     parser.add_argument("--relay-restarts", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    ports = Ports.from_env(offset=21000)
+    ports = Ports.from_env(offset=int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "21000")))
     os.environ.update(service_env(ports))
     from infra.stack import Stack
     from tests.conftest import STACK_ENV

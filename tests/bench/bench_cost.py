@@ -189,7 +189,8 @@ def run(runs: int) -> dict[str, dict[str, float]]:
                     limit=settings.relay_replay_limit,
                     snapshot_posts=settings.relay_snapshot_posts,
                 )
-                assert got.reason == "replay" and len(got.frames) == 20, got
+                assert got.reason == "replay", got
+                assert len(got.frames) == 20, len(got.frames)
 
             rows["SSE replay (20 events)"] = _measure(tally, runs, replay)
             return rows

@@ -4,6 +4,7 @@ state, stored on the target document under the attempt's lease
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,10 @@ class TargetSteps:
     that keeps saving progress is never mistaken for a dead publisher. A save is internal
     bookkeeping without an event, so it leaves the target's ``version`` alone (a client must
     be able to tell a missed event from a version jump; docs/semantics.md#events-and-replay).
+
+    The state goes in and out as deep copies: a connector that changes a saved list in place
+    and saves it again must not change the record the save compares against (a save writes
+    only the fields that differ from it, ``store.posts.changed_fields``).
     """
 
     def __init__(
@@ -53,7 +58,7 @@ class TargetSteps:
         self._lease_s = lease_s
         self._outbox = outbox
         self._latest = known
-        self._state: dict[str, Any] = dict(known.target.step_state)
+        self._state: dict[str, Any] = copy.deepcopy(known.target.step_state)
 
     @property
     def latest(self) -> TargetChange:
@@ -63,12 +68,13 @@ class TargetSteps:
 
     @property
     def state(self) -> Mapping[str, Any]:
-        """What earlier steps saved (a copy)."""
-        return dict(self._state)
+        """What earlier steps saved (a deep copy: changing it changes nothing stored)."""
+        return copy.deepcopy(self._state)
 
     def save(self, **values: Any) -> None:
         """Merge ``values`` into ``step_state`` and renew the lease. Raises :class:`LeaseLost`."""
         now = utcnow()
+        values = copy.deepcopy(values)
 
         def merge(current: TargetRecord) -> tuple[TargetRecord | None, str]:
             if current.lease_id != self._lease_id:
@@ -95,4 +101,4 @@ class TargetSteps:
         if not change.changed:
             raise LeaseLost(f"target {self._post_id}/{self._target_id} leased by another attempt")
         self._latest = change
-        self._state = dict(change.target.step_state)
+        self._state = copy.deepcopy(change.target.step_state)

@@ -120,3 +120,27 @@ def test_a_save_without_the_lease_is_refused(stepped, user_id):
     with pytest.raises(LeaseLost):
         steps.save(session="x")
     assert load(stepped, post.id)[1].step_state == {}
+
+
+def test_a_list_changed_in_place_and_saved_again_is_stored(stepped, user_id):
+    """A connector that appends to the list it saved and saves it again (X's chunked upload
+    does) gets the new list stored: the save compares against the record, which must not share
+    the connector's objects (an X video was finalized with no segment appended)."""
+    post, _ = new_post(stepped, user_id)
+    stepped.db.document(f"posts/{post.id}/targets/x-0").update({"lease_id": "mine"})
+    steps = TargetSteps(
+        stepped.db,
+        known=posts_store.read_target(stepped.db, post.id, "x-0"),
+        lease_id="mine",
+        lease_s=30,
+        outbox=stepped.outbox,
+    )
+    entries = [{"segment": 0}]
+    steps.save(uploads=entries)
+    entries[0] = {"segment": 1}
+    entries.append({"segment": 0})
+    steps.save(uploads=entries)
+    assert load(stepped, post.id)[1].step_state == {"uploads": [{"segment": 1}, {"segment": 0}]}
+    state = steps.state
+    state["uploads"].append({"segment": 9})
+    assert steps.state == {"uploads": [{"segment": 1}, {"segment": 0}]}

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from google.cloud.firestore_v1.base_query import FieldFilter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +36,11 @@ def problems(response, status: int = 422) -> list[tuple[str, str]]:
 
 
 def stored_posts(user_id: str) -> int:
-    posts = Clients(Settings()).firestore.collection("posts").where("user_id", "==", user_id)
+    posts = (
+        Clients(Settings())
+        .firestore.collection("posts")
+        .where(filter=FieldFilter("user_id", "==", user_id))
+    )
     return len(list(posts.stream()))
 
 

@@ -14,17 +14,21 @@ import logging
 
 import flask
 import functions_framework
+import functions_framework.aio
+import starlette.requests
+import starlette.responses
 from cloudevents.http import CloudEvent
 from werkzeug.exceptions import Unauthorized
 
 from sharecast.api import create_app
+from sharecast.api.front import ApiFront
 from sharecast.api.problems import problem_response
 from sharecast.app import AppContext
 from sharecast.clients import get_clients
 from sharecast.config import get_settings
 from sharecast.errors import DependencyUnavailable, SharecastError, Unauthenticated
 from sharecast.internal_auth import media_finalized_caller, verify_internal_caller
-from sharecast.logs import fields, setup_logging
+from sharecast.logs import fields, reclaim_logging, setup_logging
 from sharecast.media.uploads import object_finalized
 from sharecast.publisher.envelope import check_internal_auth as check_tasks_caller
 from sharecast.publisher.envelope import parse_task
@@ -49,18 +53,22 @@ def _ctx() -> AppContext:
 
 
 @functools.cache
-def _api_app() -> flask.Flask:
+def _api_front() -> ApiFront:
+    # Built on the first request, after functions-framework configured logging for an ASGI
+    # function (which silences ours when LOG_EXECUTION_ID is set).
+    reclaim_logging()
     ctx = _ctx()
     ctx.vault  # noqa: B018 - a missing TOKEN_ENCRYPTION_KEYS fails at start, not per request
-    return create_app(ctx)
+    return ApiFront(ctx, create_app(ctx))
 
 
-@functions_framework.http
-def api(request: flask.Request) -> flask.typing.ResponseReturnValue:
-    """The public HTTP API (docs/api.md): routes dispatched by the Flask app."""
-    app = _api_app()
-    with app.request_context(request.environ):
-        return app.full_dispatch_request()
+@functions_framework.aio.http
+async def api(request: starlette.requests.Request) -> starlette.responses.Response:
+    """The public HTTP API (docs/api.md): an ASGI function, so that functions-framework serves
+    it on an event loop (gunicorn's uvicorn worker) rather than a thread per connection. The
+    front (``sharecast.api.front``) refuses oversized, slow or lying bodies before the app, runs
+    the Flask app's routes in its thread pool and serves ``?wait`` without a thread."""
+    return await _api_front().serve(request)
 
 
 @functions_framework.http

@@ -11,15 +11,30 @@ request to the emulator unchanged, streaming bodies both ways (uploads may be 1 
 Cloud Storage's CORS behaviour: https://cloud.google.com/storage/docs/cross-origin — an allowed
 origin gets ``Access-Control-Allow-Origin`` (the origin itself) on the preflight and the actual
 response; ``responseHeader`` names the request headers allowed and the response headers exposed.
+
+Two checks of Cloud Storage the emulator skips are made here, for ``PUT`` (uploads):
+
+- A header named in the URL's ``X-Goog-SignedHeaders`` but missing from the request is refused
+  with 403 ``SignatureDoesNotMatch``, as Cloud Storage does (the signature covers those headers'
+  values; https://cloud.google.com/storage/docs/authentication/canonical-requests). The
+  signature itself is not verified.
+- ``x-goog-if-generation-match``: the upload proceeds only if the object's generation is the
+  given one (``0``: no live object), else 412 ``PreconditionFailed``
+  (https://cloud.google.com/storage/docs/request-preconditions, error body as in
+  https://cloud.google.com/storage/docs/xml-api/reference-status). Uploads to one object are
+  serialized while the generation is checked, so two racing ``PUT``s cannot both pass.
+
 Loopback only, local stack only: never deployed.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 import httpx
 from starlette.applications import Starlette
@@ -30,7 +45,22 @@ from starlette.routing import Route
 
 #: Methods and headers of the bucket CORS entry (``terraform/storage.tf`` mirrors them).
 METHODS = ("PUT", "GET", "HEAD")
-RESPONSE_HEADERS = ("Content-Type", "x-goog-content-length-range", "ETag")
+RESPONSE_HEADERS = (
+    "Content-Type",
+    "x-goog-content-length-range",
+    "x-goog-if-generation-match",
+    "ETag",
+)
+GENERATION_MATCH = "x-goog-if-generation-match"
+PRECONDITION_FAILED = (
+    "<?xml version='1.0' encoding='UTF-8'?><Error><Code>PreconditionFailed</Code>"
+    "<Message>At least one of the pre-conditions you specified did not hold.</Message></Error>"
+)
+SIGNATURE_MISMATCH = (
+    "<?xml version='1.0' encoding='UTF-8'?><Error><Code>SignatureDoesNotMatch</Code>"
+    "<Message>The request signature we calculated does not match the signature you provided."
+    " Check your Google secret key and signing method.</Message></Error>"
+)
 MAX_AGE_S = 3600
 #: Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded in either direction.
 HOP_BY_HOP = frozenset(
@@ -56,11 +86,33 @@ def _allowed_request_headers(requested: str) -> list[str] | None:
     return names if ok else None
 
 
+def missing_signed_headers(request: Request) -> list[str]:
+    """Headers the URL's ``X-Goog-SignedHeaders`` names that the request does not send."""
+    signed = request.query_params.get("X-Goog-SignedHeaders", "")
+    return [h for h in signed.split(";") if h and h != "host" and h not in request.headers]
+
+
+async def live_generation(client: httpx.AsyncClient, path: str) -> int:
+    """The generation of the live object at XML path ``/{bucket}/{object}``, 0 for none."""
+    bucket, _, name = path.lstrip("/").partition("/")
+    found = await client.get(f"/storage/v1/b/{bucket}/o/{quote(name, safe='')}")
+    if found.status_code == 404:
+        return 0
+    found.raise_for_status()
+    return int(found.json().get("generation") or 0)
+
+
+def xml_error(status: int, body: str, headers: dict[str, str]) -> Response:
+    """A Cloud Storage XML API error answer."""
+    return Response(body, status_code=status, media_type="application/xml", headers=headers)
+
+
 def create_app(upstream: str, origins: list[str]) -> Starlette:
     """The front ASGI app forwarding to ``upstream`` (``http://127.0.0.1:PORT``) and allowing
     the browser ``origins`` (exact ``scheme://host[:port]``)."""
     allowed = frozenset(origins)
     state: dict[str, httpx.AsyncClient] = {}
+    uploads: dict[str, asyncio.Lock] = {}
 
     def cors_headers(request: Request) -> dict[str, str]:
         origin = request.headers.get("origin")
@@ -95,6 +147,22 @@ def create_app(upstream: str, origins: list[str]) -> Starlette:
     async def forward(request: Request) -> Response:
         if request.method == "OPTIONS":
             return await preflight(request)
+        if request.method != "PUT":
+            return await relay(request)
+        if missing_signed_headers(request):
+            return xml_error(403, SIGNATURE_MISMATCH, cors_headers(request))
+        expected = request.headers.get(GENERATION_MATCH)
+        if expected is None:
+            return await relay(request)
+        lock = uploads.setdefault(request.url.path, asyncio.Lock())
+        async with lock:
+            if str(await live_generation(state["client"], request.url.path)) != expected.strip():
+                return xml_error(412, PRECONDITION_FAILED, cors_headers(request))
+            # The emulator stores the whole object before it answers, so the next upload of
+            # this path, waiting on the lock, sees its generation.
+            return await relay(request)
+
+    async def relay(request: Request) -> Response:
         client = state["client"]
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         has_body = request.method in ("PUT", "POST", "PATCH")

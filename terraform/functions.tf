@@ -107,6 +107,10 @@ locals {
       max_instances = var.api_max_instances
       env_groups    = ["auth", "tasks", "oauth", "media"]
       env = {
+        # Threads running handlers; reading bodies and ?wait take none (sharecast.api.front).
+        # Measured: docs/operations.md#threads-and-concurrency.
+        API_THREADS = 8
+
         EVENT_TTL_DAYS       = var.event_ttl_days
         PUBLISH_PLATFORMS    = join(",", var.publish_platforms)
         SHARE_PLATFORMS      = join(",", var.share_platforms)
@@ -140,6 +144,10 @@ locals {
       max_instances = var.publisher_max_instances
       env_groups    = ["tasks", "oauth", "media"]
       env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 8
+
         EVENT_TTL_DAYS    = var.event_ttl_days
         PUBLISH_PLATFORMS = join(",", var.publish_platforms)
         RETRY_POLICIES    = jsonencode(var.retry_policies) # backoff after a failed attempt
@@ -168,6 +176,10 @@ locals {
       max_instances = 2
       env_groups    = ["tasks", "media"]
       env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 1
+
         EVENT_TTL_DAYS    = var.event_ttl_days
         SWEEP_GRACE_S     = var.sweep_grace_s
         MISSED_AFTER_S    = var.missed_after_s
@@ -193,6 +205,10 @@ locals {
       max_instances = 5
       env_groups    = ["media"]
       env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 10
+
         # Its caller, the Eventarc trigger below: audiences and account of the push token.
         MEDIA_FINALIZED_AUDIENCES        = join(",", concat(local.media_finalized_audiences, var.media_finalized_extra_audiences))
         EVENTARC_TRIGGER_SERVICE_ACCOUNT = local.media_finalized_email

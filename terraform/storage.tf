@@ -22,7 +22,7 @@ resource "google_storage_bucket" "media" {
     content {
       origin          = cors.value
       method          = ["PUT", "GET", "HEAD"]
-      response_header = ["Content-Type", "x-goog-content-length-range", "ETag"]
+      response_header = ["Content-Type", "x-goog-content-length-range", "x-goog-if-generation-match", "ETag"]
       max_age_seconds = 3600
     }
   }

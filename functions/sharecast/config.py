@@ -257,6 +257,12 @@ class Settings(BaseSettings):
 
     # API input limits, rate limits and idempotency keys (docs/api.md).
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=32_000_000)
+    # A request body must have arrived this long after its headers, else 408 (slow senders).
+    body_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # Threads running API handlers per instance (the front reads bodies and waits without one).
+    api_threads: int = Field(default=8, ge=1, le=256)
+    # ``?wait=N`` on create: concurrent waits per user and instance; beyond, no wait.
+    wait_max_per_user: int = Field(default=2, ge=0, le=100)
     # ``class=limit/period_s`` per route class, per user, in fixed windows of ``period_s``.
     rate_limits: CsvList = Field(
         default_factory=lambda: ["read=600/60", "write=120/60", "session=60/60", "analytics=60/60"]

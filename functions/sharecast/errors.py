@@ -51,6 +51,9 @@ class SharecastError(Exception):
     code: ClassVar[str] = "INTERNAL"
     title: ClassVar[str] = "Internal error"
 
+    def __post_init__(self) -> None:
+        """Subclasses add their default headers here."""
+
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
 
@@ -105,7 +108,18 @@ class Conflict(SharecastError):
 
 class Contention(Conflict):
     """The record kept changing under an optimistic write or transaction (every retry lost a
-    race); trying again later may succeed. Raised by the store."""
+    race); trying again later may succeed. Raised by the store. Answers carry ``Retry-After``
+    (:data:`CONTENTION_RETRY_AFTER_S` seconds unless given)."""
+
+    code = "CONTENTION"
+    title = "Conflicting changes"
+
+    def __post_init__(self) -> None:
+        self.headers.setdefault("Retry-After", str(CONTENTION_RETRY_AFTER_S))
+
+
+#: Seconds a client should wait before repeating a request that lost a race (``Retry-After``).
+CONTENTION_RETRY_AFTER_S = 1
 
 
 class PayloadTooLarge(SharecastError):
@@ -113,6 +127,13 @@ class PayloadTooLarge(SharecastError):
 
     code = "PAYLOAD_TOO_LARGE"
     title = "Payload too large"
+
+
+class RequestTimedOut(SharecastError):
+    """The request body did not arrive in time (a slow or stalled sender)."""
+
+    code = "REQUEST_TIMEOUT"
+    title = "Request timeout"
 
 
 class UnsupportedMediaType(SharecastError):
@@ -235,6 +256,7 @@ HTTP_STATUS: dict[type[SharecastError], int] = {
     Forbidden: 403,
     NotFound: 404,
     MethodNotAllowed: 405,
+    RequestTimedOut: 408,
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,

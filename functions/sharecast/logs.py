@@ -88,12 +88,16 @@ class _CurrentStdout:
 
     def flush(self) -> None:
         sys.stdout.flush()
+        # The framework's execution-id writer does not flush the stream it wraps.
+        if sys.__stdout__ is not None and sys.__stdout__ is not sys.stdout:
+            sys.__stdout__.flush()
 
 
-def setup_logging(level: str | None = None) -> None:
-    """Install the JSON handler on the root logger once per process (idempotent)."""
+def setup_logging(level: str | None = None, *, again: bool = False) -> None:
+    """Install the JSON handler on the root logger once per process (idempotent; ``again``
+    installs it anew, see :func:`reclaim_logging`)."""
     global _configured
-    if _configured:
+    if _configured and not again:
         return
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     handler = StructuredLogHandler(project_id=project, stream=_CurrentStdout())
@@ -106,6 +110,21 @@ def setup_logging(level: str | None = None) -> None:
     for noisy in ("urllib3", "google.auth", "google.api_core", "grpc", "werkzeug", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
+
+
+def reclaim_logging() -> None:
+    """Undo a logging configuration made after :func:`setup_logging`: install the JSON handler
+    again and re-enable every logger.
+
+    functions-framework does that for an ASGI function (``@functions_framework.aio.http``) when
+    ``LOG_EXECUTION_ID`` is set: after loading ``main.py`` it calls ``logging.config.dictConfig``
+    with a root level of ``WARNING`` and, by default, disables every logger that already exists
+    (``functions_framework.aio._configure_app_execution_id_logging``), so none of our lines would
+    be written. Call it once the framework is done, on the first request."""
+    setup_logging(again=True)
+    for logger in logging.root.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger):
+            logger.disabled = False
 
 
 class _StripQuery(logging.Filter):

@@ -23,27 +23,15 @@ from sharecast.api import (
     shares,
 )
 from sharecast.api.context import install
+from sharecast.api.headers import (
+    CORS_ALLOW_HEADERS,
+    CORS_EXPOSE_HEADERS,
+    SECURITY_HEADERS,
+    common_headers,
+)
 from sharecast.app import AppContext
 
-#: Request headers a browser may send cross-origin (tracing headers included: browser tracing
-#: tools add W3C Trace Context's ``traceparent``/``tracestate``, https://www.w3.org/TR/trace-context/,
-#: or Google's ``X-Cloud-Trace-Context``), and response headers it may read.
-CORS_ALLOW_HEADERS = (
-    "Authorization, Content-Type, Idempotency-Key, traceparent, tracestate, X-Cloud-Trace-Context"
-)
-CORS_EXPOSE_HEADERS = (
-    "Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-    "Idempotent-Replayed, WWW-Authenticate"
-)
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-}
+__all__ = ["CORS_ALLOW_HEADERS", "CORS_EXPOSE_HEADERS", "SECURITY_HEADERS", "create_app"]
 
 #: Blueprints of the API; each declares its routes with ``api.routes.route``.
 BLUEPRINTS = (
@@ -90,18 +78,15 @@ def create_app(ctx: AppContext) -> Flask:
         return response
 
     @app.after_request
-    def common_headers(response: Response) -> Response:
-        origin = request.headers.get("Origin")
-        if origin in origins:
-            response.headers["Access-Control-Allow-Origin"] = origin or ""
-            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    def every_answer(response: Response) -> Response:
         response.vary.add("Origin")
         window = g.get("rate_limit")
         if window is not None:
             for name, value in window.headers().items():
                 response.headers.setdefault(name, value)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        for name, value in common_headers(request.headers.get("Origin"), origins).items():
+            if name != "Vary":
+                response.headers.setdefault(name, value)
         return response
 
     return app

@@ -11,10 +11,12 @@ from pydantic import BaseModel
 from sharecast.app import AppContext
 from sharecast.auth import Principal, verify_user_token
 from sharecast.errors import BadRequest, FieldProblem, Unauthenticated, UnsupportedMediaType
+from sharecast.ratelimit import Limiter
 
 M = TypeVar("M", bound=BaseModel)
 
 _EXTENSION = "sharecast"
+_LIMITER = "sharecast.ratelimit"
 
 
 def context() -> AppContext:
@@ -24,8 +26,17 @@ def context() -> AppContext:
 
 
 def install(app: Any, ctx: AppContext) -> None:
-    """Attach ``ctx`` to ``app`` for :func:`context`."""
+    """Attach ``ctx`` to ``app`` for :func:`context`, and the app's own rate
+    :class:`~sharecast.ratelimit.Limiter` for :func:`limiter`."""
     app.extensions[_EXTENSION] = ctx
+    app.extensions[_LIMITER] = Limiter()
+
+
+def limiter() -> Limiter:
+    """The rate limiter of the current app (its memory of blocked callers lives as long as the
+    app: one per instance)."""
+    result: Limiter = current_app.extensions[_LIMITER]
+    return result
 
 
 def principal() -> Principal:

@@ -4,12 +4,15 @@ does not allow is 409 with the current state in `current`."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
 
 from sharecast.api.context import context
+from sharecast.api.front import defer_wait
 from sharecast.api.routes import AUTHORS, route
 from sharecast.api.schemas import (
     CreateQuery,
@@ -31,7 +34,7 @@ from sharecast.posts import edit as post_edit
 from sharecast.posts.create import create_post
 from sharecast.posts.plan import PostInput, TargetInput, check_post
 from sharecast.posts.read import load_own_post
-from sharecast.posts.wait import wait_for_settled
+from sharecast.posts.wait import WaitRequest
 from sharecast.store.listing import list_posts
 from sharecast.store.post_changes import PostChange
 from sharecast.timeutil import isoformat, to_utc, utcnow
@@ -200,7 +203,9 @@ def multipost(
     first answer back instead of a second post.
 
     `?wait=N` (0-25 s) waits for every target to finish before answering and returns what
-    is known at the deadline (nothing is waited for on drafts and scheduled posts).
+    is known at the deadline (nothing is waited for on drafts and scheduled posts). The front
+    does the waiting (`api.front`), without a thread, at most `WAIT_MAX_PER_USER` at once
+    per user and instance; an `Idempotency-Key` replay is the answer at creation, at once.
     """
     ctx = context()
     post, targets = create_post(
@@ -216,10 +221,22 @@ def multipost(
         ),
         now=utcnow(),
     )
-    created = post
     if query.wait and post.status is PostStatus.PUBLISHING:
-        post, targets = wait_for_settled(ctx, post_id=post.id, timeout_s=query.wait)
-    payload = {
+        render = functools.partial(created_body, enqueue_pending=post.enqueue_pending)
+        defer_wait(
+            WaitRequest(post_id=post.id, user_id=user.user_id, timeout_s=query.wait, render=render)
+        )
+    status = 201 if post.status is PostStatus.DRAFT else 202
+    payload = created_payload(post, targets, enqueue_pending=post.enqueue_pending)
+    return payload, status, {"Location": f"/posts/{post.id}"}
+
+
+def created_payload(
+    post: PostRecord, targets: list[TargetRecord], *, enqueue_pending: bool
+) -> dict[str, Any]:
+    """The body of a create answer (:class:`MultipostOut`) for ``post`` as it is now;
+    ``enqueuePending`` is true only while it still is and was at creation."""
+    return {
         "postId": post.id,
         "status": post.status.value,
         "results": [
@@ -235,10 +252,16 @@ def multipost(
         ],
         "scheduledAt": isoformat(post.schedule_at),
         "createdAt": isoformat(post.created_at),
-        "enqueuePending": created.enqueue_pending and post.enqueue_pending,
+        "enqueuePending": enqueue_pending and post.enqueue_pending,
     }
-    status = 201 if post.status is PostStatus.DRAFT else 202
-    return payload, status, {"Location": f"/posts/{post.id}"}
+
+
+def created_body(post: PostRecord, targets: list[TargetRecord], *, enqueue_pending: bool) -> bytes:
+    """:func:`created_payload` checked against :class:`MultipostOut`, as JSON bytes (the
+    answer after a ``?wait``, rendered by the front)."""
+    payload = created_payload(post, targets, enqueue_pending=enqueue_pending)
+    checked = MultipostOut.model_validate(payload).model_dump(mode="json")
+    return json.dumps(checked, separators=(",", ":")).encode()
 
 
 @route(

@@ -12,7 +12,8 @@ The declaration is the single source of
   anything else is 404: no such resource can exist);
 - authentication and authorization: ``roles`` is the set of roles allowed (``PUBLIC`` = no
   token); a valid token with another role gets 403;
-- the per-user rate limit of the route class ``rate`` (``sharecast.ratelimit``);
+- the per-user rate limit of the route class ``rate`` (``sharecast.ratelimit``, the app's
+  ``Limiter``);
 - ``Idempotency-Key`` handling when ``idempotent`` (``sharecast.idempotency``);
 - parsing: ``body`` (JSON, ``api.context.json_body``) and ``query`` (query string) models,
   with every problem in one 422: the query's and the body's, and those of ``rules`` (the
@@ -42,8 +43,8 @@ from flask import Blueprint, Response, g, json, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from sharecast import idempotency, ratelimit
-from sharecast.api.context import context, json_body, json_data, principal, query_args
+from sharecast import idempotency
+from sharecast.api.context import context, json_body, json_data, limiter, principal, query_args
 from sharecast.api.problems import pydantic_problems
 from sharecast.api.salvage import salvage, unshadowed
 from sharecast.auth import ROLES, Principal
@@ -259,7 +260,7 @@ def _authorize(spec: Route) -> Principal | None:
         raise Forbidden(f"the {user.role!r} role may not call {spec.method} {spec.path}")
     if spec.rate is not None:
         ctx = context()
-        g.rate_limit = ratelimit.check(
+        g.rate_limit = limiter().check(
             ctx, user_id=user.user_id, route_class=spec.rate, now=utcnow()
         )
     return user

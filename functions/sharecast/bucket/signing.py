@@ -106,7 +106,7 @@ class UrlSigner:
         if content_type is not None:
             kwargs["content_type"] = content_type
         if headers:
-            kwargs["headers"] = headers
+            kwargs["headers"] = dict(headers)  # the library adds ``Host`` to the dict it gets
         if self._key_credentials is not None:
             kwargs["credentials"] = self._key_credentials
         else:

@@ -143,7 +143,9 @@ class MediaRecord(Record):
     ``size``: declared bytes until the object is checked, then its real size; ``upload_expires_at``:
     when the signed PUT URL expires; ``expires_at``: when cleanup may delete the object (unless a
     pending post uses it); ``post_ids``: posts that attached it (cleanup checks them);
-    ``failure``: why the object was refused."""
+    ``failure``: why the object was refused; ``generation``: the object generation that was
+    checked (a later confirmation refuses an object replaced since,
+    https://cloud.google.com/storage/docs/generations-preconditions)."""
 
     id: str
     user_id: str
@@ -158,6 +160,7 @@ class MediaRecord(Record):
     expires_at: datetime
     post_ids: list[str] = []
     failure: str | None = None
+    generation: int | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime

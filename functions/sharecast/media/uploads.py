@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -44,6 +44,13 @@ log = logging.getLogger(__name__)
 #: Post statuses that may still publish, so their media must be kept.
 PENDING_POST_STATUSES = frozenset({PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.PUBLISHING})
 LENGTH_RANGE_HEADER = "x-goog-content-length-range"
+#: Signed into every upload URL with the value ``0``: Cloud Storage creates the object only if
+#: no live object has that name, so the URL uploads once and a second ``PUT`` is refused with
+#: 412 (https://cloud.google.com/storage/docs/xml-api/reference-headers#xgoogifgenerationmatch,
+#: https://cloud.google.com/storage/docs/request-preconditions).
+GENERATION_MATCH_HEADER = "x-goog-if-generation-match"
+#: ``failure`` of a record whose object changed after it was confirmed.
+REPLACED = "the object was replaced after it was confirmed"
 
 
 class UploadNotFound(Conflict):
@@ -103,8 +110,10 @@ def request_upload(
     now: datetime,
 ) -> UploadTicket:
     """Check type and size first (:class:`ValidationFailed`, 422, before anything else), then
-    store an ``UPLOADING`` record and sign a PUT URL bound to the content type and to
-    ``x-goog-content-length-range: 1,{size}``, valid ``media_upload_url_ttl_s`` seconds."""
+    store an ``UPLOADING`` record and sign a PUT URL bound to the content type, to
+    ``x-goog-content-length-range: 1,{size}`` and to ``x-goog-if-generation-match: 0``
+    (create-only: the URL cannot replace the object once it exists), valid
+    ``media_upload_url_ttl_s`` seconds. The ticket lists every header the ``PUT`` must send."""
     settings = ctx.settings
     problems = validate_upload(
         kind=kind, mime_type=mime_type, size=size, policies=kind_policies(settings)
@@ -117,14 +126,8 @@ def request_upload(
         kind=media_kind, user_id=user_id, media_id=media_id, mime_type=mime_type, now=now
     )
     ttl = settings.media_upload_url_ttl_s
-    length_range = f"1,{size}"
-    url = ctx.signer.sign(
-        path,
-        method="PUT",
-        ttl_s=ttl,
-        content_type=mime_type,
-        headers={LENGTH_RANGE_HEADER: length_range},
-    )
+    signed = {LENGTH_RANGE_HEADER: f"1,{size}", GENERATION_MATCH_HEADER: "0"}
+    url = ctx.signer.sign(path, method="PUT", ttl_s=ttl, content_type=mime_type, headers=signed)
     record = MediaRecord(
         id=media_id,
         user_id=user_id,
@@ -142,7 +145,7 @@ def request_upload(
     return UploadTicket(
         record=record,
         url=url,
-        headers={"Content-Type": mime_type, LENGTH_RANGE_HEADER: length_range},
+        headers={"Content-Type": mime_type, **signed},
         expires_at=record.upload_expires_at,
     )
 
@@ -161,46 +164,30 @@ def verify_upload(ctx: AppContext, *, media_id: str, now: datetime) -> tuple[Med
     """Check the object of an ``UPLOADING`` record and record the outcome (idempotent).
 
     The object must exist with exactly the declared content type and 1..declared bytes; then
-    the record becomes ``UPLOADED`` with the real size, ``uploaded_at`` and a new
-    ``expires_at``. Otherwise it becomes ``FAILED`` (with ``failure``) and the object is deleted.
-    A record decided earlier is returned unchanged (a ``FAILED`` one has its object deleted
-    again, in case that step was interrupted). Raises :class:`NotFound` for an unknown id and
-    ``google.api_core`` errors when Storage is unavailable."""
-    db, bucket, settings = ctx.db, ctx.media_bucket, ctx.settings
+    the record becomes ``UPLOADED`` with the real size, the object's ``generation``,
+    ``uploaded_at`` and a new ``expires_at``. Otherwise it becomes ``FAILED`` (with
+    ``failure``) and the object is deleted. A record decided earlier is returned unchanged (a
+    ``FAILED`` one has its object deleted again, in case that step was interrupted), unless it is
+    ``UPLOADED`` and its object has another generation now: it was replaced after the check, so
+    the record becomes ``FAILED`` (:data:`REPLACED`) and the object is deleted. Raises
+    :class:`NotFound` for an unknown id and ``google.api_core`` errors when Storage is
+    unavailable."""
+    db, bucket = ctx.db, ctx.media_bucket
     record = media_store.get_media(db, media_id)
     if record.status is MediaStatus.DELETED:
         return record, Verdict.GONE
     if record.status is MediaStatus.FAILED:
         _delete_object(bucket, record.object_path)
         return record, Verdict.ALREADY
-    if record.status is MediaStatus.UPLOADED:
-        return record, Verdict.ALREADY
     blob = bucket.get_blob(record.object_path)
-    if blob is None:
+    if record.status is MediaStatus.UPLOADED:
+        if blob is None or record.generation in (None, blob.generation):
+            return record, Verdict.ALREADY
+        decide = _replaced(record, now)
+    elif blob is None:
         return record, Verdict.MISSING
-    reason = check_object(
-        declared_type=record.mime_type,
-        declared_size=record.size,
-        content_type=blob.content_type,
-        size=blob.size,
-    )
-
-    def decide(current: MediaRecord) -> tuple[MediaRecord | None, Verdict]:
-        if current.status is not MediaStatus.UPLOADING:
-            return None, Verdict.ALREADY
-        common = {"version": current.version + 1, "updated_at": now}
-        if reason is not None:
-            update = {"status": MediaStatus.FAILED, "failure": reason, **common}
-            return current.model_copy(update=update), Verdict.FAILED
-        update = {
-            "status": MediaStatus.UPLOADED,
-            "size": int(blob.size or 0),
-            "uploaded_at": now,
-            "expires_at": now + timedelta(days=settings.media_retention_days),
-            **common,
-        }
-        return current.model_copy(update=update), Verdict.UPLOADED
-
+    else:
+        decide = _checked(ctx.settings, blob, now)
     record, _changed, verdict = media_store.change_media(db, media_id, decide)
     if record.status is MediaStatus.FAILED:
         _delete_object(bucket, record.object_path)
@@ -211,10 +198,61 @@ def verify_upload(ctx: AppContext, *, media_id: str, now: datetime) -> tuple[Med
     return record, verdict
 
 
+MediaDecision = Callable[[MediaRecord], tuple[MediaRecord | None, Verdict]]
+
+
+def _checked(settings: Settings, blob: storage.Blob, now: datetime) -> MediaDecision:
+    """The decision for an ``UPLOADING`` record whose object is ``blob``."""
+
+    def decide(current: MediaRecord) -> tuple[MediaRecord | None, Verdict]:
+        if current.status is not MediaStatus.UPLOADING:
+            return None, Verdict.ALREADY
+        reason = check_object(
+            declared_type=current.mime_type,
+            declared_size=current.size,
+            content_type=blob.content_type,
+            size=blob.size,
+        )
+        common = {"version": current.version + 1, "updated_at": now}
+        if reason is not None:
+            update = {"status": MediaStatus.FAILED, "failure": reason, **common}
+            return current.model_copy(update=update), Verdict.FAILED
+        update = {
+            "status": MediaStatus.UPLOADED,
+            "size": int(blob.size or 0),
+            "generation": blob.generation,
+            "uploaded_at": now,
+            "expires_at": now + timedelta(days=settings.media_retention_days),
+            **common,
+        }
+        return current.model_copy(update=update), Verdict.UPLOADED
+
+    return decide
+
+
+def _replaced(checked: MediaRecord, now: datetime) -> MediaDecision:
+    """The decision for an ``UPLOADED`` record whose object no longer has the checked
+    generation."""
+
+    def decide(current: MediaRecord) -> tuple[MediaRecord | None, Verdict]:
+        if current.status is not MediaStatus.UPLOADED or current.generation != checked.generation:
+            return None, Verdict.ALREADY
+        update = {
+            "status": MediaStatus.FAILED,
+            "failure": REPLACED,
+            "version": current.version + 1,
+            "updated_at": now,
+        }
+        return current.model_copy(update=update), Verdict.FAILED
+
+    return decide
+
+
 def confirm_upload(ctx: AppContext, *, user_id: str, media_id: str, now: datetime) -> MediaRecord:
     """``POST /media/confirm``: :func:`verify_upload` for the owner. Returns the ``UPLOADED``
     record; raises :class:`NotFound` (unknown, someone else's or deleted), :class:`UploadNotFound`
-    (409, nothing uploaded yet) or :class:`MediaRejected` (422, ``FAILED``)."""
+    (409, nothing uploaded yet) or :class:`MediaRejected` (422, ``FAILED``: the object did not
+    match, or it was replaced after an earlier confirmation)."""
     owned(ctx, user_id=user_id, media_id=media_id)
     record, verdict = verify_upload(ctx, media_id=media_id, now=now)
     if verdict is Verdict.GONE:

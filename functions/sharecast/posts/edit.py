@@ -2,7 +2,7 @@
 cancel, publish now, retry a failed target.
 
 Each operation applies a pure transition (:mod:`sharecast.domain.user_transitions`) in one
-transaction over the post and all its targets (:func:`sharecast.store.post_changes.change_post`),
+atomic change of the post and its targets (:func:`sharecast.store.post_changes.change_post`),
 publishes the events after commit, then enqueues the new tasks. If Cloud Tasks is unavailable
 the new state is kept with ``enqueue_pending`` set on the post and the sweeper enqueues it; the
 operation still succeeds.
@@ -18,7 +18,7 @@ from sharecast.domain import user_transitions as transitions
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.domain.statuses import PostStatus, TargetStatus
 from sharecast.domain.user_transitions import PostPlan, StaleState
-from sharecast.errors import Conflict, NotFound
+from sharecast.errors import Contention, NotFound
 from sharecast.posts.plan import PostInput, TargetInput, plan_targets
 from sharecast.posts.queue import enqueue_targets
 from sharecast.posts.read import load_own_post
@@ -46,7 +46,7 @@ class PostEdit:
 def _apply(
     ctx: AppContext, *, post_id: str, mutate: PostMutation, now: datetime, enqueue: bool
 ) -> PostChange:
-    """Run ``mutate`` in a post transaction, publish its events, enqueue when asked."""
+    """Apply ``mutate`` to the post atomically, publish its events, enqueue when asked."""
     change = change_post(ctx.db, post_id=post_id, mutate=mutate, outbox=ctx.outbox)
     ctx.outbox.flush(change.events)
     if not (enqueue and change.post.enqueue_pending):
@@ -121,8 +121,8 @@ def edit_post(
     Targets are validated exactly as on create. A new schedule, new targets or leaving/entering
     draft supersedes the old tasks (new generation) and enqueues new ones; a content-only edit
     keeps them (the task reads the text when it fires). Raises :class:`NotFound`,
-    ``TransitionRefused``, ``ValidationFailed`` (422) and :class:`Conflict` when the post
-    kept changing under the edit.
+    ``TransitionRefused``, ``ValidationFailed`` (422) and :class:`Contention` (409 with
+    ``Retry-After``) when the post kept changing under the edit.
     """
     for _ in range(EDIT_ATTEMPTS):
         post, targets = load_own_post(ctx, post_id=post_id, user_id=user_id)
@@ -144,7 +144,7 @@ def edit_post(
             return _apply(ctx, post_id=post_id, mutate=mutate, now=now, enqueue=True)
         except StaleState:
             continue
-    raise Conflict("the post kept changing while it was being edited; try again")
+    raise Contention("the post kept changing while it was being edited; try again")
 
 
 def _plan_edit(

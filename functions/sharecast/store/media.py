@@ -13,6 +13,7 @@ from google.cloud import firestore
 from sharecast.domain.media import MediaRecord, MediaStatus
 from sharecast.errors import NotFound
 from sharecast.store import queries
+from sharecast.store.optimistic import until_committed
 
 MEDIA = queries.MEDIA_EXPIRED.collection_group
 
@@ -51,25 +52,24 @@ def get_many(db: firestore.Client, media_ids: Iterable[str]) -> dict[str, MediaR
 def change_media(
     db: firestore.Client, media_id: str, mutate: MediaMutation
 ) -> tuple[MediaRecord, bool, Any]:
-    """Apply ``mutate`` to one record in a transaction; returns ``(record after, changed,
-    detail)``. ``mutate`` must be pure (it re-runs when the transaction retries). Raises
-    :class:`NotFound`."""
+    """Apply ``mutate`` to one record atomically; returns ``(record after, changed, detail)``.
+    ``mutate`` must be pure (it runs again when the write lost a race: the record is written
+    with its read ``update_time`` as precondition, :mod:`sharecast.store.optimistic`). Raises
+    :class:`NotFound`, and ``Contention`` when concurrent changes of the record kept winning."""
     ref = media_ref(db, media_id)
 
-    @firestore.transactional
-    def run(txn: firestore.Transaction) -> tuple[MediaRecord, bool, Any]:
-        snap = ref.get(transaction=txn)
+    def attempt() -> tuple[MediaRecord, bool, Any]:
+        snap = ref.get()
         if not snap.exists:
             raise NotFound(f"media {media_id} not found")
         current = MediaRecord.from_doc(snap.id, snap.to_dict() or {})
         new, detail = mutate(current)
         if new is None:
             return current, False, detail
-        txn.set(ref, new.to_doc())
+        ref.update(new.to_doc(), option=db.write_option(last_update_time=snap.update_time))
         return new, True, detail
 
-    result: tuple[MediaRecord, bool, Any] = run(db.transaction())
-    return result
+    return until_committed(attempt, what=f"media {media_id}")
 
 
 def attach_to_post(db: firestore.Client, media_ids: Iterable[str], post_id: str) -> None:

@@ -18,6 +18,7 @@ from infra.localenv import (
 )
 from sharecast.clients import Clients
 from sharecast.config import Settings
+from sharecast.media import uploads
 from sharecast.tasks import INTERNAL_AUTH_HEADER
 from tests.conftest import PORTS
 from tests.support.api import ApiClient
@@ -90,6 +91,7 @@ def test_upload_url_put_confirm_and_read_back(api: ApiClient, user_id: str):
     assert ticket["headers"] == {
         "Content-Type": "image/png",
         "x-goog-content-length-range": f"1,{len(PNG)}",
+        "x-goog-if-generation-match": "0",
     }
     path = ticket["objectPath"]
     assert path.startswith(f"media/images/{user_id}/")
@@ -100,7 +102,12 @@ def test_upload_url_put_confirm_and_read_back(api: ApiClient, user_id: str):
     )
     assert checked.path == f"/{MEDIA_BUCKET}/{path}"
     assert checked.credential == DEV_MEDIA_SIGNER_EMAIL
-    assert set(checked.signed_headers) == {"content-type", "host", "x-goog-content-length-range"}
+    assert set(checked.signed_headers) == {
+        "content-type",
+        "host",
+        "x-goog-content-length-range",
+        "x-goog-if-generation-match",
+    }
     assert checked.expires_at - checked.signed_at == timedelta(hours=1)
     expires = datetime.fromisoformat(ticket["expiresAt"].replace("Z", "+00:00"))
     assert before + timedelta(minutes=59) <= expires <= datetime.now(UTC) + timedelta(hours=1)
@@ -125,6 +132,44 @@ def test_upload_url_put_confirm_and_read_back(api: ApiClient, user_id: str):
     checked = verify_v4(url, method="GET", headers={}, public_key_pem=PUBLIC)
     assert checked.expires_at - checked.signed_at == timedelta(minutes=15)
     assert requests.get(url, timeout=10).content == PNG
+
+
+def test_an_upload_url_creates_the_object_once(api: ApiClient):
+    """Issue 14 item 9: the URL is create-only (``x-goog-if-generation-match: 0`` signed in): a
+    second PUT is refused with 412 and the checked object stays as it was; a PUT without the
+    signed header is refused like a bad signature."""
+    ticket = request_upload(api, len(PNG), "image/png", "IMAGE")
+    bare = {k: v for k, v in ticket["headers"].items() if k != "x-goog-if-generation-match"}
+    unsigned = requests.put(ticket["uploadUrl"], data=PNG, headers=bare, timeout=60)
+    assert unsigned.status_code == 403, unsigned.text
+    assert "<Code>SignatureDoesNotMatch</Code>" in unsigned.text
+    assert put(ticket, PNG).status_code == 200
+    confirmed = api.post("/media/confirm", json={"mediaId": ticket["mediaId"]})
+    assert confirmed.status_code == 200, confirmed.text
+    again = put(ticket, PNG[:10])
+    assert again.status_code == 412, again.text
+    assert again.headers["Content-Type"].startswith("application/xml")
+    assert "<Code>PreconditionFailed</Code>" in again.text
+    blob = bucket().get_blob(ticket["objectPath"])
+    assert blob is not None
+    assert blob.generation == media_doc(ticket["mediaId"])["generation"]
+    assert blob.download_as_bytes() == PNG
+    read = api.post("/media/confirm", json={"mediaId": ticket["mediaId"]})
+    assert (read.status_code, read.json()["size"]) == (200, len(PNG))
+
+
+def test_confirm_refuses_an_object_replaced_after_confirmation(api: ApiClient):
+    """Whoever replaces the checked object (anyone with write access to the bucket, bypassing
+    the create-only URL) gets it refused: the record becomes FAILED and the object is deleted."""
+    ticket = request_upload(api, len(PNG), "image/png", "IMAGE")
+    assert put(ticket, PNG).status_code == 200
+    assert api.post("/media/confirm", json={"mediaId": ticket["mediaId"]}).status_code == 200
+    bucket().blob(ticket["objectPath"]).upload_from_string(PNG[:20], content_type="image/png")
+    refused = api.post("/media/confirm", json={"mediaId": ticket["mediaId"]})
+    body = assert_problem(refused, 422, "MEDIA_REJECTED")
+    assert body["mediaStatus"] == "FAILED"
+    assert media_doc(ticket["mediaId"])["failure"] == uploads.REPLACED
+    assert bucket().get_blob(ticket["objectPath"]) is None
 
 
 def test_others_media_is_not_found(api: ApiClient):

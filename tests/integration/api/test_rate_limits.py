@@ -108,3 +108,43 @@ def test_one_counter_per_user_window_one_round_trip_per_request(user_id):
     counter = db.collection(ratelimit.COLLECTION).document(window).get().to_dict() or {}
     assert counter[ratelimit.COUNT] == 4
     assert counter["expire_at"] > now
+
+
+def _hits(ctx: AppContext, user_id: str, route_class: str, window: int) -> int:
+    """Increments of the caller's window counter: one per request that wrote."""
+    doc = ratelimit.window_doc_id(user_id, route_class, window)
+    counter = ctx.db.collection(ratelimit.COLLECTION).document(doc).get().to_dict() or {}
+    return int(counter.get(ratelimit.COUNT, 0))
+
+
+def test_a_blocked_caller_costs_no_more_writes(user_id):
+    """Issue 14 item 8: once refused, a caller's further requests in the window are refused by
+    the instance from memory: no hit document, no count; the next window counts again."""
+    ctx = AppContext.build(settings())
+    limiter = ratelimit.Limiter()
+    now = datetime.now(UTC)
+    for _ in range(3):
+        limiter.check(ctx, user_id=user_id, route_class="session", now=now)
+    refusals = []
+    for _ in range(11):
+        with pytest.raises(RateLimited) as refused:
+            limiter.check(ctx, user_id=user_id, route_class="session", now=now)
+        refusals.append(refused.value)
+    window = int(now.timestamp()) // 3600
+    assert _hits(ctx, user_id, "session", window) == 4  # 3 counted + the one that found out
+    assert {r.headers["Retry-After"] for r in refusals} == {refusals[0].headers["Retry-After"]}
+    assert all(r.headers["RateLimit-Remaining"] == "0" for r in refusals)
+    assert limiter.counters() == ratelimit.Counters(checks=14, hit_writes=4, refused_from_memory=10)
+    # Other classes and the next window are not blocked.
+    assert limiter.check(ctx, user_id=user_id, route_class="read", now=now).writes == 1
+    later = datetime.fromtimestamp((window + 1) * 3600 + 1, UTC)
+    assert limiter.check(ctx, user_id=user_id, route_class="session", now=later).remaining == 2
+
+
+def test_refused_requests_over_http_write_nothing(server, user_id):
+    base, s = server
+    codes = [get(base, s, user_id).status_code for _ in range(LIMIT + 20)]
+    assert codes == [404] * LIMIT + [429] * 20
+    ctx = AppContext.build(s)
+    window = int(time.time()) // 3600
+    assert _hits(ctx, user_id, "read", window) == LIMIT + 1

@@ -64,6 +64,16 @@ def test_pydantic_locations_become_paths():
     assert [(p.field, p.target) for p in problems] == [("platforms[1].platform", 1)]
 
 
+def test_contention_tells_when_to_try_again():
+    from sharecast.errors import Contention
+
+    response = problem_response(Contention("post p kept changing"))
+    assert response.status_code == 409
+    assert response.headers["Retry-After"] == "1"
+    assert json.loads(response.get_data())["code"] == "CONTENTION"
+    assert Contention("x", headers={"Retry-After": "5"}).headers["Retry-After"] == "5"
+
+
 def test_pydantic_error_types_become_codes_of_our_vocabulary():
     class Model(BaseModel):
         model_config = ConfigDict(extra="forbid")

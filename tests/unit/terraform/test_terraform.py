@@ -63,7 +63,7 @@ AREAS = (
 FUTURE_FUNCTIONS = {"media_finalized"}
 
 #: Variables read from the environment outside Settings, documented in README "Configuration".
-PLATFORM_VARIABLES = {"LOG_LEVEL", "LOG_EXECUTION_ID"}
+PLATFORM_VARIABLES = {"LOG_LEVEL", "LOG_EXECUTION_ID", "THREADS"}
 
 #: Settings that must never be set in production.
 FORBIDDEN = {
@@ -143,21 +143,19 @@ def workloads() -> dict[str, tuple[dict[str, Any], dict[str, str]]]:
 
 
 def entry_points() -> dict[str, str]:
-    """Entry points of functions/main.py: name => "http" or "cloud_event"."""
+    """Entry points of functions/main.py: name => "http" or "cloud_event" (WSGI functions and
+    ``functions_framework.aio`` ASGI ones alike)."""
     tree = ast.parse((ROOT / "functions" / "main.py").read_text())
     found = {}
     for node in tree.body:
-        if not isinstance(node, ast.FunctionDef):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if (
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Name)
-                and target.value.id == "functions_framework"
-                and target.attr in ("http", "cloud_event")
-            ):
-                found[node.name] = target.attr
+            name = ast.unparse(target)
+            for kind in ("http", "cloud_event"):
+                if name in (f"functions_framework.{kind}", f"functions_framework.aio.{kind}"):
+                    found[node.name] = kind
     return found
 
 
@@ -215,6 +213,28 @@ def test_every_function_entry_has_the_same_attributes():
     first = next(iter(shapes.values()))
     assert all(shape == first for shape in shapes.values()), shapes
     assert {"trigger", "public", "env_groups", "env", "secrets", "memory", "timeout_s"} <= first
+
+
+def test_every_function_has_its_threads_set_for_its_concurrency():
+    """The api (ASGI) runs handlers in ``API_THREADS`` threads of its front; the Flask functions
+    run on functions-framework's gunicorn threaded worker, a thread per request in flight, so
+    ``THREADS`` is their Cloud Run concurrency: fewer would queue requests inside an instance
+    Cloud Run believes free, and the framework's default (four per CPU the container reports)
+    is not the concurrency (docs/operations.md#threads-and-concurrency)."""
+    asgi = {
+        node.name
+        for node in ast.parse((ROOT / "functions" / "main.py").read_text()).body
+        if isinstance(node, ast.AsyncFunctionDef)
+        and any(ast.unparse(d).startswith("functions_framework.aio.") for d in node.decorator_list)
+    }
+    assert asgi == {"api"}
+    for name, entry in functions_map().items():
+        env = entry["env"]
+        if name in asgi:
+            assert "THREADS" not in env, name
+            assert 1 <= int(env["API_THREADS"]) <= int(entry["concurrency"]), name
+        else:
+            assert int(env["THREADS"]) == int(entry["concurrency"]), name
 
 
 def test_function_resource_is_driven_by_the_map():

@@ -9,7 +9,9 @@ touches the events topic:
    exactly when its change does (``published_at`` unset, ``expire_at`` = creation + :attr:`ttl`
    for the Firestore TTL policy);
 2. :meth:`Outbox.flush` publishes committed events in one batch of Pub/Sub calls and marks the
-   ones that made it (``published_at``) in one Firestore batch; it never raises;
+   ones that made it (``published_at``) in one Firestore batch; it never raises. A caller with
+   another commit coming (the publisher: claim, then record) :meth:`publish` es now and
+   :meth:`mark` s the ones that made it inside that next commit, which saves the round trip;
 3. :meth:`Outbox.republish` is the sweeper's step for events still unmarked after a grace period
    (Pub/Sub failed after the commit, or the process died in between).
 
@@ -109,14 +111,34 @@ class Outbox:
         A failure is logged and left for :meth:`republish` (the event stays unmarked, and the
         relay's replay covers clients meanwhile); never raises.
         """
+        done = self.publish(events)
+        self.mark_now(done)
+        return len(done)
+
+    def publish(self, events: Sequence[Event]) -> list[Event]:
+        """Publish committed ``events`` without marking them; the ones that made it (to pass
+        to :meth:`mark` in the caller's next commit, or to :meth:`mark_now`). Never raises."""
+        return self._publish(events) if events else []
+
+    def mark(self, writer: Writer, events: Sequence[Event]) -> None:
+        """Stage ``published_at`` on ``events`` (published by :meth:`publish`) in ``writer``,
+        the caller's next commit. Should that commit fail, they stay unmarked and the sweeper
+        publishes them again (duplicates are harmless: versioned data)."""
+        at = self._clock()
+        for event in events:
+            writer.update(event_ref(self._db, event.user_id, event.id), {"published_at": at})
+
+    def mark_now(self, events: Sequence[Event]) -> None:
+        """Mark ``events`` published in one batch of their own; a failure is logged and left
+        to :meth:`republish`. Never raises."""
         if not events:
-            return 0
-        done = self._publish(events)
+            return
         try:
-            self._mark_published(done)
+            batch = self._db.batch()
+            self.mark(batch, events)
+            batch.commit()
         except Exception:  # the sweeper republishes; duplicates are harmless (versioned data)
             log.warning("marking events published failed", exc_info=True)
-        return len(done)
 
     def republish(self, *, before: datetime, limit: int) -> tuple[int, int]:
         """Events of every user written before ``before`` (UTC) and never marked published,
@@ -149,12 +171,3 @@ class Outbox:
             except Exception:  # any publish failure leaves the event for the sweeper
                 log.warning("event publish failed", exc_info=True, extra=fields(event_id=event.id))
         return done
-
-    def _mark_published(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        at = self._clock()
-        batch = self._db.batch()
-        for event in events:
-            batch.update(event_ref(self._db, event.user_id, event.id), {"published_at": at})
-        batch.commit()

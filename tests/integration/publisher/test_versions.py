@@ -1,4 +1,4 @@
-"""Versions tell a client whether it missed something (issue 18): every version of a post or a
+"""Versions tell a client whether it missed something: every version of a post or a
 target that a client can see is the version of exactly one event, one apart, with nothing in
 between. Checked on the event log (what the relay streams and replays) and on the stored
 documents (what ``GET /posts/{id}`` answers), for a plain post and a multi-step one whose

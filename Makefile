@@ -65,10 +65,16 @@ lint: $(STAMP) tfcheck
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
-## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, a large fuzz round, media memory, the big chaos run, the api's edge (floods, waits, threads, rate-limit cost), webhook latency and throughput.
+## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, what each operation
+## costs in Google API calls, publishing throughput, a large fuzz round, media memory, the big
+## chaos run, the api's edge (floods, waits, threads, rate-limit cost), webhook latency and
+## throughput. The cost and throughput
+## benches print main's recorded figures beside theirs.
 bench: $(STAMP) check-emulators
 	$(BIN)/python tests/bench/bench_relay.py
 	$(BIN)/python tests/bench/bench_e2e.py
+	$(BIN)/python tests/bench/bench_cost.py --compare tests/bench/baseline/cost_main.json
+	$(BIN)/python tests/bench/bench_throughput.py --compare tests/bench/baseline/throughput_main.json
 	$(BIN)/python tests/bench/bench_fuzz.py
 	$(BIN)/python tests/bench/bench_media.py
 	$(BIN)/python tests/bench/bench_chaos.py

@@ -3,6 +3,7 @@ env."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, fields
 
@@ -83,6 +84,11 @@ class Ports:
         return cls(**values)
 
 
+#: Seconds the local stack waits after an unknown outcome before checking the sandbox.
+LOCAL_SETTLE_S = 15
+SETTLE_NETWORKS = ("facebook", "instagram", "threads", "linkedin", "x", "youtube")
+
+
 def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
     """Environment for every process of the stack (functions, relay, tests' clients)."""
     return {
@@ -114,6 +120,10 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         **oauth_env(ports),
         "PLATFORM_HTTP_TIMEOUT_S": "10",
         "LEASE_S": "30",
+        # The sandbox finishes a request within its injected latency, so a short settle window
+        # after an unknown outcome is enough locally (docs/local-stack.md); production keeps
+        # each network's own (docs/networks.md#settle-windows).
+        "SETTLE_WINDOWS": json.dumps({p: LOCAL_SETTLE_S for p in SETTLE_NETWORKS}),
         "MEDIA_BUCKET": MEDIA_BUCKET,
         "MEDIA_SIGNER_EMAIL": DEV_MEDIA_SIGNER_EMAIL,
         "MEDIA_SIGNER_KEY": DEV_MEDIA_SIGNER_KEY,

@@ -42,6 +42,10 @@ def sdk_root() -> Path:
     return Path("/usr/lib/google-cloud-sdk")
 
 
+#: How long a service's port may stay taken before starting it fails (above TIME_WAIT's 60 s).
+PORT_WAIT_S = 70.0
+
+
 class StackError(RuntimeError):
     """A service failed to start or become ready."""
 
@@ -293,9 +297,13 @@ class Stack:
     def start_service(self, name: str) -> None:
         """Start one service and wait until its readiness probe passes."""
         service = self.services[name]
-        freed = time.monotonic() + 10.0  # a just-killed group may hold the port a moment
+        # A just-killed group may hold the port a moment; and with a port offset inside the
+        # kernel's ephemeral range (32768-60999 on Linux) an outgoing connection of another
+        # process may have used the port as its local end, which then sits in TIME_WAIT for
+        # 60 s and refuses the bind. Wait that out rather than fail the whole stack.
+        freed = time.monotonic() + PORT_WAIT_S
         while not _port_free(service.port) and time.monotonic() < freed:
-            time.sleep(0.1)
+            time.sleep(0.25)
         if not _port_free(service.port):
             raise StackError(f"{name}: port {service.port} on {HOST} is already in use")
         env = {

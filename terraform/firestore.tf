@@ -225,7 +225,7 @@ locals {
   ttl_policies = {
     events_expire_at       = { collection = "events", field = "expire_at" }           # users/{uid}/events
     oauth_states_expire_at = { collection = "oauth_states", field = "expire_at" }     # OAuth state
-    rate_limit_hits        = { collection = "hits", field = "expire_at" }             # rate_limits/{w}/hits
+    rate_limit_windows     = { collection = "rate_limits", field = "expire_at" }      # sharecast.ratelimit
     idempotency_expire     = { collection = "idempotency_keys", field = "expire_at" } # sharecast.idempotency
     webhook_deliveries     = { collection = "deliveries", field = "expire_at" }       # the webhook delivery log
   }

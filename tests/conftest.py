@@ -6,6 +6,7 @@ the session fixture :func:`stack_environment` and restored after the session."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.localenv import Ports, service_env
+from infra.localenv import SETTLE_NETWORKS, Ports, service_env
 from infra.stack import Stack
 from tests.support.sandbox import Sandbox
 
@@ -23,6 +24,8 @@ PORTS = Ports.from_env(offset=_OFFSET)
 # Windows shortened so tests need not wait minutes: the sweeper's (tests call the sweeper
 # themselves: the test stack runs no scheduler loop) and the publisher's lease, which must stay
 # well above the platform timeout (an attempt may not outlive its lease while it is sending).
+# The settle window after an unknown outcome is shortened the same way, yet stays above what the
+# chaos run's slow-network faults add beyond the client timeout (tests/support/chaos.py).
 STACK_ENV = {
     "SWEEP_GRACE_S": "2",
     "OUTBOX_GRACE_S": "1",
@@ -33,6 +36,7 @@ STACK_ENV = {
     "WEBHOOK_BACKOFF_BASE_S": "0.5",
     "WEBHOOK_BACKOFF_MAX_S": "2",
     "WEBHOOK_DISABLE_AFTER_S": "30",
+    "SETTLE_WINDOWS": json.dumps({p: 8 for p in SETTLE_NETWORKS}),
 }
 
 _stack: Stack | None = None

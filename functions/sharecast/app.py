@@ -14,6 +14,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +37,9 @@ from sharecast.timeutil import utcnow
 from sharecast.vault import TokenVault
 
 log = logging.getLogger(__name__)
+
+#: Threads of :attr:`AppContext.io` (a post has at most a few targets to queue at once).
+IO_THREADS = 8
 
 #: Reacts to a target outcome once it is recorded (publisher, sweeper): ``consumer(ctx,
 #: target)`` returns ``False`` when it could not apply it, and the caller then asks for a
@@ -140,6 +144,13 @@ class AppContext:
         """One HTTP session per process (platform APIs, OAuth endpoints, YouTube Data API)."""
         with self._lock:
             return requests.Session()
+
+    @functools.cached_property
+    def io(self) -> ThreadPoolExecutor:
+        """A small thread pool for independent calls one request makes at once (the Cloud Tasks
+        calls of a post's targets); the Google clients are thread-safe."""
+        with self._lock:
+            return ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="sharecast-io")
 
     @functools.cached_property
     def outbox(self) -> Outbox:

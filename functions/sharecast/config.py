@@ -42,6 +42,22 @@ _JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256"
 
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 
+#: Settle window when a platform has none of its own, seconds: four times the default client
+#: timeout (``PLATFORM_HTTP_TIMEOUT_S``), and well above the 25 s a slow network took to store a
+#: post it had not yet answered (docs/networks.md#settle-windows).
+DEFAULT_SETTLE_S = 120.0
+#: Per-network settle windows, seconds (why each: docs/networks.md#settle-windows). YouTube's is
+#: longer: the last chunk of a resumable upload is answered only once the whole file is stored.
+DEFAULT_SETTLE_WINDOWS: dict[str, float] = {
+    "facebook": DEFAULT_SETTLE_S,
+    "instagram": DEFAULT_SETTLE_S,
+    "threads": DEFAULT_SETTLE_S,
+    "linkedin": DEFAULT_SETTLE_S,
+    "x": DEFAULT_SETTLE_S,
+    "youtube": 300.0,
+    "whatsapp": 0.0,
+}
+
 
 class RetryOverride(BaseModel):
     """One platform's departures from the default retry policy (unset fields keep the default).
@@ -214,6 +230,14 @@ class Settings(BaseSettings):
     # Per-platform overrides of the four settings above, JSON:
     # RETRY_POLICIES='{"x": {"max_attempts": 6, "base_s": 5}}'.
     retry_policies: dict[str, RetryOverride] = Field(default_factory=dict)
+    # After an attempt whose outcome is unknown (timeout, dropped answer, 5xx, crash), seconds
+    # to wait before asking the network whether the post exists: longer than the network may
+    # take to finish a request the publisher gave up on (docs/networks.md#settle-windows).
+    # JSON per platform; platforms left out keep their default: SETTLE_WINDOWS='{"x": 300}'.
+    settle_windows: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SETTLE_WINDOWS))
+    # Existence checks that may fail (the lookup itself erred) before the target gives up as
+    # ``UNCERTAIN``; they are spaced by the platform's backoff.
+    reconcile_max_checks: int = Field(default=6, ge=1, le=50)
 
     # Event log (outbox) retention.
     event_ttl_days: int = Field(default=7, ge=1)
@@ -312,6 +336,21 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown platforms in RETRY_POLICIES: {unknown}")
         return value
+
+    @field_validator("settle_windows")
+    @classmethod
+    def _settle_windows(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {p.value for p in Platform})
+        if unknown:
+            raise ValueError(f"unknown platforms in SETTLE_WINDOWS: {unknown}")
+        if any(not 0 <= seconds <= 86_400 for seconds in value.values()):
+            raise ValueError("SETTLE_WINDOWS must be seconds between 0 and 86400")
+        return {**DEFAULT_SETTLE_WINDOWS, **value}
+
+    def settle_s(self, platform: str) -> float:
+        """Seconds to wait after an unknown outcome on ``platform`` before checking whether
+        the post exists (``SETTLE_WINDOWS``, docs/networks.md#settle-windows)."""
+        return float(self.settle_windows.get(platform, DEFAULT_SETTLE_S))
 
     def retry_policy(self, platform: str) -> RetryPolicy:
         """The retry policy of ``platform``: the defaults with its ``RETRY_POLICIES`` entry."""

@@ -9,7 +9,9 @@ touches the events topic:
    exactly when its change does (``published_at`` unset, ``expire_at`` = creation + :attr:`ttl`
    for the Firestore TTL policy);
 2. :meth:`Outbox.flush` publishes committed events in one batch of Pub/Sub calls and marks the
-   ones that made it (``published_at``) in one Firestore batch; it never raises;
+   ones that made it (``published_at``) in one Firestore batch; it never raises. A caller with
+   another commit coming (the publisher: claim, then record) :meth:`publish` es now and
+   :meth:`mark` s the ones that made it inside that next commit, which saves the round trip;
 3. :meth:`Outbox.republish` is the sweeper's step for events still unmarked after a grace period
    (Pub/Sub failed after the commit, or the process died in between).
 
@@ -17,7 +19,9 @@ Consumers. The Pub/Sub topic that feeds the relay is the first consumer of the e
 ``published_at`` is its mark. Further consumers (:class:`Consumer`: the webhook fan-out,
 ``sharecast.webhooks.fanout``) each have their own mark field, written ``None`` with every event,
 and their own pending query (``store.queries``): :meth:`flush` runs every consumer on the same
-committed events and writes all the marks in one batch; :meth:`catch_up` is the sweeper's step
+committed events and writes all the marks in one batch (:meth:`publish` runs them too and
+writes their marks in a batch of its own, the caller's next commit staging only ``published_at``);
+:meth:`catch_up` is the sweeper's step
 for events a consumer has not taken after the grace period. A consumer's failure never blocks
 another's. Duplicates are harmless: event data is a versioned snapshot and clients keep the
 newest ``version``; webhook deliveries are named after their event.
@@ -131,20 +135,47 @@ class Outbox:
             )
 
     def flush(self, events: Sequence[Event]) -> int:
-        """Publish committed ``events``, hand them to every consumer and mark what each took;
-        returns how many made it to Pub/Sub.
+        """Publish committed ``events``, hand them to every consumer and mark what each took,
+        all marks in one batch; returns how many made it to Pub/Sub.
 
         A failure is logged and left for :meth:`republish` / :meth:`catch_up` (the event stays
         unmarked, and the relay's replay covers clients meanwhile); never raises.
         """
         if not events:
             return 0
-        done = self._publish(events)
-        marks: dict[str, list[Event]] = {"published_at": done}
-        for consumer in self._consumers:
-            marks[consumer.mark] = self._take(consumer, events)
-        self._mark(marks)
+        done, taken = self._deliver(events)
+        self._mark({"published_at": done, **taken})
         return len(done)
+
+    def publish(self, events: Sequence[Event]) -> list[Event]:
+        """Publish committed ``events`` without marking them published, and hand them to every
+        consumer (whose marks are written here, in a batch of their own); returns the ones that
+        made it to Pub/Sub (to pass to :meth:`mark` in the caller's next commit, or to
+        :meth:`mark_now`). Never raises."""
+        if not events:
+            return []
+        done, taken = self._deliver(events)
+        self._mark(taken)
+        return done
+
+    def mark(self, writer: Writer, events: Sequence[Event]) -> None:
+        """Stage ``published_at`` on ``events`` (published by :meth:`publish`) in ``writer``,
+        the caller's next commit. Should that commit fail, they stay unmarked and the sweeper
+        publishes them again (duplicates are harmless: versioned data)."""
+        at = self._clock()
+        for event in events:
+            writer.update(event_ref(self._db, event.user_id, event.id), {"published_at": at})
+
+    def mark_now(self, events: Sequence[Event]) -> None:
+        """Mark ``events`` published in one batch of their own; a failure is logged and left
+        to :meth:`republish`. Never raises."""
+        self._mark({"published_at": list(events)})
+
+    def _deliver(self, events: Sequence[Event]) -> tuple[list[Event], dict[str, list[Event]]]:
+        """Publish ``events`` to Pub/Sub and hand them to every consumer: those published, and
+        those each consumer took by its mark field."""
+        done = self._publish(events)
+        return done, {consumer.mark: self._take(consumer, events) for consumer in self._consumers}
 
     def catch_up(self, *, before: datetime, limit: int) -> dict[str, tuple[int, int]]:
         """For every consumer: events written before ``before`` (UTC) it has not taken, oldest

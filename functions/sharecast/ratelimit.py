@@ -2,23 +2,26 @@
 (docs/api.md#accounts-realtime-and-operations).
 
 A request of ``user`` on a route of class ``c`` (``Settings.rate_limits``: ``c=limit/period_s``)
-adds one document to ``rate_limits/{user}:{c}:{window}/hits`` (``window`` is the number of the
-``period_s`` window since the epoch), then counts that collection up to ``limit + 1`` with an
-aggregation query. Writing before counting means every request counts itself and all requests
-committed before it, so concurrent requests can never let more than ``limit`` through (a
-burst of simultaneous requests may be refused beyond it), and there is no shared document to
-contend on: no hot document, no transaction, and nothing any other user touches. Hits expire by TTL
-(``expire_at``).
+increments the counter document ``rate_limits/{user}:{c}:{window}`` (``window`` is the number of
+the ``period_s`` window since the epoch) with a server-side increment and reads the new count
+from the same commit's answer (the transform result): one round trip, exact under any
+concurrency (increments never lose each other, and every request sees its own), and no
+transaction. The document is the user's own: it takes that user's requests of that class in one
+window and nothing of anyone else's, so its write rate is the caller's request rate, which this
+limit caps. Counters expire by TTL (``expire_at``).
 
 A caller found over the limit is remembered by the instance (:class:`Limiter`) as blocked until its
-window ends: its further requests in that window are refused from memory, without writing a hit or
-counting (a flood of refused requests costs no Firestore writes). Each instance learns it with
-one write of its own, so a blocked caller costs at most one hit per instance and window.
+window ends: its further requests in that window are refused from memory, without incrementing
+the counter (a flood of refused requests costs no Firestore writes). Each instance learns it
+with one increment of its own, so a blocked caller costs at most one write per instance and
+window.
 
 Answers carry the IETF draft headers ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 ``RateLimit-Reset`` (seconds until the window ends), and a 429 also ``Retry-After`` (seconds):
 https://datatracker.ietf.org/doc/draft-ietf-httpapi-ratelimit-headers/ and
-https://www.rfc-editor.org/rfc/rfc9110#name-retry-after.
+https://www.rfc-editor.org/rfc/rfc9110#name-retry-after. The increment's result:
+https://cloud.google.com/firestore/docs/reference/rpc/google.firestore.v1#writeresult
+(``transform_results``).
 """
 
 from __future__ import annotations
@@ -26,22 +29,23 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+
+from google.cloud import firestore
 
 from sharecast.app import AppContext
 from sharecast.errors import RateLimited
 
 COLLECTION = "rate_limits"
-HITS = "hits"
+#: The counter field of a window document.
+COUNT = "count"
 
 
 @dataclass(frozen=True)
 class Window:
     """The caller's state in the current window: ``limit``, ``remaining``, ``reset_s``
-    (seconds), and ``writes``: hit documents this request wrote (0 or 1)."""
+    (seconds), and ``writes``: counter increments this request wrote (0 or 1)."""
 
     limit: int
     remaining: int
@@ -70,7 +74,7 @@ MAX_BLOCKED = 10_000
 @dataclass(frozen=True)
 class Counters:
     """What one :class:`Limiter` did since it was built: ``checks`` (requests counted or
-    refused), ``hit_writes`` (hit documents written) and ``refused_from_memory`` (429s answered
+    refused), ``hit_writes`` (counter increments written) and ``refused_from_memory`` (429s answered
     without touching Firestore)."""
 
     checks: int
@@ -149,8 +153,8 @@ def check(
     now: datetime,
 ) -> Window:
     """Count this request against ``route_class`` for ``user_id``; return the window state.
-    Writes one hit document and reads one count, every time (:class:`Limiter` skips both for
-    callers it already refused).
+    One round trip: a server-side increment whose result comes back in the commit's answer,
+    every time (:class:`Limiter` skips it for callers it already refused).
 
     Raises :class:`RateLimited` (429, with ``Retry-After`` and ``RateLimit-*`` headers) when
     the count exceeds the limit, and ``KeyError`` for a class missing from the settings (a
@@ -159,16 +163,15 @@ def check(
     db, settings = ctx.db, ctx.settings
     limit, period = settings.rate_limit_table[route_class]
     window, reset_s = _window_of(now, period)
-    hits = (
-        db.collection(COLLECTION)
-        .document(window_doc_id(user_id, route_class, window))
-        .collection(HITS)
+    counter = db.collection(COLLECTION).document(window_doc_id(user_id, route_class, window))
+    written = counter.set(
+        {
+            COUNT: firestore.Increment(1),
+            "expire_at": now + timedelta(seconds=reset_s + settings.rate_limit_ttl_s),
+        },
+        merge=True,
     )
-    hits.document(uuid.uuid4().hex).create(
-        {"at": now, "expire_at": now + timedelta(seconds=reset_s + settings.rate_limit_ttl_s)}
-    )
-    result: Any = hits.limit(limit + 1).count(alias="n").get()
-    count = int(result[0][0].value)
+    count = int(written.transform_results[0].integer_value)
     state = Window(limit=limit, remaining=max(0, limit - count), reset_s=reset_s)
     if count > limit:
         raise _refusal(state, route_class, period)

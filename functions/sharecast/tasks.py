@@ -45,6 +45,10 @@ class PublishTask:
     ``generation`` is the target's ``generation`` when the task was made: rescheduling,
     publishing now or retrying by hand bumps the target's generation, which supersedes every
     task made before (their deliveries answer 200 and do nothing).
+
+    ``connection_id`` (optional, not part of the name) is the target's connection when the task
+    was made: the claim reads it together with the target instead of one read more (a target
+    whose connection changed since is read as usual).
     """
 
     post_id: str
@@ -52,6 +56,7 @@ class PublishTask:
     attempt: int
     generation: int = 0
     step: int = 0
+    connection_id: str | None = None
 
     @classmethod
     def next_for(cls, target: TargetRecord) -> PublishTask:
@@ -61,6 +66,7 @@ class PublishTask:
             target_id=target.id,
             attempt=target.attempts + 1,
             generation=target.generation,
+            connection_id=target.connection_id,
         )
 
     @property
@@ -82,6 +88,8 @@ class PublishTask:
             body["generation"] = self.generation
         if self.step:
             body["step"] = self.step
+        if self.connection_id:
+            body["connection_id"] = self.connection_id
         return json.dumps(body).encode()
 
 

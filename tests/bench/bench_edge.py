@@ -278,6 +278,7 @@ def threads_sweep(stack: Stack, seconds: float) -> None:
 
 
 def ratelimit_cost(stack: Stack) -> None:
+    from sharecast import ratelimit
     from sharecast.clients import Clients
     from sharecast.config import Settings
     from tests.support.api import ApiClient
@@ -287,12 +288,15 @@ def ratelimit_cost(stack: Stack) -> None:
     stack.restart_service("api")
     db = Clients(Settings()).firestore
 
-    def hits() -> int:
-        group: Any = db.collection_group("hits")
-        result = group.count(alias="n").get()
-        return int(result[0][0].value)
+    user = f"bench-limited-{time.time_ns()}"
 
-    api = ApiClient(stack.ports, f"bench-limited-{time.time_ns()}")
+    def hits() -> int:
+        """Increments of the user's counter in this hour's ``read`` window (one per write)."""
+        window = ratelimit.window_doc_id(user, "read", int(time.time()) // 3600)
+        doc = db.collection(ratelimit.COLLECTION).document(window).get()
+        return int((doc.to_dict() or {}).get(ratelimit.COUNT, 0))
+
+    api = ApiClient(stack.ports, user)
     start = hits()
     counted = [api.get("/posts/nothing").status_code for _ in range(limit)]
     after_counted = hits()
@@ -301,7 +305,7 @@ def ratelimit_cost(stack: Stack) -> None:
     written, blocked = after_counted - start, after_refused - after_counted
     print(
         f"rate limit read={limit}/3600: {len(counted)} counted requests ({set(counted)}) wrote "
-        f"{written} hit documents ({written / len(counted):.2f} per request); "
+        f"{written} counter increments ({written / len(counted):.2f} per request); "
         f"{len(refused)} refused ({set(refused)}) wrote {blocked} "
         f"({blocked / len(refused):.3f} per request)"
     )

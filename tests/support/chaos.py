@@ -3,12 +3,22 @@ sandbox injects faults, the publisher is SIGKILLed mid-attempt and restarted, an
 restarted; then every invariant is checked. Used by ``tests/e2e/test_chaos.py`` (make test) and,
 bigger, by ``tests/bench/bench_chaos.py`` (make bench).
 
-Invariants checked by :meth:`ChaosResult.problems`: every target terminal; no (platform,
-account, text) posted twice in the sandbox ledger; every SUCCESS has an external id that is the
-ledger's; every SSE client (reconnecting with ``Last-Event-ID`` after each relay restart)
-received the final status (status and version) of each of its targets; every event of every
-user's event log reached that user's webhook endpoint (a sandbox receiver answering 503 to
-``webhook_fail_rate`` of the deliveries) with a valid signature and a 2xx answer, at least once.
+The fault mix (:func:`fault_rules`), with the sandbox's own duplicate filter off so only
+Sharecast stands between a user and a double post: 5xx, permanent errors, X 429s with a wait,
+short latency, and the unknown outcomes of issues 13 and 14: *accept-then-drop* (the network
+stores the post and the connection is cut), *accept-then-hang* (it stores the post and answers
+after the client timed out) and *slow network* (it takes longer than the client timeout before
+storing the post, which then lands after the publisher gave up). Those three are slower than
+``PLATFORM_HTTP_TIMEOUT_S`` by :data:`BEYOND_TIMEOUT_S`, which the stack's settle window must
+exceed (``tests/conftest.py``).
+
+Invariants checked by :meth:`ChaosResult.problems`: every target terminal (nothing lost); no
+(platform, account, text) posted twice in the sandbox ledger; no target ``FAILED`` whose post is
+on the ledger; every SUCCESS has an external id that is the ledger's; every SSE client
+(reconnecting with ``Last-Event-ID`` after each relay restart) received the final status (status
+and version) of each of its targets; every event of every user's event log reached that user's
+webhook endpoint (a sandbox receiver answering 503 to ``webhook_fail_rate`` of the deliveries)
+with a valid signature and a 2xx answer, at least once.
 """
 
 from __future__ import annotations
@@ -49,19 +59,29 @@ TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
 FINAL_POST = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
 
 
+#: How much longer than the client timeout the slow faults take, seconds.
+BEYOND_TIMEOUT_S = 4.0
+
+
 @dataclass(frozen=True)
 class ChaosConfig:
-    """Size and violence of a run. Probabilities are per publish request to the sandbox."""
+    """Size and violence of a run. Probabilities are per publish request to the sandbox (an
+    error rule is drawn only when no earlier one fired, so the later ones fire a little less
+    often than their ``_p``). ``client_timeout_s`` is the stack's ``PLATFORM_HTTP_TIMEOUT_S``."""
 
     posts: int = 200
     users: int = 4
     publisher_kills: int = 3
     relay_restarts: int = 1
-    transient_p: float = 0.20
+    transient_p: float = 0.15
     permanent_p: float = 0.05
     rate_limit_p: float = 0.05
     latency_p: float = 0.30
     latency_ms: int = 150
+    accept_drop_p: float = 0.06
+    accept_hang_p: float = 0.04
+    slow_p: float = 0.04
+    client_timeout_s: float = 4.0
     create_threads: int = 4
     sweep_every_s: float = 2.0
     timeout_s: float = 300.0
@@ -69,12 +89,20 @@ class ChaosConfig:
     webhook_timeout_s: float = 240.0
     seed: int = 6
 
+    @property
+    def slow_ms(self) -> int:
+        """How long the slow faults take: beyond the client timeout."""
+        return int((self.client_timeout_s + BEYOND_TIMEOUT_S) * 1000)
+
 
 def fault_rules(cfg: ChaosConfig) -> list[dict[str, Any]]:
     """The sandbox fault rules of a run. 429s only on X: its wait hint is seconds, while
-    Facebook's is whole minutes (estimated_time_to_regain_access), too long for a test."""
+    Facebook's is whole minutes (estimated_time_to_regain_access), too long for a test. The slow
+    network is a ``latency`` rule: it delays the post itself, which lands after the client gave
+    up; ``accept_then_hang`` stores the post first and delays only the answer."""
     return [
         {"kind": "latency", "probability": cfg.latency_p, "latency_ms": cfg.latency_ms},
+        {"kind": "latency", "probability": cfg.slow_p, "latency_ms": cfg.slow_ms},
         {
             "kind": "rate_limit",
             "platform": "x",
@@ -83,6 +111,8 @@ def fault_rules(cfg: ChaosConfig) -> list[dict[str, Any]]:
         },
         {"kind": "server_error", "probability": cfg.transient_p},
         {"kind": "permanent", "probability": cfg.permanent_p},
+        {"kind": "accept_then_drop", "probability": cfg.accept_drop_p},
+        {"kind": "accept_then_hang", "probability": cfg.accept_hang_p, "latency_ms": cfg.slow_ms},
     ]
 
 
@@ -144,6 +174,7 @@ class ChaosResult:
     events: dict[str, set[str]] = field(default_factory=dict)  # user => event ids in the log
     webhooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user => received
     webhook_wait_s: float = 0.0
+    faults_fired: Counter[str] = field(default_factory=Counter)  # fault kind => firings
 
     def delivered(self, user_id: str) -> set[str]:
         """Event ids of ``user_id``'s deliveries that were verified and answered 2xx."""
@@ -165,6 +196,28 @@ class ChaosResult:
             "settled_after_targets_s": round(self.webhook_wait_s, 1),
         }
 
+    def _posted(self) -> Counter[tuple[str, str, str]]:
+        return Counter((p["platform"], p["account_id"], p["text"]) for p in self.ledger)
+
+    def _key(self, target_key: str) -> tuple[str, str, str]:
+        t = self.targets[target_key]
+        return (t["platform"], t["account_id"], self.texts[target_key])
+
+    def figures(self) -> dict[str, int]:
+        """The three figures the run must keep at zero: ledger duplicates, targets ``FAILED``
+        whose post is on the ledger, targets lost (created, never terminal or never seen)."""
+        posted = self._posted()
+        return {
+            "duplicates_on_ledger": sum(n - 1 for n in posted.values() if n > 1),
+            "failed_but_posted": sum(
+                1
+                for key, t in self.targets.items()
+                if t["status"] == "FAILED" and posted[self._key(key)] > 0
+            ),
+            "lost": sum(1 for t in self.targets.values() if t["status"] not in TERMINAL)
+            + max(0, len(self.owners) - len(self.targets)),
+        }
+
     def counts(self) -> dict[str, Any]:
         statuses = Counter(t["status"] for t in self.targets.values())
         errors = Counter(
@@ -178,6 +231,11 @@ class ChaosResult:
             "failed_by_code": dict(errors),
             "attempts": sum(t["attempts"] for t in self.targets.values()),
             "ledger_posts": len(self.ledger),
+            "ledger_posts_whose_answer_was_lost": sum(
+                1 for p in self.ledger if str(p.get("fault") or "").startswith("accept_then")
+            ),
+            "faults_fired": dict(self.faults_fired),
+            **self.figures(),
             "publisher_kills": self.kills,
             "relay_restarts": self.relay_restarts,
             "sse_reconnects": self.reconnects,
@@ -188,11 +246,17 @@ class ChaosResult:
     def problems(self) -> list[str]:
         """Every broken invariant, as sentences (empty: the run is clean)."""
         found: list[str] = []
+        for key in self.owners:
+            if key not in self.targets:
+                found.append(f"{key} lost: never read back")
         for key, t in self.targets.items():
             if t["status"] not in TERMINAL:
                 found.append(f"{key} not terminal: {t['status']}")
-        posted = Counter((p["platform"], p["account_id"], p["text"]) for p in self.ledger)
+        posted = self._posted()
         found += [f"posted {n} times: {k}" for k, n in posted.items() if n > 1]
+        for key, t in self.targets.items():
+            if t["status"] == "FAILED" and posted[self._key(key)]:
+                found.append(f"{key} FAILED ({t['error']['code']}) while its post exists")
         by_key = {(p["platform"], p["account_id"], p["text"]): p for p in self.ledger}
         for key, t in self.targets.items():
             if t["status"] != "SUCCESS":
@@ -370,6 +434,11 @@ def run_chaos(
         result.frames[user_id] = stream.all_frames()
         result.reconnects += stream.reconnects
     result.ledger = [p for p in sandbox.ledger() if p["text"].startswith(f"chaos {run_id} ")]
+    for rule in sandbox.faults():
+        kind = rule["kind"]
+        if kind == "latency" and rule["latency_ms"] > cfg.client_timeout_s * 1000:
+            kind = "slow_network"
+        result.faults_fired[kind] += rule["fired"]
     sandbox.reset()
     return result
 

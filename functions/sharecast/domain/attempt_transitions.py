@@ -3,6 +3,15 @@ docs/semantics.md#the-publisher).
 
 The publisher asks :func:`decide_claim` what a task delivery may do, then applies
 :func:`claimed`, :func:`succeeded` or :func:`failed` to build the new target state.
+
+An attempt whose outcome is unknown (the request may have reached the network: a timeout, a
+dropped answer, a 5xx, a crash) does not end: :func:`outcome_unknown` keeps it ``PUBLISHING``
+with error ``UNCERTAIN`` and a continuation due when the network's settle window is over; that
+continuation checks whether the post exists and ends the attempt with :func:`succeeded` (found),
+:func:`resolved_absent` (not there: the attempt failed with its original cause),
+:func:`check_again` (the lookup itself failed) or :func:`failed_uncertain` (no way to tell).
+A target is therefore never ``FAILED`` while the post may exist unless the network cannot be
+asked (docs/semantics.md#exactly-once-and-uncertain).
 """
 
 from __future__ import annotations
@@ -14,6 +23,15 @@ from enum import StrEnum
 from sharecast.domain.backoff import RetryPolicy
 from sharecast.domain.models import TargetError, TargetRecord
 from sharecast.domain.statuses import TargetStatus
+from sharecast.timeutil import isoformat
+
+#: Error code of a target whose attempt's outcome is unknown while its check is pending
+#: (retryable), and of one that ended without a way to tell whether the post exists (final).
+UNCERTAIN = "UNCERTAIN"
+#: Cause recorded when a publisher died mid-attempt (its lease expired).
+UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+#: Fields that describe a pending existence check; cleared once the check decides.
+_CHECK_CLEARED = {"uncertain_cause": None, "settle_until": None, "checks": 0}
 
 
 class ClaimAction(StrEnum):
@@ -92,15 +110,39 @@ def _bump(target: TargetRecord, now: datetime, **changes: object) -> TargetRecor
 
 
 def claimed(
-    target: TargetRecord, *, action: ClaimAction, lease_id: str, lease_s: float, now: datetime
+    target: TargetRecord,
+    *,
+    action: ClaimAction,
+    lease_id: str,
+    lease_s: float,
+    now: datetime,
+    settle_s: float = 0.0,
 ) -> TargetRecord:
     """The target leased until now + lease_s to a new attempt (START: attempts + 1, step 0), a
-    resumed one (RESUME: the outcome of the interrupted step is unknown, so ``uncertain_since``
-    is set) or the next step of a waiting one (CONTINUE). ``step_state`` is kept throughout."""
+    resumed one or the next step of a waiting one (CONTINUE). ``step_state`` is kept throughout.
+
+    RESUME: the delivery that held the lease died, so its request may have reached the network:
+    the outcome is unknown (``uncertain_since``, cause ``UNKNOWN_OUTCOME``) and the existence
+    check may run only ``settle_s`` seconds after the dead lease ended (``settle_until``; the
+    request was sent before then). A resumed check keeps its cause and window."""
     start = action is ClaimAction.START
-    uncertain = target.uncertain_since
-    if action is ClaimAction.RESUME and uncertain is None:
-        uncertain = target.attempt_started_at or now
+    changes: dict[str, object] = {}
+    if action is ClaimAction.RESUME and target.uncertain_cause is None:
+        cause = TargetError(
+            code=UNKNOWN_OUTCOME,
+            message="the publisher stopped before it recorded the outcome (its lease expired)",
+            retryable=True,
+            attempts=target.attempts,
+            max_attempts=target.max_attempts,
+        )
+        check_at = (target.lease_until or now) + timedelta(seconds=settle_s)
+        changes = {
+            "uncertain_since": target.uncertain_since or target.attempt_started_at or now,
+            "uncertain_cause": cause,
+            "settle_until": check_at,
+            "checks": 0,
+            "error": uncertain_error(target, cause, check_at=check_at, now=now),
+        }
     return _bump(
         target,
         now,
@@ -110,9 +152,134 @@ def claimed(
         lease_id=lease_id,
         lease_until=now + timedelta(seconds=lease_s),
         attempt_started_at=now if start else target.attempt_started_at,
-        uncertain_since=uncertain,
         next_attempt_at=None,
         continue_at=None,
+        **changes,
+    )
+
+
+def uncertain_error(
+    target: TargetRecord, cause: TargetError, *, check_at: datetime, now: datetime
+) -> TargetError:
+    """The error a user sees while the outcome is unknown: code ``UNCERTAIN``, retryable, with
+    ``retry_after_s`` = seconds from ``now`` until the check, and the cause in the message."""
+    return TargetError(
+        code=UNCERTAIN,
+        message=(
+            f"{cause.code}: {cause.message}"[:700]
+            + f"; the network may have published the post: checking at {isoformat(check_at)}"
+            " and sending again only if it is not there"
+        ),
+        retryable=True,
+        retry_after_s=max(0.0, (check_at - now).total_seconds()),
+        attempts=target.attempts,
+        max_attempts=target.max_attempts,
+    )
+
+
+def outcome_unknown(
+    target: TargetRecord, *, code: str, message: str, settle_s: float, now: datetime
+) -> TargetRecord:
+    """The target after a call whose request may have reached the network without an answer
+    (``code``/``message``: what ended it). The attempt goes on: still ``PUBLISHING``, lease
+    released, its existence check due as continuation ``step + 1`` after ``settle_s`` seconds,
+    error ``UNCERTAIN`` meanwhile. ``uncertain_since`` (where the lookup starts) is the earliest
+    attempt that may have posted."""
+    cause = TargetError(
+        code=code,
+        message=message[:1000],
+        retryable=True,
+        attempts=target.attempts,
+        max_attempts=target.max_attempts,
+    )
+    check_at = now + timedelta(seconds=max(settle_s, 0.0))
+    return _bump(
+        target,
+        now,
+        lease_id=None,
+        lease_until=None,
+        step=target.step + 1,
+        continue_at=check_at,
+        uncertain_since=target.uncertain_since or target.attempt_started_at or now,
+        uncertain_cause=cause,
+        settle_until=check_at,
+        checks=0,
+        error=uncertain_error(target, cause, check_at=check_at, now=now),
+    )
+
+
+def check_again(
+    target: TargetRecord,
+    *,
+    code: str,
+    message: str,
+    retry_after_s: float | None,
+    policy: RetryPolicy,
+    max_checks: int,
+    now: datetime,
+) -> TargetRecord:
+    """The target after its existence check could not be made (the lookup answered ``code``):
+    another check after the platform's backoff (or its wait hint), or, after ``max_checks``
+    failed checks, :func:`failed_uncertain`."""
+    assert target.uncertain_cause is not None
+    checks = target.checks + 1
+    if checks >= max_checks:
+        return failed_uncertain(
+            target,
+            message=f"could not check whether the post exists ({code}: {message})"[:1000],
+            now=now,
+        )
+    delay = policy.delay_after(checks, retry_after_s=retry_after_s)
+    check_at = now + timedelta(seconds=delay)
+    return _bump(
+        target,
+        now,
+        lease_id=None,
+        lease_until=None,
+        step=target.step + 1,
+        continue_at=check_at,
+        checks=checks,
+        error=uncertain_error(target, target.uncertain_cause, check_at=check_at, now=now),
+    )
+
+
+def failed_uncertain(target: TargetRecord, *, message: str, now: datetime) -> TargetRecord:
+    """The target ``FAILED`` with code ``UNCERTAIN`` (not retryable): the post may exist and the
+    network offers no way to tell, so Sharecast stops rather than post twice."""
+    error = TargetError(
+        code=UNCERTAIN,
+        message=message[:1000],
+        retryable=False,
+        attempts=target.attempts,
+        max_attempts=target.max_attempts,
+    )
+    return _bump(
+        target,
+        now,
+        **_CHECK_CLEARED,
+        status=TargetStatus.FAILED,
+        next_attempt_at=None,
+        lease_id=None,
+        lease_until=None,
+        continue_at=None,
+        error=error,
+    )
+
+
+def resolved_absent(target: TargetRecord, *, policy: RetryPolicy, now: datetime) -> TargetRecord:
+    """The target after its existence check found no post once the settle window was over: the
+    attempt failed with the cause of its unknown outcome (``RETRYING`` or ``FAILED`` as
+    :func:`failed` decides). ``uncertain_since`` stays: later attempts look first too."""
+    cause = target.uncertain_cause
+    assert cause is not None
+    return failed(
+        target,
+        code=cause.code,
+        message=f"{cause.message}; no post found on the network after the settle window",
+        retryable=cause.retryable,
+        retry_after_s=None,
+        policy=policy,
+        now=now,
     )
 
 
@@ -136,6 +303,7 @@ def succeeded(
     return _bump(
         target,
         now,
+        **_CHECK_CLEARED,
         status=TargetStatus.SUCCESS,
         external_id=external_id,
         external_url=external_url,
@@ -154,16 +322,13 @@ def failed(
     message: str,
     retryable: bool,
     retry_after_s: float | None,
-    maybe_posted: bool,
     policy: RetryPolicy,
     now: datetime,
 ) -> TargetRecord:
     """The target after a failed attempt: ``RETRYING`` with ``next_attempt_at`` when the error
     is transient and attempts remain, otherwise ``FAILED``. ``error`` follows
-    docs/semantics.md#statuses-and-rules.
-
-    ``maybe_posted`` (the request may have reached the platform: timeout, dropped connection)
-    sets ``uncertain_since`` so the next attempt reconciles before sending."""
+    docs/semantics.md#statuses-and-rules. Only for attempts known not to have posted: an
+    unknown outcome goes through :func:`outcome_unknown` first."""
     error = TargetError(
         code=code,
         message=message[:1000],
@@ -178,15 +343,12 @@ def failed(
         max_s=policy.max_s,
         jitter=policy.jitter,
     )
-    uncertain = target.uncertain_since
-    if maybe_posted and uncertain is None:
-        uncertain = target.attempt_started_at or now
     if retryable and bounded.can_retry(target.attempts):
         delay = bounded.delay_after(target.attempts, retry_after_s=retry_after_s)
         return _bump(
             target,
             now,
-            uncertain_since=uncertain,
+            **_CHECK_CLEARED,
             status=TargetStatus.RETRYING,
             next_attempt_at=now + timedelta(seconds=delay),
             lease_id=None,
@@ -197,7 +359,7 @@ def failed(
     return _bump(
         target,
         now,
-        uncertain_since=uncertain,
+        **_CHECK_CLEARED,
         status=TargetStatus.FAILED,
         next_attempt_at=None,
         lease_id=None,

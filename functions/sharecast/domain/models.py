@@ -17,15 +17,23 @@ from sharecast.domain.statuses import Platform, PostStatus, TargetStatus
 from sharecast.timeutil import isoformat
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: (v.value if isinstance(v, Enum) else v) for k, v in value.items()}
+    return value
+
+
 class Record(BaseModel):
     """Base of stored records: converts to and from Firestore documents."""
 
     model_config = ConfigDict(validate_assignment=True)
 
     def to_doc(self) -> dict[str, Any]:
-        """Firestore fields (enums as strings, datetimes native)."""
+        """Firestore fields (enums as strings, also as the values of a map; datetimes native)."""
         doc = self.model_dump(mode="python", exclude={"id"})
-        return {k: (v.value if isinstance(v, Enum) else v) for k, v in doc.items()}
+        return {k: _plain(v) for k, v in doc.items()}
 
     @classmethod
     def from_doc(cls, doc_id: str, doc: dict[str, Any]) -> Self:
@@ -74,6 +82,11 @@ class PostRecord(Record):
     #: Who asked for this post when it was not the user directly, e.g. a video share:
     #: ``{"kind": "share", "record_id", "round_id"}`` (see ``sharecast.shares.outcome``).
     origin: dict[str, str] | None = None
+    #: The terminal status of each target that has one (target id → ``SUCCESS``, ``FAILED`` or
+    #: ``CANCELLED``), kept in the commit that changes the target: the post's status is rolled
+    #: up from it without reading the targets (``domain.rollup.rollup_after``). ``None`` on a
+    #: post stored before it existed (rebuilt from the targets on its next change).
+    target_outcomes: dict[str, TargetStatus] | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime
@@ -98,6 +111,10 @@ class TargetRecord(Record):
     ``uncertain_since`` is set once an attempt may have reached the platform without Sharecast
     learning the outcome (a crash, a timeout, a lost response): every later attempt first looks
     for the post on the platform instead of sending it again (docs/semantics.md#statuses-and-rules).
+    While the outcome of the attempt in flight is unknown, ``uncertain_cause`` holds what ended
+    it (the timeout, the 5xx...) and ``settle_until`` the earliest time its existence check may
+    run (the network's settle window); ``checks`` counts checks whose lookup itself failed.
+    Both are cleared once the check decides (docs/semantics.md#exactly-once-and-uncertain).
 
     ``generation`` counts the user's reschedules of this target (publish now, a new schedule,
     new targets, a manual retry). Every task carries the generation it was made for; a task of
@@ -129,6 +146,9 @@ class TargetRecord(Record):
     lease_until: datetime | None = None
     attempt_started_at: datetime | None = None
     uncertain_since: datetime | None = None
+    uncertain_cause: TargetError | None = None
+    settle_until: datetime | None = None
+    checks: int = 0
     media: list[TargetMedia] = []
     step: int = 0
     step_state: dict[str, Any] = {}

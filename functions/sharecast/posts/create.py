@@ -30,7 +30,8 @@ def create_post(
     Raises :class:`sharecast.errors.ValidationFailed` (422) listing every problem before
     anything is stored. If Cloud Tasks is unavailable the post is still stored with
     ``enqueue_pending`` set, and the sweeper enqueues it later (docs/semantics.md#the-sweeper); the
-    post is never lost. The creation events are published after the commit (the outbox).
+    post is never lost. The creation events are published after the commit (the outbox) and
+    marked in the commit that clears ``enqueue_pending``; the tasks are created concurrently.
     """
     post_id = uuid.uuid4().hex
     targets = plan_targets(ctx, user_id=user_id, post_id=post_id, request=request, now=now)
@@ -45,6 +46,7 @@ def create_post(
         enqueue_pending=not request.draft,
         origin=request.origin,
         allow_late=request.allow_late,
+        target_outcomes={},
         created_at=now,
         updated_at=now,
     )
@@ -55,7 +57,9 @@ def create_post(
         Event.new(user_id=user_id, type=EventType.TARGET_STATUS, data=t.snapshot()) for t in targets
     ]
     posts_store.create_post(ctx.db, post=post, targets=targets, events=events, outbox=ctx.outbox)
-    ctx.outbox.flush(events)
-    if not request.draft and enqueue_targets(ctx, post=post, targets=targets, now=now):
+    published = ctx.outbox.publish(events)
+    if request.draft:
+        ctx.outbox.mark_now(published)
+    elif enqueue_targets(ctx, post=post, targets=targets, now=now, published=published):
         post = post.model_copy(update={"enqueue_pending": False})
     return post, targets

@@ -57,9 +57,7 @@ def _apply(
         if t.status is TargetStatus.PENDING and t.next_attempt_at is not None
     ]
     if enqueue_targets(ctx, post=change.post, targets=due, now=now):
-        post = change.post.model_copy(
-            update={"enqueue_pending": False, "version": change.post.version + 1}
-        )
+        post = change.post.model_copy(update={"enqueue_pending": False})
         return replace(change, post=post, requeued=True)
     return replace(change, requeued=True)
 
@@ -232,9 +230,11 @@ def _carry_over(
     reschedule: bool,
     now: datetime,
 ) -> list[TargetRecord]:
-    """``planned`` with one new version for all, each keeping its creation time and, unless
-    rescheduled, its due time."""
-    version = max((t.version for t in old_targets), default=0) + 1
+    """``planned``, each keeping its creation time and, unless rescheduled, its due time. A kept
+    target's version goes up by one (its event carries it: no gap); a new target starts above
+    every version the post's targets had, so it outranks the ``CANCELLED`` snapshot of a
+    removed target that had the same id."""
+    fresh = max((t.version for t in old_targets), default=0) + 1
     old = {t.id: t for t in old_targets}
     out = []
     for target in planned:
@@ -243,6 +243,7 @@ def _carry_over(
             {} if reschedule or previous is None else {"next_attempt_at": previous.next_attempt_at}
         )
         created = previous.created_at if previous is not None else now
+        version = previous.version + 1 if previous is not None else fresh
         out.append(target.model_copy(update={"version": version, "created_at": created, **keep}))
     return out
 

@@ -188,31 +188,38 @@ def _connections(
     platforms: list[Platform | None],
     now: datetime,
 ) -> tuple[list[ConnectionRecord | None], list[FieldProblem]]:
-    """The connection of every usable target, and a ``NOT_CONNECTED`` problem per missing
-    one."""
-    connections: list[ConnectionRecord | None] = []
-    problems: list[FieldProblem] = []
-    for index, (target, platform) in enumerate(zip(request.targets, platforms, strict=True)):
-        conn = None
-        if platform is not None:
-            conn = connections_store.find_connection(
-                ctx.db, user_id=user_id, platform=platform, account_id=target.account_id
+    """The connection of every usable target (looked up concurrently: one round trip of wall
+    time), and a ``NOT_CONNECTED`` problem per missing one."""
+
+    def lookup(pair: tuple[TargetInput, Platform | None]) -> ConnectionRecord | None:
+        target, platform = pair
+        if platform is None:
+            return None
+        conn = connections_store.find_connection(
+            ctx.db, user_id=user_id, platform=platform, account_id=target.account_id
+        )
+        if conn is None and ctx.settings.sandbox_connections and target.account_id is None:
+            conn = connections_store.ensure_sandbox_connection(
+                ctx.db, vault=ctx.vault, user_id=user_id, platform=platform, now=now
             )
-            if conn is None and ctx.settings.sandbox_connections and target.account_id is None:
-                conn = connections_store.ensure_sandbox_connection(
-                    ctx.db, vault=ctx.vault, user_id=user_id, platform=platform, now=now
+        return conn
+
+    pairs = list(zip(request.targets, platforms, strict=True))
+    usable = sum(1 for _, platform in pairs if platform is not None)
+    found = list(ctx.io.map(lookup, pairs)) if usable > 1 else [lookup(p) for p in pairs]
+    problems: list[FieldProblem] = []
+    for index, conn in enumerate(found):
+        platform = pairs[index][1]
+        if conn is None and platform is not None:
+            problems.append(
+                FieldProblem(
+                    f"platforms[{index}].accountId",
+                    "NOT_CONNECTED",
+                    f"no active {platform.value} connection for this account",
+                    index,
                 )
-            if conn is None:
-                problems.append(
-                    FieldProblem(
-                        f"platforms[{index}].accountId",
-                        "NOT_CONNECTED",
-                        f"no active {platform.value} connection for this account",
-                        index,
-                    )
-                )
-        connections.append(conn)
-    return connections, problems
+            )
+    return found, problems
 
 
 def _duplicate_accounts(

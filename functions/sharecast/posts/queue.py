@@ -8,11 +8,13 @@ sweeper for posts saved while Cloud Tasks was down.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from google.api_core.exceptions import GoogleAPICallError, RetryError
 
 from sharecast.app import AppContext
+from sharecast.domain.events import Event
 from sharecast.domain.models import PostRecord, TargetRecord
 from sharecast.logs import fields
 from sharecast.store import posts as posts_store
@@ -22,31 +24,43 @@ log = logging.getLogger(__name__)
 
 
 def enqueue_targets(
-    ctx: AppContext, *, post: PostRecord, targets: list[TargetRecord], now: datetime
+    ctx: AppContext,
+    *,
+    post: PostRecord,
+    targets: list[TargetRecord],
+    now: datetime,
+    published: Sequence[Event] = (),
 ) -> bool:
-    """Create the next task of every target (in its generation); clear ``enqueue_pending``
-    when all exist. A target due beyond Cloud Tasks' horizon (``tasks.SCHEDULE_HORIZON``)
-    gets its task later, from the sweeper, when it comes within it.
+    """Create the next task of every target (in its generation), concurrently; clear
+    ``enqueue_pending`` when all exist, in one commit with the ``published_at`` marks of
+    ``published`` (events of the post published after its creation commit). A target due beyond
+    Cloud Tasks' horizon (``tasks.SCHEDULE_HORIZON``) gets its task later, from the sweeper,
+    when it comes within it.
 
     Idempotent (named tasks). Returns ``False`` and leaves the post marked when Cloud Tasks
-    fails, so the sweeper retries.
+    fails, so the sweeper retries (the events are still marked).
     """
+    due = [t for t in targets if within_horizon(t.next_attempt_at, now=now)]
+
+    def create(target: TargetRecord) -> bool:
+        task = PublishTask.next_for(target)
+        return enqueue_publish(ctx.tasks, ctx.settings, task, schedule_at=target.next_attempt_at)
+
     try:
-        for target in targets:
-            if not within_horizon(target.next_attempt_at, now=now):
-                continue
-            enqueue_publish(
-                ctx.tasks,
-                ctx.settings,
-                PublishTask.next_for(target),
-                schedule_at=target.next_attempt_at,
-            )
+        if len(due) > 1:
+            list(ctx.io.map(create, due))
+        else:
+            for target in due:
+                create(target)
     except (GoogleAPICallError, RetryError):
         log.warning(
             "enqueue failed; post left for the sweeper",
             exc_info=True,
             extra=fields(post_id=post.id),
         )
+        ctx.outbox.mark_now(published)
         return False
-    posts_store.mark_enqueued(ctx.db, post.id, now)
+    posts_store.mark_enqueued(
+        ctx.db, post.id, now, mark=lambda batch: ctx.outbox.mark(batch, published)
+    )
     return True

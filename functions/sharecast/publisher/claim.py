@@ -3,27 +3,45 @@
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sharecast.app import AppContext
 from sharecast.domain.attempt_transitions import ClaimAction, ClaimDecision, claimed, decide_claim
-from sharecast.domain.models import TargetRecord
-from sharecast.logs import fields
-from sharecast.store.posts import TargetChange, change_target, rollup_post
+from sharecast.domain.events import Event
+from sharecast.domain.models import ConnectionRecord, TargetRecord
+from sharecast.store import connections as connections_store
+from sharecast.store.posts import TargetChange, change_target, sync_rollup
 from sharecast.tasks import PublishTask
-
-log = logging.getLogger(__name__)
 
 #: Actions that take the lease and call the connector.
 CLAIMING = frozenset({ClaimAction.START, ClaimAction.RESUME, ClaimAction.CONTINUE})
 
 
-def claim(ctx: AppContext, *, task: PublishTask, lease_id: str, now: datetime) -> TargetChange:
+@dataclass(frozen=True)
+class Claim:
+    """The claim's change (``change.detail`` is the :class:`ClaimDecision`), its events that
+    were published (still to be marked in the record's commit), and the target's connection
+    when the task named it and it was read with the target."""
+
+    change: TargetChange
+    published: list[Event]
+    connection: ConnectionRecord | None = None
+
+    @property
+    def decision(self) -> ClaimDecision:
+        """What the delivery may do."""
+        decision: ClaimDecision = self.change.detail
+        return decision
+
+
+def claim(ctx: AppContext, *, task: PublishTask, lease_id: str, now: datetime) -> Claim:
     """Decide what the delivery of ``task`` may do and, when it publishes, lease the target to
-    ``lease_id`` for ``LEASE_S`` seconds, in one transaction on the target. ``detail`` of the
-    result is the :class:`ClaimDecision`. The claim's events are published and the post rolled
-    up (a failed rollup is repaired by the one after recording). Raises ``NotFound``."""
+    ``lease_id`` for ``LEASE_S`` seconds: one batched read of the target, its post and the
+    connection the task names, one commit of the target, its event and (when a ``SCHEDULED``
+    post starts) the post's rollup.
+    The events are published at once and marked by the record's commit. A terminal target
+    whose post missed its outcome gets the rollup repaired. Raises ``NotFound``."""
 
     def decide(target: TargetRecord) -> tuple[TargetRecord | None, ClaimDecision]:
         decision = decide_claim(
@@ -37,25 +55,26 @@ def claim(ctx: AppContext, *, task: PublishTask, lease_id: str, now: datetime) -
             lease_id=lease_id,
             lease_s=ctx.settings.lease_s,
             now=now,
+            settle_s=ctx.settings.settle_s(target.platform.value),
         )
         return leased, decision
 
+    conn_ref = (
+        connections_store.connection_ref(ctx.db, task.connection_id) if task.connection_id else None
+    )
     change = change_target(
         ctx.db,
         post_id=task.post_id,
         target_id=task.target_id,
         mutate=decide,
         outbox=ctx.outbox,
+        also_read=[conn_ref] if conn_ref is not None else [],
     )
-    ctx.outbox.flush(change.events)
-    try:
-        roll_up(ctx, task.post_id)
-    except Exception:  # not fatal: the rollup after recording brings the post up to date
-        log.warning("post rollup failed", exc_info=True, extra=fields(post_id=task.post_id))
-    return change
-
-
-def roll_up(ctx: AppContext, post_id: str) -> None:
-    """Bring the post's status in line with its targets and publish the event. Raises what
-    :func:`sharecast.store.posts.rollup_post` raises."""
-    ctx.outbox.flush(rollup_post(ctx.db, post_id=post_id, now=ctx.now(), outbox=ctx.outbox))
+    doc = change.extra.get(conn_ref.path) if conn_ref is not None else None
+    connection = ConnectionRecord.from_doc(conn_ref.id, doc) if conn_ref and doc else None
+    result = Claim(
+        change=change, published=ctx.outbox.publish(change.events), connection=connection
+    )
+    if result.decision.action is ClaimAction.NOOP_TERMINAL:
+        ctx.outbox.flush(sync_rollup(ctx.db, state=change, outbox=ctx.outbox, now=now))
+    return result

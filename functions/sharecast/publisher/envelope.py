@@ -39,6 +39,7 @@ def parse_task(request: Request) -> tuple[PublishTask, Delivery]:
             attempt=int(body["attempt"]),
             generation=int(body.get("generation", 0)),
             step=int(body.get("step", 0)),
+            connection_id=str(body["connection_id"]) if body.get("connection_id") else None,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadRequest(f"malformed task body: {type(exc).__name__}") from exc

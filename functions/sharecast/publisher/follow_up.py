@@ -1,10 +1,10 @@
 """Step 4 of an attempt: what follows a recorded outcome (docs/semantics.md#the-publisher).
 
-The post's status is rolled up, the outcome consumers of the context react to the recorded
-target (the share sync today; the publisher does not know who they are), and the next task is
-queued: the next attempt after a transient failure, or the continuation of a multi-step
-platform. A task that cannot be queued is left to the sweeper (the outcome is recorded, so the
-answer stays 2xx).
+The outcome consumers of the context react to the recorded target (the share sync today; the
+publisher does not know who they are), and the next task is queued: the next attempt after a
+transient failure, or the continuation of a multi-step platform or of an unknown outcome's
+check. The post's rollup is already in the record's commit. A task that cannot be queued is
+left to the sweeper (the outcome is recorded, so the answer stays 2xx).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sharecast.domain.attempt_transitions import ClaimDecision
 from sharecast.domain.models import TargetRecord
 from sharecast.domain.statuses import TargetStatus
 from sharecast.logs import fields
-from sharecast.publisher.claim import roll_up
 from sharecast.publisher.report import AttemptReport
 from sharecast.store.posts import TargetChange
 from sharecast.tasks import PublishTask, enqueue_publish
@@ -26,15 +25,10 @@ log = logging.getLogger(__name__)
 
 
 def follow_up(ctx: AppContext, change: TargetChange, decision: ClaimDecision) -> AttemptReport:
-    """Roll up, notify the outcome consumers, then queue what comes next. ``redeliver`` is set
-    when the rollup or a consumer failed: the redelivery changes nothing on the target and
-    repeats them (both are idempotent)."""
+    """Notify the outcome consumers, then queue what comes next. ``redeliver`` is set when a
+    consumer failed: the redelivery changes nothing on the target and repeats it (consumers
+    are idempotent)."""
     action, target = decision.action.value, change.target
-    try:
-        roll_up(ctx, target.post_id)
-    except Exception:  # recorded, but the post status lags: the redelivery repairs the rollup
-        log.warning("post rollup failed", exc_info=True, extra=fields(post_id=target.post_id))
-        return AttemptReport(action, target.status.value, "post rollup pending", redeliver=True)
     if change.changed and not ctx.notify_outcome(target):
         return AttemptReport(action, target.status.value, "share sync pending", redeliver=True)
     if not change.changed:
@@ -62,6 +56,7 @@ def schedule_continuation(
         attempt=target.attempts,
         generation=target.generation,
         step=target.step,
+        connection_id=target.connection_id,
     )
     return _enqueue(ctx, task, target, decision, when=target.continue_at, what="continuation")
 

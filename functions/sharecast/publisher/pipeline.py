@@ -1,10 +1,11 @@
 """One delivery of a publish task: claim → execute → record → follow-up
 (docs/semantics.md#statuses-and-rules, docs/semantics.md#the-publisher).
 
-- :mod:`.claim`: decide what the delivery may do and lease the target (one transaction);
-- :mod:`.execute`: call the platform's connector (reconciling after an uncertain attempt);
-- :mod:`.record`: write the outcome, its events and the attempt log under the lease;
-- :mod:`.follow_up`: roll the post up, notify outcome consumers, queue the next task.
+- :mod:`.claim`: decide what the delivery may do and lease the target (one read, one commit);
+- :mod:`.execute`: call the platform's connector (or check an unknown outcome);
+- :mod:`.record`: write the outcome, its events, the attempt log and the post's rollup under
+  the lease (one commit, usually without reading again);
+- :mod:`.follow_up`: notify outcome consumers, queue the next task.
 """
 
 from __future__ import annotations
@@ -46,21 +47,29 @@ def run_attempt(ctx: AppContext, *, task: PublishTask) -> AttemptReport:
         claimed = claim(ctx, task=task, lease_id=lease_id, now=started_at)
     except NotFound as exc:
         return AttemptReport("NOOP_MISSING", None, str(exc))
-    decision: ClaimDecision = claimed.detail
+    decision = claimed.decision
     if decision.action not in CLAIMING:
-        return _without_claim(ctx, claimed, decision)
+        return _without_claim(ctx, claimed.change, decision)
     steps = TargetSteps(
         ctx.db,
-        target=claimed.target,
+        known=claimed.change,
         lease_id=lease_id,
         lease_s=ctx.settings.lease_s,
         outbox=ctx.outbox,
     )
     clock = time.monotonic()
-    outcome = execute(ctx, claimed.target, steps)
+    outcome = execute(ctx, claimed.change.target, steps, connection=claimed.connection)
     duration_ms = int((time.monotonic() - clock) * 1000)
     timing = Timing(started_at=started_at, finished_at=ctx.now(), duration_ms=duration_ms)
-    recorded = record(ctx, task=task, lease_id=lease_id, outcome=outcome, timing=timing)
+    recorded = record(
+        ctx,
+        task=task,
+        lease_id=lease_id,
+        outcome=outcome,
+        timing=timing,
+        known=steps.latest,
+        published=claimed.published,
+    )
     report = follow_up(ctx, recorded, decision)
     _log_finished(task, recorded, duration_ms)
     return report

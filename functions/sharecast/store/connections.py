@@ -30,6 +30,11 @@ def connection_id(user_id: str, platform: Platform, account_id: str) -> str:
     return f"{platform.value}-{digest[:32]}"
 
 
+def connection_ref(db: firestore.Client, conn_id: str) -> firestore.DocumentReference:
+    """Reference of ``connections/{conn_id}``."""
+    return db.collection(CONNECTIONS).document(conn_id)
+
+
 def get_connection(db: firestore.Client, conn_id: str) -> ConnectionRecord:
     """A connection by id. Raises :class:`NotFound`."""
     snap = db.collection(CONNECTIONS).document(conn_id).get()

@@ -2,11 +2,14 @@
 one batch that writes the post and its targets with their events, guarded by the
 ``update_time`` of each document read (:mod:`sharecast.store.optimistic`).
 
-The publisher claims a target in a transaction on that target. Every target this change writes
-carries the ``update_time`` it was read with, so the two serialize: either the claim commits
-first and this change's precondition fails (it reads again and sees the started target, which
-refuses the change), or this change commits first and the claim, whose read is now stale, runs
-again and sees the change (a cancelled target, a new generation).
+The publisher's claim writes a target guarded by the ``update_time`` it read it with
+(:func:`sharecast.store.posts.change_target`), and so does every target this change writes, so
+the two serialize: either the claim commits first and this change's precondition fails (it
+reads again and sees the started target, which refuses the change), or this change commits
+first and the claim, whose read is now stale, runs again and sees the change (a cancelled
+target, a new generation). The post's ``target_outcomes`` (the targets' terminal statuses, which
+the publisher rolls the post up from without reading the siblings) are kept equal to the
+targets this change leaves.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from google.cloud import firestore
 
 from sharecast.domain.events import Event
 from sharecast.domain.models import PostRecord, TargetRecord
+from sharecast.domain.rollup import outcomes_of
 from sharecast.domain.statuses import EventType, TargetStatus
 from sharecast.domain.user_transitions import PostPlan, bump_target
 from sharecast.errors import NotFound
@@ -81,8 +85,11 @@ def _change_once(
     plan = mutate(post, [by_id[t] for t in post.target_ids if t in by_id])
     batch, user = db.batch(), post.user_id
     events: list[Event] = []
+    outcomes = outcomes_of(plan.targets)
+    new_post = plan.post.model_copy(update={"target_outcomes": outcomes})
+    if plan.post.version != post.version or post.target_outcomes != outcomes:
+        batch.update(ref, new_post.to_doc(), option=_unchanged_since(db, snap))
     if plan.post.version != post.version:
-        batch.update(ref, plan.post.to_doc(), option=_unchanged_since(db, snap))
         events.append(
             Event.new(user_id=user, type=EventType.POST_STATUS, data=plan.post.snapshot())
         )
@@ -105,7 +112,7 @@ def _change_once(
         events.append(Event.new(user_id=user, type=EventType.TARGET_STATUS, data=last.snapshot()))
     outbox.add(batch, events)
     batch.commit()
-    return PostChange(post=plan.post, targets=plan.targets, events=events)
+    return PostChange(post=new_post, targets=plan.targets, events=events)
 
 
 def _event(user_id: str, kind: EventType, data: dict[str, Any]) -> Event:

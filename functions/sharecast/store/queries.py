@@ -401,8 +401,8 @@ EVENTS_TTL = TtlPolicy(collection_group="events", field="expire_at")
 #: ``oauth_states/{state}.expire_at`` (written by ``store.oauth_states.create_state``).
 OAUTH_STATES_TTL = TtlPolicy(collection_group="oauth_states", field="expire_at")
 
-#: ``rate_limits/{user}:{class}:{window}/hits/{id}.expire_at`` (``sharecast.ratelimit``).
-RATE_LIMITS_TTL = TtlPolicy(collection_group="hits", field="expire_at")
+#: ``rate_limits/{user}:{class}:{window}.expire_at`` (``sharecast.ratelimit``).
+RATE_LIMITS_TTL = TtlPolicy(collection_group="rate_limits", field="expire_at")
 
 #: ``idempotency_keys/{hash}.expire_at`` (``sharecast.idempotency``).
 IDEMPOTENCY_TTL = TtlPolicy(collection_group="idempotency_keys", field="expire_at")

@@ -31,8 +31,6 @@ class SweepReport:
     duration_ms: int = 0
     #: Posts the enqueue step handled in this run (the due-targets step leaves them alone).
     handled_posts: set[str] = field(default_factory=set)
-    #: Posts with a target the sweep changed, whose status must be rolled up.
-    rollup_posts: set[str] = field(default_factory=set)
 
     def add(self, name: str, n: int = 1) -> None:
         """Add ``n`` to the count ``name``."""

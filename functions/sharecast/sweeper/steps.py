@@ -51,8 +51,6 @@ def enqueue_pending_posts(ctx: AppContext, now: datetime, report: SweepReport) -
                 _mark_missed(ctx, target, post, now, report)
             elif action is DueAction.ENQUEUE:
                 waiting.append(target)
-        if _rolled_up_needed(report, post.id):
-            _rollup(ctx, post.id, now)
         if not waiting:
             posts_store.mark_enqueued(ctx.db, post.id, now)
             report.add("posts_unmarked")
@@ -112,9 +110,6 @@ def resume_due_targets(ctx: AppContext, now: datetime, report: SweepReport) -> N
         elif action is DueAction.ENQUEUE:
             attempt = target.attempts + 1
             _enqueue(ctx, target, attempt, report, counter="retries_requeued")
-    for post_id in sorted(posts):
-        if _rolled_up_needed(report, post_id):
-            _rollup(ctx, post_id, now)
 
 
 def resume_expired_leases(ctx: AppContext, now: datetime, report: SweepReport) -> None:
@@ -207,6 +202,7 @@ def _enqueue(
         attempt=attempt,
         step=step,
         generation=target.generation,  # an older generation's task is a superseded no-op
+        connection_id=target.connection_id,
     )
     try:
         created = enqueue_publish(
@@ -237,22 +233,10 @@ def _mark_missed(
         ctx.db, post_id=target.post_id, target_id=target.id, mutate=mutate, outbox=ctx.outbox
     )
     if change.changed:
-        report.add("targets_missed")
-        report.rollup_posts.add(post.id)
+        report.add("targets_missed")  # the post's rollup is in the same commit
         ctx.outbox.flush(change.events)
         ctx.notify_outcome(change.target)  # e.g. the share this post was made for
         log.warning(
             "target missed its time",
             extra=fields(post_id=target.post_id, target_id=target.id, window_s=window),
         )
-
-
-def _rolled_up_needed(report: SweepReport, post_id: str) -> bool:
-    if post_id not in report.rollup_posts:
-        return False
-    report.rollup_posts.discard(post_id)
-    return True
-
-
-def _rollup(ctx: AppContext, post_id: str, now: datetime) -> None:
-    ctx.outbox.flush(posts_store.rollup_post(ctx.db, post_id=post_id, now=now, outbox=ctx.outbox))

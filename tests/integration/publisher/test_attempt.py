@@ -24,6 +24,7 @@ from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.timeutil import utcnow
 from tests.conftest import PORTS
+from tests.integration.publisher.conftest import check_unknown_outcome
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
 
@@ -95,11 +96,18 @@ def test_success_records_ids_events_attempt_log_and_redelivery_is_noop(pub, sand
     assert len(sandbox.ledger(platform="x", account_id=target.account_id)) == 1
 
 
-def test_transient_error_schedules_next_named_task_then_succeeds(pub, sandbox, user_id):
+def test_5xx_is_checked_then_retried_in_a_named_task(pub, sandbox, user_id):
+    """A 5xx may come after the network stored the post: the attempt's outcome is unknown until
+    the check after the settle window finds nothing; then the next attempt is queued."""
     post, target = new_post(pub, user_id)
     sandbox.fault(platform="x", account_id=target.account_id, kind="server_error", times=1)
     report = attempt(pub, post.id, target.id, 1)
-    assert report.status == "RETRYING"
+    assert report.status == "PUBLISHING"
+    _, target = load(pub, post.id)
+    assert target.error is not None
+    assert target.error.code == "UNCERTAIN"
+    assert not task_exists(pub, f"{post.id}-{target.id}-2")
+    assert check_unknown_outcome(pub, post.id, target.id).status == "RETRYING"
     _, target = load(pub, post.id)
     assert target.error is not None
     assert target.error.code == "PLATFORM_5XX"
@@ -143,12 +151,14 @@ def test_attempts_are_bounded_by_max_attempts(pub, sandbox, user_id):
     post, target = new_post(pub, user_id)
     sandbox.fault(platform="x", account_id=target.account_id, kind="server_error")
     for n in range(1, 5):
-        report = attempt(pub, post.id, target.id, n)
+        assert attempt(pub, post.id, target.id, n).status == "PUBLISHING"
+        report = check_unknown_outcome(pub, post.id, target.id)
         time.sleep(0.2 * 2 ** (n - 1) + 0.05)
     assert report.status == "FAILED"
     _, target = load(pub, post.id)
     assert target.attempts == 4
     assert target.error.attempts == 4
+    assert target.error.code == "PLATFORM_5XX"
     assert not task_exists(pub, f"{post.id}-{target.id}-5")
 
 
@@ -199,13 +209,12 @@ def test_lost_response_then_retry_finds_the_post(pub, sandbox, user_id):
     post, target = new_post(pub, user_id)
     sandbox.fault(platform="x", account_id=target.account_id, kind="accept_then_drop", times=1)
     first = attempt(pub, post.id, target.id, 1)
-    assert first.status == "RETRYING"
+    assert first.status == "PUBLISHING"
     _, target = load(pub, post.id)
     assert target.uncertain_since is not None
     ledger = sandbox.ledger(platform="x", account_id=target.account_id)
     assert len(ledger) == 1
-    time.sleep(0.3)
-    assert attempt(pub, post.id, target.id, 2).status == "SUCCESS"
+    assert check_unknown_outcome(pub, post.id, target.id).status == "SUCCESS"
     _, target = load(pub, post.id)
     assert target.external_id == ledger[0]["id"]
     assert len(sandbox.ledger(platform="x", account_id=target.account_id)) == 1
@@ -223,6 +232,7 @@ def test_redelivered_failed_attempt_re_ensures_the_next_task(pub, sandbox, user_
     post, target = new_post(pub, user_id)
     sandbox.fault(platform="x", account_id=target.account_id, kind="server_error", times=1)
     attempt(pub, post.id, target.id, 1)
+    check_unknown_outcome(pub, post.id, target.id)
     pub.tasks.delete_task(name=f"{pub.settings.queue_path}/tasks/{post.id}-{target.id}-2")
     # Cloud Tasks remembers deleted names, so the redelivery reports the task as existing:
     report = attempt(pub, post.id, target.id, 1)
@@ -301,9 +311,10 @@ def test_redelivery_repairs_an_interrupted_rollup(pub, user_id):
 
 
 def test_publisher_crash_mid_attempt_is_resumed_by_the_queue(pub, sandbox, user_id):
-    """A publisher took the lease and died. The task's redelivery through the real Cloud Tasks
-    emulator is answered 503 while the lease lives, and resumes the attempt once it expires:
-    the post is published exactly once, with no sweeper involved."""
+    """A publisher took the lease and died before it sent anything. The task's redelivery
+    through the real Cloud Tasks emulator is answered 503 while the lease lives and resumes the
+    attempt once it expires; its outcome is unknown, so it is checked after the settle window,
+    found absent, and the next attempt publishes: exactly once, with no sweeper involved."""
     settings = Settings()  # the real "publish" queue, dispatched to the running publisher
     post, target = new_post(pub, user_id)
     posts_store.target_ref(pub.db, post.id, target.id).update(
@@ -328,7 +339,7 @@ def test_publisher_crash_mid_attempt_is_resumed_by_the_queue(pub, sandbox, user_
             break
         time.sleep(0.25)
     assert current.status.value == "SUCCESS"
-    assert current.attempts == 1
+    assert current.attempts == 2
     assert len(sandbox.ledger(platform="x", account_id=current.account_id)) == 1
 
 
@@ -347,7 +358,9 @@ def test_recorded_retry_whose_next_task_cannot_be_queued_answers_2xx_and_the_swe
     from sharecast.sweeper.report import SweepReport
 
     post, target = new_post(pub, user_id)
-    sandbox.fault(platform="x", account_id=target.account_id, kind="server_error", times=1)
+    sandbox.fault(
+        platform="x", account_id=target.account_id, kind="rate_limit", times=1, retry_after_s=0
+    )
     dead = tasks_v2.CloudTasksClient(
         transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel("127.0.0.1:9"))
     )

@@ -5,6 +5,7 @@ outcome answers 2xx."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -119,7 +120,16 @@ def test_live_lease_records_nothing_then_expiry_resumes_without_a_second_post(pu
     ref.update({"lease_until": utcnow() - timedelta(seconds=1)})
     resumed = deliver(task)
     assert resumed.status_code == 200
-    assert (resumed.json()["action"], resumed.json()["status"]) == ("RESUME", "SUCCESS")
+    # The dead publisher's request may still be in flight: the check waits out the settle
+    # window (the running stack's SETTLE_WINDOWS) from the lease's end, as its own step.
+    assert (resumed.json()["action"], resumed.json()["status"]) == ("RESUME", "PUBLISHING")
+    waiting, _, _ = recorded(pub, post.id, user_id)
+    assert waiting["error"]["code"] == "UNCERTAIN"
+    # The running publisher queued the check for the end of the window and runs it itself.
+    deadline = time.monotonic() + 60
+    while recorded(pub, post.id, user_id)[0]["status"] != "SUCCESS":
+        assert time.monotonic() < deadline, "the check never ran"
+        time.sleep(0.25)
     final, _, attempts = recorded(pub, post.id, user_id)
     assert final["external_id"] == posted.external_id
     assert attempts == 1

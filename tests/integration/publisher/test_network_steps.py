@@ -25,6 +25,7 @@ from sharecast.store import connections as connections_store
 from sharecast.store import posts as posts_store
 from sharecast.tasks import PublishTask
 from sharecast.timeutil import utcnow
+from tests.integration.publisher.conftest import check_unknown_outcome
 from tests.integration.publisher.test_attempt import load, task_exists
 from tests.support.emulator_media import EmulatorMedia
 
@@ -115,15 +116,16 @@ def test_lost_publish_response_is_reconciled_through_the_saved_container(ig_pub,
     post, target = media_post(ig_pub, user_id, item)
 
     first = step(ig_pub, post.id, target.id, 1)
-    assert first.status == "RETRYING"  # the connection dropped after Instagram published
-    _, retrying = load(ig_pub, post.id)
-    assert retrying.error is not None
-    assert retrying.error.code == "NETWORK"
-    assert retrying.uncertain_since is not None
+    assert first.status == "PUBLISHING"  # the connection dropped after Instagram published
+    _, unknown = load(ig_pub, post.id)
+    assert unknown.error is not None
+    assert unknown.error.code == "UNCERTAIN"
+    assert unknown.uncertain_cause is not None
+    assert unknown.uncertain_cause.code == "NETWORK"
+    assert unknown.uncertain_since is not None
     assert len(sandbox.ledger("instagram")) == 1
 
-    time.sleep(0.3)
-    second = step(ig_pub, post.id, target.id, 2)
+    second = check_unknown_outcome(ig_pub, post.id, target.id)
     assert second.status == "SUCCESS"
     _, final = load(ig_pub, post.id)
     assert [p["id"] for p in sandbox.ledger("instagram")] == [final.external_id]

@@ -19,6 +19,7 @@ from sharecast.domain.statuses import Platform
 from sharecast.platforms.base import Pending, PublishRequest, PublishResult, StepLog
 from sharecast.publisher.pipeline import run_attempt
 from sharecast.publisher.step_log import LeaseLost, TargetSteps
+from sharecast.store import posts as posts_store
 from sharecast.tasks import PublishTask
 from tests.integration.publisher.test_attempt import attempt, load, new_post, task_exists
 
@@ -112,10 +113,34 @@ def test_early_continuation_comes_back_later(stepped, user_id):
 
 def test_a_save_without_the_lease_is_refused(stepped, user_id):
     post, _ = new_post(stepped, user_id)
-    _, fresh = load(stepped, post.id)
+    fresh = posts_store.read_target(stepped.db, post.id, "x-0")
     steps = TargetSteps(
-        stepped.db, target=fresh, lease_id="not-the-holder", lease_s=30, outbox=stepped.outbox
+        stepped.db, known=fresh, lease_id="not-the-holder", lease_s=30, outbox=stepped.outbox
     )
     with pytest.raises(LeaseLost):
         steps.save(session="x")
     assert load(stepped, post.id)[1].step_state == {}
+
+
+def test_a_list_changed_in_place_and_saved_again_is_stored(stepped, user_id):
+    """A connector that appends to the list it saved and saves it again (X's chunked upload
+    does) gets the new list stored: the save compares against the record, which must not share
+    the connector's objects (an X video was finalized with no segment appended)."""
+    post, _ = new_post(stepped, user_id)
+    stepped.db.document(f"posts/{post.id}/targets/x-0").update({"lease_id": "mine"})
+    steps = TargetSteps(
+        stepped.db,
+        known=posts_store.read_target(stepped.db, post.id, "x-0"),
+        lease_id="mine",
+        lease_s=30,
+        outbox=stepped.outbox,
+    )
+    entries = [{"segment": 0}]
+    steps.save(uploads=entries)
+    entries[0] = {"segment": 1}
+    entries.append({"segment": 0})
+    steps.save(uploads=entries)
+    assert load(stepped, post.id)[1].step_state == {"uploads": [{"segment": 1}, {"segment": 0}]}
+    state = steps.state
+    state["uploads"].append({"segment": 9})
+    assert steps.state == {"uploads": [{"segment": 1}, {"segment": 0}]}

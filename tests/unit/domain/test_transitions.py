@@ -4,9 +4,12 @@ import pytest
 
 from sharecast.domain.attempt_transitions import (
     ClaimAction,
+    check_again,
     claimed,
     decide_claim,
     failed,
+    outcome_unknown,
+    resolved_absent,
     succeeded,
     waiting,
 )
@@ -117,7 +120,6 @@ def test_transient_failure_schedules_retry_with_error_object():
         message="boom",
         retryable=True,
         retry_after_s=None,
-        maybe_posted=False,
         policy=RetryPolicy(jitter=0),
         now=NOW,
     )
@@ -143,7 +145,6 @@ def test_wait_hint_sets_next_attempt():
         message="slow down",
         retryable=True,
         retry_after_s=61,
-        maybe_posted=False,
         policy=RetryPolicy(),
         now=NOW,
     )
@@ -158,7 +159,6 @@ def test_last_attempt_fails_for_good():
         message="x",
         retryable=True,
         retry_after_s=None,
-        maybe_posted=False,
         policy=RetryPolicy(),
         now=NOW,
     )
@@ -174,26 +174,112 @@ def test_permanent_failure_stops_at_once():
         message="x",
         retryable=False,
         retry_after_s=None,
-        maybe_posted=False,
         policy=RetryPolicy(),
         now=NOW,
     )
     assert out.status is TargetStatus.FAILED
 
 
-def test_maybe_posted_failure_marks_uncertain():
+def test_unknown_outcome_keeps_the_attempt_and_waits_out_the_settle_window():
     t = claimed(target(), action=ClaimAction.START, lease_id="L", lease_s=30, now=NOW)
-    out = failed(
-        t,
-        code="NETWORK",
-        message="reset",
-        retryable=True,
+    out = outcome_unknown(t, code="NETWORK", message="timed out", settle_s=120, now=NOW)
+    assert out.status is TargetStatus.PUBLISHING
+    assert (out.attempts, out.step, out.lease_id) == (1, 1, None)
+    assert out.uncertain_since == NOW
+    assert out.continue_at == out.settle_until == NOW + timedelta(seconds=120)
+    assert out.uncertain_cause is not None
+    assert out.uncertain_cause.code == "NETWORK"
+    assert out.error is not None
+    assert (out.error.code, out.error.retryable, out.error.retry_after_s) == (
+        "UNCERTAIN",
+        True,
+        120,
+    )
+    assert "NETWORK: timed out" in out.error.message
+
+
+def test_unknown_outcome_on_the_last_attempt_is_not_failed():
+    t = target(status=TargetStatus.PUBLISHING, attempts=4, attempt_started_at=NOW)
+    out = outcome_unknown(t, code="PLATFORM_5XX", message="503", settle_s=60, now=NOW)
+    assert out.status is TargetStatus.PUBLISHING
+    due = NOW + timedelta(seconds=60)
+    assert out.continue_at == due
+    assert decide_claim(out, attempt=4, step=out.step, now=due).action is ClaimAction.CONTINUE
+    assert decide_claim(out, attempt=4, step=out.step, now=NOW).action is ClaimAction.NOOP_EARLY
+
+
+def test_check_that_finds_nothing_fails_the_attempt_with_its_cause():
+    t = target(status=TargetStatus.PUBLISHING, attempts=1, attempt_started_at=NOW)
+    unknown = outcome_unknown(t, code="NETWORK", message="reset", settle_s=60, now=NOW)
+    later = NOW + timedelta(seconds=61)
+    out = resolved_absent(unknown, policy=RetryPolicy(jitter=0), now=later)
+    assert out.status is TargetStatus.RETRYING
+    assert out.next_attempt_at == later + timedelta(seconds=2)
+    assert out.error is not None
+    assert out.error.code == "NETWORK"
+    assert "no post found" in out.error.message
+    assert (out.uncertain_cause, out.settle_until, out.checks) == (None, None, 0)
+    assert out.uncertain_since == NOW  # the next attempt still looks first
+    last = target(status=TargetStatus.PUBLISHING, attempts=4, attempt_started_at=NOW)
+    unknown = outcome_unknown(last, code="NETWORK", message="reset", settle_s=60, now=NOW)
+    assert resolved_absent(unknown, policy=RetryPolicy(), now=later).status is (TargetStatus.FAILED)
+
+
+def test_a_failed_lookup_checks_again_then_gives_up_as_uncertain():
+    t = target(status=TargetStatus.PUBLISHING, attempts=1, attempt_started_at=NOW)
+    current = outcome_unknown(t, code="NETWORK", message="reset", settle_s=60, now=NOW)
+    for n in range(1, 3):
+        current = check_again(
+            current,
+            code="PLATFORM_5XX",
+            message="feed down",
+            retry_after_s=None,
+            policy=RetryPolicy(jitter=0),
+            max_checks=3,
+            now=NOW,
+        )
+        assert (current.status, current.checks) == (TargetStatus.PUBLISHING, n)
+        assert current.continue_at == NOW + timedelta(seconds=2**n)
+        assert current.error is not None
+        assert current.error.code == "UNCERTAIN"
+    out = check_again(
+        current,
+        code="PLATFORM_5XX",
+        message="feed down",
         retry_after_s=None,
-        maybe_posted=True,
-        policy=RetryPolicy(),
+        policy=RetryPolicy(jitter=0),
+        max_checks=3,
         now=NOW,
     )
-    assert out.uncertain_since == NOW
+    assert out.status is TargetStatus.FAILED
+    assert out.error is not None
+    assert (out.error.code, out.error.retryable) == ("UNCERTAIN", False)
+    assert "could not check" in out.error.message
+
+
+def test_resume_waits_out_the_settle_window_from_the_dead_lease():
+    lease_end = NOW - timedelta(seconds=5)
+    t = target(
+        status=TargetStatus.PUBLISHING,
+        attempts=1,
+        attempt_started_at=NOW - timedelta(minutes=2),
+        lease_until=lease_end,
+    )
+    resumed = claimed(t, action=ClaimAction.RESUME, lease_id="M", lease_s=30, now=NOW, settle_s=60)
+    assert resumed.settle_until == lease_end + timedelta(seconds=60)
+    assert resumed.uncertain_cause is not None
+    assert resumed.uncertain_cause.code == "UNKNOWN_OUTCOME"
+    assert resumed.error is not None
+    assert resumed.error.code == "UNCERTAIN"
+    again = claimed(
+        resumed.model_copy(update={"lease_until": NOW}),
+        action=ClaimAction.RESUME,
+        lease_id="N",
+        lease_s=30,
+        now=NOW + timedelta(seconds=90),
+        settle_s=60,
+    )
+    assert again.settle_until == resumed.settle_until  # a resumed check keeps its window
 
 
 def test_success_records_external_ids():

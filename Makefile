@@ -67,7 +67,8 @@ lint: $(STAMP) tfcheck
 
 ## Benchmarks (not part of `make test`): relay fan-out, end-to-end latency, what each operation
 ## costs in Google API calls, publishing throughput, a large fuzz round, media memory, the big
-## chaos run, the api's edge (floods, waits, threads, rate-limit cost). The cost and throughput
+## chaos run, the api's edge (floods, waits, threads, rate-limit cost), webhook latency and
+## throughput. The cost and throughput
 ## benches print main's recorded figures beside theirs.
 bench: $(STAMP) check-emulators
 	$(BIN)/python tests/bench/bench_relay.py
@@ -78,6 +79,7 @@ bench: $(STAMP) check-emulators
 	$(BIN)/python tests/bench/bench_media.py
 	$(BIN)/python tests/bench/bench_chaos.py
 	$(BIN)/python tests/bench/bench_edge.py
+	$(BIN)/python tests/bench/bench_webhooks.py
 
 ## Print a dev JWT for USER (and ROLE) as the last line: make token USER=alice [ROLE=admin]
 token: $(STAMP)

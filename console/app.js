@@ -13,6 +13,7 @@ import { callbackView, connectionsView } from "./views/connections.js";
 import { postsView, postView } from "./views/posts.js";
 import { sharesView } from "./views/shares.js";
 import { signInView } from "./views/signin.js";
+import { webhooksView } from "./views/webhooks.js";
 
 const LAST_ID_KEY = "sharecast.lastEventId";
 
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^\/connections\/([a-z]+)\/callback$/, callbackView, "connections"],
   [/^\/connections$/, connectionsView, "connections"],
   [/^\/shares$/, sharesView, "shares"],
+  [/^\/webhooks$/, webhooksView, "webhooks"],
   [/^\/admin$/, adminView, "admin"],
 ];
 
@@ -52,6 +54,7 @@ function shell() {
     ["/connections", "Connections", "connections"],
     ["/shares", "Video shares", "shares"],
   ];
+  if (session && ["user", "admin"].includes(session.role)) links.push(["/webhooks", "Webhooks", "webhooks"]);
   if (session && ["admin", "monitor"].includes(session.role)) links.push(["/admin", "Admin", "admin"]);
   const nav = document.getElementById("nav");
   mount(nav, links.map(([href, label, key]) => h("a", { href, dataset: { link: "", nav: key } }, label)));

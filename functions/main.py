@@ -1,10 +1,11 @@
 """Cloud Functions entry points. Each parses its envelope and calls typed domain code.
 
 Deployed from this directory (``functions/``) with ``--entry-point`` ``api``, ``publisher``,
-``sweeper`` or ``media_finalized``. Each instance builds one
+``sweeper``, ``media_finalized`` or ``webhook_delivery``. Each instance builds one
 :class:`~sharecast.app.AppContext` (settings, lazily built Google clients, vault, clock,
-outbox...) and passes it to the service it calls; this module is also where the outcome
-consumers are wired in (the share sync reacts to every recorded target outcome).
+outbox...) and passes it to the service it calls; this module is also where the consumers are
+wired in: the share sync reacts to every recorded target outcome, the webhook fan-out takes
+every committed event from the outbox.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ from sharecast.shares.outcome import sync_share_target
 from sharecast.sweeper.envelope import check_internal_auth as check_scheduler_caller
 from sharecast.sweeper.envelope import parse_sweep
 from sharecast.sweeper.run import run_sweep
+from sharecast.webhooks import fanout
+from sharecast.webhooks.delivery import run_delivery
+from sharecast.webhooks.envelope import check_internal_auth as check_webhook_caller
+from sharecast.webhooks.envelope import parse_webhook_task
 
 setup_logging()
 log = logging.getLogger("sharecast")
@@ -49,6 +54,7 @@ def _ctx() -> AppContext:
         settings=get_settings(),
         clients=get_clients(),
         outcome_consumers=(sync_share_target,),
+        event_consumers=(fanout.consumer,),
     )
 
 
@@ -158,3 +164,26 @@ def sweeper(request: flask.Request) -> flask.typing.ResponseReturnValue:
         log.exception("sweep could not run")
         return problem_response(DependencyUnavailable("sweep failed; the next run retries"))
     return flask.jsonify(report.to_json()), (503 if report.errors else 200)
+
+
+@functions_framework.http
+def webhook_delivery(request: flask.Request) -> flask.typing.ResponseReturnValue:
+    """Cloud Tasks target of the ``webhooks`` queue: one attempt of one webhook delivery
+    (docs/webhooks.md#delivery).
+
+    200 once the attempt is recorded (whatever the customer's server answered: the next attempt
+    is a task of its own) or found done, superseded or gone; 4xx for a malformed or
+    unauthenticated task; 5xx only when nothing could be recorded, so the queue retries.
+    """
+    try:
+        ctx = _ctx()
+        check_webhook_caller(request, ctx.settings)
+        task = parse_webhook_task(request)
+        report = run_delivery(ctx, task=task)
+    except SharecastError as exc:
+        return problem_response(exc)
+    except Exception:
+        log.exception("webhook attempt could not be recorded")
+        return problem_response(DependencyUnavailable("attempt not recorded; retry"))
+    body = {"action": report.action, "status": report.status, "status_code": report.status_code}
+    return flask.jsonify(body), 200

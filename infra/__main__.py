@@ -70,6 +70,7 @@ def _print_endpoints(stack: Stack) -> None:
         ("api", p.api),
         ("publisher", p.publisher),
         ("media_finalized (CloudEvents)", p.media_finalized),
+        ("webhook_delivery", p.webhook_delivery),
         ("sweeper", p.sweeper),
         ("relay (SSE)", p.relay),
         ("sandbox", p.sandbox),

@@ -62,6 +62,7 @@ class Ports:
     publisher: int = 8081
     sweeper: int = 8082
     media_finalized: int = 8083
+    webhook_delivery: int = 8084
     relay: int = 8090
     sandbox: int = 8099
     firestore: int = 8681
@@ -98,6 +99,10 @@ def service_env(ports: Ports, project: str = PROJECT) -> dict[str, str]:
         "STORAGE_EMULATOR_HOST": f"http://{HOST}:{ports.storage}",
         "CLOUD_TASKS_EMULATOR_HOST": f"{HOST}:{ports.tasks}",
         "PUBLISHER_URL": f"http://{HOST}:{ports.publisher}",
+        "WEBHOOK_DELIVERY_URL": f"http://{HOST}:{ports.webhook_delivery}",
+        # Local only (docs/webhooks.md#ssrf): endpoints may be http:// on 127.0.0.1 (the
+        # sandbox's receiver); every other private or reserved address stays refused.
+        "WEBHOOK_ALLOW_LOCAL": "true",
         "JWT_SECRET": DEV_JWT_SECRET,
         "JWT_ISSUER": DEV_JWT_ISSUER,
         "JWT_AUDIENCE": DEV_JWT_AUDIENCE,

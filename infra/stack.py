@@ -110,6 +110,7 @@ class Stack:
         "api",
         "publisher",
         "media_finalized",
+        "webhook_delivery",
         "sweeper",
         "relay",
         "console",
@@ -224,6 +225,12 @@ class Stack:
                 [*fn, "--target", "media_finalized", "--port", str(p.media_finalized)],
                 p.media_finalized,
                 _http_ok(f"http://{HOST}:{p.media_finalized}/"),
+            ),
+            Service(
+                "webhook_delivery",
+                [*fn, "--target", "webhook_delivery", "--port", str(p.webhook_delivery)],
+                p.webhook_delivery,
+                _http_ok(f"http://{HOST}:{p.webhook_delivery}/"),
             ),
             Service(
                 "sweeper",
@@ -383,7 +390,8 @@ class Stack:
             client.create_topic(name=f"projects/{self.project}/topics/post-status")
 
     def _create_queue(self) -> None:
-        """The publish queue, configured exactly as ``terraform/tasks.tf`` creates it."""
+        """The publish and webhooks queues, configured exactly as ``terraform/tasks.tf``
+        creates them."""
         import grpc
         from google.api_core.exceptions import AlreadyExists
         from google.cloud import tasks_v2
@@ -391,14 +399,15 @@ class Stack:
             CloudTasksGrpcTransport,
         )
 
-        from infra.cloudtasks.terraform import publish_queue
+        from infra.cloudtasks.terraform import terraform_queue
 
         channel = grpc.insecure_channel(self.env["CLOUD_TASKS_EMULATOR_HOST"])
         client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
         parent = f"projects/{self.project}/locations/us-central1"
-        queue = publish_queue(f"{parent}/queues/publish")
-        with contextlib.suppress(AlreadyExists):
-            client.create_queue(parent=parent, queue=queue)
+        for resource in ("publish", "webhooks"):
+            queue = terraform_queue(resource, f"{parent}/queues/{resource}")
+            with contextlib.suppress(AlreadyExists):
+                client.create_queue(parent=parent, queue=queue)
         channel.close()
 
     # -- test helpers ---------------------------------------------------------------------

@@ -193,6 +193,24 @@ locals {
         { field_path = "created_at", order = "ASCENDING" },
       ]
     }
+    # Outbox.catch_up of the webhook fan-out: webhooks_at == null, created_at < t, every user.
+    events_webhooks_pending = {
+      collection  = "events"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "webhooks_at", order = "ASCENDING" },
+        { field_path = "created_at", order = "ASCENDING" },
+      ]
+    }
+    # GET /webhooks/{id}/deliveries?status=: one endpoint's log by status, newest first.
+    deliveries_status_created = {
+      collection  = "deliveries"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "created_at", order = "DESCENDING" },
+      ]
+    }
   }
 
   # Single-field indexes at COLLECTION_GROUP scope (not automatic), key => index:
@@ -209,6 +227,7 @@ locals {
     oauth_states_expire_at = { collection = "oauth_states", field = "expire_at" }     # OAuth state
     rate_limit_windows     = { collection = "rate_limits", field = "expire_at" }      # sharecast.ratelimit
     idempotency_expire     = { collection = "idempotency_keys", field = "expire_at" } # sharecast.idempotency
+    webhook_deliveries     = { collection = "deliveries", field = "expire_at" }       # the webhook delivery log
   }
 
   # Fields never queried whose automatic single-field indexes are switched off: a large map
@@ -216,6 +235,9 @@ locals {
   # values hotspot their index; https://cloud.google.com/firestore/docs/ttl).
   index_exemptions = {
     events_data = { collection = "events", field = "data" } # the event's snapshot payload
+    # A delivery's exact body and its attempts: never queried, possibly large.
+    deliveries_payload = { collection = "deliveries", field = "payload" }
+    deliveries_history = { collection = "deliveries", field = "history" }
   }
 }
 

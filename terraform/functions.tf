@@ -37,6 +37,11 @@ locals {
     "https://${var.region}-${var.project_id}.cloudfunctions.net/media-finalized",
   ]
 
+  # The webhook_delivery function's URL and the identity its tasks carry (docs/webhooks.md#delivery),
+  # written out for the same reason as publisher_url; a check below compares the URL.
+  webhook_delivery_url   = "https://${var.region}-${var.project_id}.cloudfunctions.net/webhook-delivery"
+  webhooks_invoker_email = "sharecast-webhooks-invoker@${var.project_id}.iam.gserviceaccount.com"
+
   # Environment variables shared by several workloads, by group. Names are Settings fields
   # (functions/sharecast/config.py) upper-cased; a null value means "not set" (the default of
   # Settings applies). Never set here: *_EMULATOR_HOST, INTERNAL_AUTH_SECRET (production uses
@@ -84,6 +89,13 @@ locals {
       TASKS_INVOKER_SERVICE_ACCOUNT = local.tasks_invoker_email
       TASK_DISPATCH_DEADLINE_S      = var.task_dispatch_deadline_s
     }
+    # Workloads that commit events (the outbox hands them to the webhook fan-out, which
+    # enqueues delivery tasks) or queue delivery attempts (docs/webhooks.md#delivery).
+    webhooks = {
+      WEBHOOK_QUEUE                   = google_cloud_tasks_queue.webhooks.name
+      WEBHOOK_DELIVERY_URL            = local.webhook_delivery_url
+      WEBHOOK_INVOKER_SERVICE_ACCOUNT = local.webhooks_invoker_email
+    }
   }
 
   # Entry point in functions/main.py => how it is deployed. Every entry has the same attributes:
@@ -105,7 +117,7 @@ locals {
       concurrency   = 40
       min_instances = 0
       max_instances = var.api_max_instances
-      env_groups    = ["auth", "tasks", "oauth", "media"]
+      env_groups    = ["auth", "tasks", "oauth", "media", "webhooks"]
       env = {
         # Threads running handlers; reading bodies and ?wait take none (sharecast.api.front).
         # Measured: docs/operations.md#threads-and-concurrency.
@@ -142,7 +154,7 @@ locals {
       concurrency   = 8
       min_instances = 0
       max_instances = var.publisher_max_instances
-      env_groups    = ["tasks", "oauth", "media"]
+      env_groups    = ["tasks", "oauth", "media", "webhooks"]
       env = {
         # functions-framework's gunicorn threads: one per request in flight, so as many as
         # the concurrency (docs/operations.md#threads-and-concurrency).
@@ -174,7 +186,7 @@ locals {
       concurrency   = 1   # one sweep per instance; two at once are still safe (idempotent)
       min_instances = 0
       max_instances = 2
-      env_groups    = ["tasks", "media"]
+      env_groups    = ["tasks", "media", "webhooks"]
       env = {
         # functions-framework's gunicorn threads: one per request in flight, so as many as
         # the concurrency (docs/operations.md#threads-and-concurrency).
@@ -190,6 +202,31 @@ locals {
         SCHEDULER_INVOKER_SERVICE_ACCOUNT = local.scheduler_invoker_email
       }
       secrets = {}
+    }
+
+    # One attempt of one webhook delivery per Cloud Tasks delivery (docs/webhooks.md#delivery).
+    webhook_delivery = {
+      description   = "Sharecast webhook_delivery (docs/webhooks.md#delivery): one signed, SSRF-checked attempt of one webhook delivery"
+      trigger       = "http"
+      public        = false
+      memory        = "256Mi"
+      cpu           = "1"
+      timeout_s     = var.task_dispatch_deadline_s # an attempt takes webhook_timeout_s and two writes
+      concurrency   = 40                           # attempts mostly wait on the customer's server
+      min_instances = 0
+      max_instances = var.webhook_delivery_max_instances
+      env_groups    = ["tasks", "webhooks"]
+      env = {
+        # functions-framework's gunicorn threads: one per request in flight, so as many as
+        # the concurrency (docs/operations.md#threads-and-concurrency).
+        THREADS = 40
+
+        EVENT_TTL_DAYS    = var.event_ttl_days # the notification event when it disables an endpoint
+        WEBHOOK_TIMEOUT_S = var.webhook_timeout_s
+      }
+      secrets = {
+        TOKEN_ENCRYPTION_KEYS = "token-encryption-keys" # unseals the endpoints' signing secrets
+      }
     }
 
     # GCS finalize CloudEvent (docs/api.md#media): the same check as POST /media/confirm.
@@ -314,8 +351,8 @@ resource "google_cloudfunctions2_function" "fn" {
 
   lifecycle {
     precondition {
-      condition     = each.key != "publisher" || var.publisher_timeout_s >= var.task_dispatch_deadline_s
-      error_message = "publisher_timeout_s must be at least task_dispatch_deadline_s: a delivery must not outlive the function."
+      condition     = !contains(["publisher", "webhook_delivery"], each.key) || each.value.timeout_s >= var.task_dispatch_deadline_s
+      error_message = "The timeout of a Cloud Tasks target (publisher, webhook_delivery) must be at least task_dispatch_deadline_s: a delivery must not outlive the function."
     }
     precondition {
       condition     = contains(["http", "gcs_finalize"], each.value.trigger)
@@ -340,6 +377,14 @@ check "publisher_url" {
   assert {
     condition     = google_cloudfunctions2_function.fn["publisher"].url == local.publisher_url
     error_message = "The publisher's URL differs from local.publisher_url: fix local.publisher_url."
+  }
+}
+
+# Likewise webhook_delivery's (WEBHOOK_DELIVERY_URL, the webhook tasks' URL and OIDC audience).
+check "webhook_delivery_url" {
+  assert {
+    condition     = !contains(keys(local.functions), "webhook_delivery") || google_cloudfunctions2_function.fn["webhook_delivery"].url == local.webhook_delivery_url
+    error_message = "webhook_delivery's URL differs from local.webhook_delivery_url: fix local.webhook_delivery_url."
   }
 }
 

@@ -12,9 +12,10 @@ locals {
   service_accounts = merge(
     { for name, fn in local.functions : name => fn.description },
     {
-      relay           = "Sharecast relay (Cloud Run, SSE): replays the event log, one Pub/Sub subscription per instance"
-      "tasks-invoker" = "Identity in the OIDC token of every publish task: may only invoke the publisher"
-      builder         = "Builds the functions and the relay image (Cloud Build)"
+      relay              = "Sharecast relay (Cloud Run, SSE): replays the event log, one Pub/Sub subscription per instance"
+      "tasks-invoker"    = "Identity in the OIDC token of every publish task: may only invoke the publisher"
+      "webhooks-invoker" = "Identity in the OIDC token of every webhook delivery task: may only invoke webhook_delivery"
+      builder            = "Builds the functions and the relay image (Cloud Build)"
     },
     {
       for name, description in {
@@ -27,7 +28,7 @@ locals {
   relay_role = "projects/${var.project_id}/roles/sharecastRelaySubscriptions"
 
   # sa: account key; on: what the role is granted on:
-  #   project | topic | queue | media_bucket | source_bucket | images_repo
+  #   project | topic | queue | webhook_queue | media_bucket | source_bucket | images_repo
   #   sa:KEY (that service account) | function:KEY (invoking that function)
   grants = [
     # api
@@ -58,6 +59,20 @@ locals {
     { sa = "media_finalized", on = "media_bucket", role = "roles/storage.objectViewer", why = "checks the finalized object's type and size" },
     { sa = "media_finalized", on = "project", role = "roles/eventarc.eventReceiver", why = "identity of the Eventarc trigger: receives the GCS events" },
     { sa = "media_finalized", on = "function:media_finalized", role = "roles/run.invoker", why = "Eventarc delivers each event to the function with this identity" },
+
+    # webhooks: every workload that commits events fans them out to webhook deliveries
+    # (docs/webhooks.md#delivery); webhook_delivery also queues each next attempt.
+    { sa = "api", on = "webhook_queue", role = "roles/cloudtasks.enqueuer", why = "queues webhook deliveries of the events it commits, pings and redeliveries" },
+    { sa = "api", on = "sa:webhooks-invoker", role = "roles/iam.serviceAccountUser", why = "actAs the webhooks invoker for the delivery tasks' OIDC token" },
+    { sa = "publisher", on = "webhook_queue", role = "roles/cloudtasks.enqueuer", why = "queues webhook deliveries of the status events it commits" },
+    { sa = "publisher", on = "sa:webhooks-invoker", role = "roles/iam.serviceAccountUser", why = "actAs the webhooks invoker for the delivery tasks' OIDC token" },
+    { sa = "sweeper", on = "webhook_queue", role = "roles/cloudtasks.enqueuer", why = "queues webhook deliveries of events the fan-out missed (Outbox.catch_up)" },
+    { sa = "sweeper", on = "sa:webhooks-invoker", role = "roles/iam.serviceAccountUser", why = "actAs the webhooks invoker for the delivery tasks' OIDC token" },
+    { sa = "webhook_delivery", on = "project", role = "roles/datastore.user", why = "reads endpoints, records attempts in the delivery log, disables failing endpoints" },
+    { sa = "webhook_delivery", on = "webhook_queue", role = "roles/cloudtasks.enqueuer", why = "queues the next attempt of a retrying delivery (backoff, Retry-After)" },
+    { sa = "webhook_delivery", on = "sa:webhooks-invoker", role = "roles/iam.serviceAccountUser", why = "actAs the webhooks invoker for the next attempt's OIDC token" },
+    { sa = "webhook_delivery", on = "topic", role = "roles/pubsub.publisher", why = "publishes the notification event of an endpoint it disables" },
+    { sa = "webhooks-invoker", on = "function:webhook_delivery", role = "roles/run.invoker", why = "Cloud Run IAM accepts the OIDC token of every webhook delivery task" },
 
     # relay
     { sa = "relay", on = "project", role = "roles/datastore.viewer", why = "reads users/{uid}/events for Last-Event-ID replay (read only, docs/semantics.md#events-and-replay)" },
@@ -132,10 +147,10 @@ resource "google_pubsub_topic_iam_member" "grant" {
 }
 
 resource "google_cloud_tasks_queue_iam_member" "grant" {
-  for_each = { for k, g in local.active_grants : k => g if g.on == "queue" }
+  for_each = { for k, g in local.active_grants : k => g if contains(["queue", "webhook_queue"], g.on) }
 
-  name     = google_cloud_tasks_queue.publish.name
-  location = google_cloud_tasks_queue.publish.location
+  name     = each.value.on == "queue" ? google_cloud_tasks_queue.publish.name : google_cloud_tasks_queue.webhooks.name
+  location = var.region
   role     = each.value.role
   member   = "serviceAccount:${google_service_account.workload[each.value.sa].email}"
 }

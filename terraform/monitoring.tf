@@ -36,6 +36,21 @@ locals {
       filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"event publish failed\""
       labels      = { service = "EXTRACT(resource.labels.service_name)" }
     }
+    webhook_attempts = {
+      description = "Webhook delivery attempts by the outcome they led to (SUCCEEDED, RETRYING, FAILED); sharecast/webhooks/delivery.py"
+      filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"webhook-delivery\" AND (jsonPayload.message=\"webhook attempt finished\" OR jsonPayload.message=\"webhook delivery refused\")"
+      labels      = { outcome = "EXTRACT(jsonPayload.outcome)" }
+    }
+    webhook_refused = {
+      description = "Webhook attempts refused before sending (SSRF guard: a private, loopback, link-local or reserved address, or a non-https URL); sharecast/webhooks/delivery.py"
+      filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"webhook-delivery\" AND jsonPayload.message=\"webhook delivery refused\""
+      labels      = {}
+    }
+    webhook_endpoints_disabled = {
+      description = "Webhook endpoints disabled after failing for WEBHOOK_DISABLE_AFTER_S or answering 410; sharecast/webhooks/delivery.py"
+      filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"webhook-delivery\" AND jsonPayload.message=\"webhook endpoint disabled\""
+      labels      = {}
+    }
     needs_reauth = {
       description = "Connections marked needs_reauth (the network refused the grant); sharecast/oauth/refresh.py"
       filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"connection needs re-authorization\""
@@ -741,4 +756,39 @@ resource "google_monitoring_dashboard" "main" {
   })
 
   depends_on = [google_project_service.enabled]
+}
+
+# Webhook endpoints disabled: each one means a customer stopped receiving events.
+resource "google_monitoring_alert_policy" "webhook_endpoints_disabled" {
+  display_name          = "Sharecast: webhook endpoints disabled"
+  combiner              = "OR"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "webhook endpoints disabled per hour"
+    condition_threshold {
+      filter          = "metric.type=\"${local.counter_type["webhook_endpoints_disabled"]}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_webhook_endpoints_disabled_per_hour
+      duration        = "0s" # the hour-long window already smooths it
+
+      aggregations {
+        alignment_period     = "3600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "7200s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "More than ${var.alert_webhook_endpoints_disabled_per_hour} webhook endpoints were disabled within an hour. ${local.runbook}#webhook-endpoints-disabled"
+  }
 }

@@ -550,3 +550,58 @@ variable "media_finalized_extra_audiences" {
     error_message = "media_finalized_extra_audiences must be https:// URLs."
   }
 }
+
+variable "webhook_queue_max_dispatches_per_second" {
+  type        = number
+  description = "Rate limit of the webhooks Cloud Tasks queue: delivery attempts started per second (docs/webhooks.md#delivery)."
+  default     = 100
+
+  validation {
+    condition     = var.webhook_queue_max_dispatches_per_second > 0 && var.webhook_queue_max_dispatches_per_second <= 500
+    error_message = "webhook_queue_max_dispatches_per_second must be in (0, 500]."
+  }
+}
+
+variable "webhook_queue_max_concurrent_dispatches" {
+  type        = number
+  description = "Delivery attempts of the webhooks queue in flight at once; each holds one for at most webhook_timeout_s."
+  default     = 200
+
+  validation {
+    condition     = var.webhook_queue_max_concurrent_dispatches >= 1 && var.webhook_queue_max_concurrent_dispatches <= 5000
+    error_message = "webhook_queue_max_concurrent_dispatches must be between 1 and 5000."
+  }
+}
+
+variable "webhook_timeout_s" {
+  type        = number
+  description = "Seconds one webhook delivery attempt may take (WEBHOOK_TIMEOUT_S; Standard Webhooks recommends 15 to 30)."
+  default     = 15
+
+  validation {
+    condition     = var.webhook_timeout_s > 0 && var.webhook_timeout_s <= 60
+    error_message = "webhook_timeout_s must be in (0, 60]."
+  }
+}
+
+variable "webhook_delivery_max_instances" {
+  type        = number
+  description = "Maximum instances of the webhook_delivery function."
+  default     = 20
+
+  validation {
+    condition     = var.webhook_delivery_max_instances >= 1
+    error_message = "webhook_delivery_max_instances must be at least 1."
+  }
+}
+
+variable "alert_webhook_endpoints_disabled_per_hour" {
+  type        = number
+  description = "Alert when more than this many webhook endpoints are disabled within an hour (0: any)."
+  default     = 0
+
+  validation {
+    condition     = var.alert_webhook_endpoints_disabled_per_hour >= 0
+    error_message = "alert_webhook_endpoints_disabled_per_hour must not be negative."
+  }
+}

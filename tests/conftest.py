@@ -31,6 +31,11 @@ STACK_ENV = {
     "OUTBOX_GRACE_S": "1",
     "LEASE_S": "10",
     "PLATFORM_HTTP_TIMEOUT_S": "4",
+    # Webhook retries in seconds rather than minutes (docs/webhooks.md#delivery), and an endpoint
+    # disabled after 30 s of failures rather than 5 days.
+    "WEBHOOK_BACKOFF_BASE_S": "0.5",
+    "WEBHOOK_BACKOFF_MAX_S": "2",
+    "WEBHOOK_DISABLE_AFTER_S": "30",
     "SETTLE_WINDOWS": json.dumps({p: 8 for p in SETTLE_NETWORKS}),
 }
 
@@ -65,12 +70,14 @@ def stack(
 
 @pytest.fixture
 def clean_stack(stack: Stack) -> Stack:
-    """The stack with Firestore emptied, the publish queue purged and the sandbox reset."""
+    """The stack with Firestore emptied, both queues purged and the sandbox reset."""
     from sharecast.clients import Clients
     from sharecast.config import Settings
 
     settings = Settings()
-    Clients(settings).tasks.purge_queue(name=settings.queue_path)
+    tasks = Clients(settings).tasks
+    tasks.purge_queue(name=settings.queue_path)
+    tasks.purge_queue(name=settings.webhook_queue_path)
     stack.reset_firestore()
     Sandbox.of_stack(PORTS).reset()
     return stack

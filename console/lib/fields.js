@@ -201,3 +201,40 @@ export function problemEntry(e) {
   const t = pick(e, "target");
   return { field, target: Number.isInteger(t) ? t : null, code: e.code || "", message: e.message || e.detail || "" };
 }
+
+/** A webhook endpoint from GET /webhooks (never its secret). */
+export function webhookEndpoint(e) {
+  return {
+    id: e.id,
+    url: e.url,
+    description: pick(e, "description") || "",
+    eventTypes: pick(e, "eventTypes", "event_types") || [],
+    scope: pick(e, "scope"),
+    enabled: Boolean(pick(e, "enabled")),
+    disabledReason: pick(e, "disabledReason", "disabled_reason"),
+    failingSince: pick(e, "failingSince", "failing_since"),
+    lastSuccessAt: pick(e, "lastSuccessAt", "last_success_at"),
+    signingSecrets: pick(e, "signingSecrets", "signing_secrets"),
+  };
+}
+export const webhookEndpoints = (r) => (pick(r, "items") || []).map(webhookEndpoint);
+/** POST /webhooks or rotate-secret: the endpoint and its secret, shown once. */
+export const webhookSecret = (r) => ({ endpoint: webhookEndpoint(pick(r, "endpoint")), secret: pick(r, "secret") });
+
+/** One delivery of an endpoint's log. */
+export function webhookDelivery(d) {
+  return {
+    id: d.id,
+    messageId: pick(d, "messageId", "message_id"),
+    eventType: pick(d, "eventType", "event_type"),
+    status: d.status,
+    attempts: pick(d, "attempts") ?? 0,
+    round: pick(d, "round"),
+    nextAttemptAt: pick(d, "nextAttemptAt", "next_attempt_at"),
+    lastStatusCode: pick(d, "lastStatusCode", "last_status_code"),
+    lastLatencyMs: pick(d, "lastLatencyMs", "last_latency_ms"),
+    lastError: pick(d, "lastError", "last_error"),
+    responseExcerpt: pick(d, "responseExcerpt", "response_excerpt") || "",
+    createdAt: pick(d, "createdAt", "created_at"),
+  };
+}

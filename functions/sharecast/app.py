@@ -30,7 +30,7 @@ from sharecast.config import Settings
 from sharecast.domain.models import TargetRecord
 from sharecast.domain.statuses import Platform
 from sharecast.logs import fields
-from sharecast.outbox import Outbox
+from sharecast.outbox import Consumer, Outbox
 from sharecast.platforms.base import Connector
 from sharecast.platforms.registry import build_connectors
 from sharecast.timeutil import utcnow
@@ -47,13 +47,18 @@ IO_THREADS = 8
 #: is one.
 OutcomeConsumer = Callable[["AppContext", TargetRecord], bool]
 
+#: Builds a consumer of the event log (:class:`sharecast.outbox.Consumer`) on a context; the
+#: outbox runs it on every committed event (the webhook fan-out is one).
+EventConsumer = Callable[["AppContext"], Consumer]
+
 
 @dataclass(frozen=True, eq=False)
 class AppContext:
     """Settings, clients, vault, clock and the per-process adapters built from them.
 
     ``clock`` gives the current time (aware UTC). ``outcome_consumers`` are run after a target's
-    outcome is recorded (see :data:`OutcomeConsumer`). ``platform_connectors`` replaces the
+    outcome is recorded (see :data:`OutcomeConsumer`); ``event_consumers`` take every committed
+    event after Pub/Sub (see :data:`EventConsumer`). ``platform_connectors`` replaces the
     connectors built from settings (``None``: every platform's, on first use).
     """
 
@@ -61,6 +66,7 @@ class AppContext:
     clients: Clients
     clock: Callable[[], datetime] = utcnow
     outcome_consumers: tuple[OutcomeConsumer, ...] = ()
+    event_consumers: tuple[EventConsumer, ...] = ()
     platform_connectors: Mapping[Platform, Connector] | None = None
     _lock: threading.RLock = field(
         default_factory=threading.RLock, init=False, repr=False, compare=False
@@ -68,11 +74,18 @@ class AppContext:
 
     @classmethod
     def build(
-        cls, settings: Settings, *, outcome_consumers: tuple[OutcomeConsumer, ...] = ()
+        cls,
+        settings: Settings,
+        *,
+        outcome_consumers: tuple[OutcomeConsumer, ...] = (),
+        event_consumers: tuple[EventConsumer, ...] = (),
     ) -> AppContext:
         """A context on new (lazy) clients for ``settings``."""
         return cls(
-            settings=settings, clients=Clients(settings), outcome_consumers=outcome_consumers
+            settings=settings,
+            clients=Clients(settings),
+            outcome_consumers=outcome_consumers,
+            event_consumers=event_consumers,
         )
 
     def now(self) -> datetime:
@@ -141,9 +154,15 @@ class AppContext:
 
     @functools.cached_property
     def outbox(self) -> Outbox:
-        """The event log's outbox (:mod:`sharecast.outbox`)."""
+        """The event log's outbox (:mod:`sharecast.outbox`) with the :attr:`event_consumers`."""
         with self._lock:
-            return Outbox(db=self.db, pubsub=self.pubsub, settings=self.settings, clock=self.clock)
+            return Outbox(
+                db=self.db,
+                pubsub=self.pubsub,
+                settings=self.settings,
+                clock=self.clock,
+                consumers=[build(self) for build in self.event_consumers],
+            )
 
     @functools.cached_property
     def media_bucket(self) -> gcs.Bucket:

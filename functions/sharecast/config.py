@@ -285,6 +285,31 @@ class Settings(BaseSettings):
     eventarc_trigger_service_account: str | None = None
     google_oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
 
+    # Webhooks (docs/webhooks.md): deliveries are tasks of their own queue ``webhook_queue``
+    # (in ``tasks_location``) calling the ``webhook_delivery`` function at
+    # ``webhook_delivery_url`` with an OIDC token of ``webhook_invoker_service_account``.
+    webhook_queue: str = "webhooks"
+    webhook_delivery_url: str = "http://127.0.0.1:8084"
+    webhook_invoker_service_account: str | None = None
+    # Local development only: endpoints may be http:// and on a loopback address
+    # (127.0.0.1, ::1). Every other private, link-local or reserved address stays refused.
+    webhook_allow_local: bool = False
+    # One delivery attempt: connect + send + the first bytes of the answer, in seconds; at most
+    # ``webhook_response_max_bytes`` of the answer are read (and kept in the delivery log).
+    webhook_timeout_s: float = Field(default=15.0, gt=0, le=60)
+    webhook_response_max_bytes: int = Field(default=1024, ge=0, le=65536)
+    # Retries: exponential backoff from ``webhook_backoff_base_s`` (doubling, capped at
+    # ``webhook_backoff_max_s``, ±jitter) for ``webhook_retry_window_s`` after the first attempt;
+    # an endpoint failing without a success for ``webhook_disable_after_s`` is disabled.
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=36000.0, gt=0)
+    webhook_backoff_jitter: float = Field(default=0.2, ge=0, lt=1)
+    webhook_retry_window_s: float = Field(default=3 * 86400.0, gt=0, le=14 * 86400)
+    webhook_disable_after_s: float = Field(default=5 * 86400.0, gt=0)
+    # Endpoints per owner, and the days a delivery stays in the log.
+    webhook_max_endpoints: int = Field(default=20, ge=1, le=500)
+    webhook_log_ttl_days: int = Field(default=30, ge=1, le=400)
+
     # Relay (Cloud Run SSE service).
     relay_instance_id: str | None = None
     relay_subscription_ttl_s: int = Field(default=86400, ge=86400)
@@ -378,6 +403,14 @@ class Settings(BaseSettings):
         return (
             f"projects/{self.google_cloud_project}/locations/{self.tasks_location}"
             f"/queues/{self.tasks_queue}"
+        )
+
+    @property
+    def webhook_queue_path(self) -> str:
+        """Full resource name of the webhook delivery queue."""
+        return (
+            f"projects/{self.google_cloud_project}/locations/{self.tasks_location}"
+            f"/queues/{self.webhook_queue}"
         )
 
     @property

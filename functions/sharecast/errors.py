@@ -244,6 +244,8 @@ FIELD_CODES: frozenset[str] = frozenset(
         "EMPTY_RANGE",
         "RANGE_TOO_LONG",
         "IDEMPOTENCY_KEY_REUSED",
+        "URL_NOT_ALLOWED",
+        "UNKNOWN_EVENT_TYPE",
     }
 )
 

@@ -5,6 +5,8 @@ production (``terraform/`` configures both sides; ``tests/unit/terraform`` keeps
   ``PUBLISHER_URL``, account ``TASKS_INVOKER_SERVICE_ACCOUNT``;
 - ``sweeper`` <- Cloud Scheduler (``terraform/scheduler.tf``): audience ``SWEEPER_URL`` (its own
   URL), account ``SCHEDULER_INVOKER_SERVICE_ACCOUNT``;
+- ``webhook_delivery`` <- Cloud Tasks, queue ``webhooks`` (``sharecast.tasks.enqueue_webhook``):
+  audience ``WEBHOOK_DELIVERY_URL``, account ``WEBHOOK_INVOKER_SERVICE_ACCOUNT``;
 - ``media_finalized`` <- Eventarc (a Pub/Sub push subscription of the trigger): audiences
   ``MEDIA_FINALIZED_AUDIENCES`` (the function's Cloud Run URLs), account
   ``EVENTARC_TRIGGER_SERVICE_ACCOUNT`` (the trigger's).
@@ -71,6 +73,16 @@ def publisher_caller(settings: Settings) -> InternalCaller:
     (``sharecast.tasks`` puts both on every task it creates)."""
     return InternalCaller(
         "publisher", (settings.publisher_url,), settings.tasks_invoker_service_account
+    )
+
+
+def webhook_delivery_caller(settings: Settings) -> InternalCaller:
+    """Cloud Tasks, webhook queue: tasks carry a token for ``WEBHOOK_DELIVERY_URL`` of the
+    webhook-invoker account (``sharecast.tasks.enqueue_webhook`` puts both on every task)."""
+    return InternalCaller(
+        "webhook_delivery",
+        (settings.webhook_delivery_url,),
+        settings.webhook_invoker_service_account,
     )
 
 

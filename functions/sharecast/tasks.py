@@ -1,5 +1,6 @@
 """Cloud Tasks: one named task per target attempt on the ``publish`` queue
-(docs/semantics.md#the-publisher).
+(docs/semantics.md#the-publisher), one per webhook delivery attempt on the ``webhooks`` queue
+(docs/webhooks.md#delivery).
 
 Task ids are deterministic (``{post_id}-{target_id}-{attempt}``, with ``-g{generation}``
 appended once the user has rescheduled the target, and ``-s{step}`` for the continuation tasks
@@ -109,23 +110,50 @@ def enqueue_publish(
     Returns ``True`` when created, ``False`` when it already existed (a duplicate enqueue).
     Raises ``google.api_core.exceptions.GoogleAPICallError`` when Cloud Tasks is unavailable.
     """
+    return create_task(
+        client,
+        settings,
+        queue_path=settings.queue_path,
+        url=settings.publisher_url,
+        account=settings.tasks_invoker_service_account,
+        task_id=task_id or task.task_id,
+        body=task.body(),
+        schedule_at=schedule_at,
+    )
+
+
+def create_task(
+    client: tasks_v2.CloudTasksClient,
+    settings: Settings,
+    *,
+    queue_path: str,
+    url: str,
+    account: str | None,
+    task_id: str,
+    body: bytes,
+    schedule_at: datetime | None,
+) -> bool:
+    """Create the named HTTP task ``task_id`` on ``queue_path``: a JSON ``POST`` of ``body`` to
+    ``url`` at ``schedule_at`` (UTC; None = now), with an OIDC token of ``account`` for ``url``
+    (production) or the shared secret header (local stack).
+
+    Returns ``True`` when created, ``False`` when it already existed. Raises
+    ``google.api_core.exceptions.GoogleAPICallError`` when Cloud Tasks is unavailable.
+    """
     headers = {"Content-Type": "application/json"}
     http_request = tasks_v2.HttpRequest(
         http_method=tasks_v2.HttpMethod.POST,
-        url=settings.publisher_url.rstrip("/") + "/",
+        url=url.rstrip("/") + "/",
         headers=headers,
-        body=task.body(),
+        body=body,
     )
-    if settings.tasks_invoker_service_account:
-        http_request.oidc_token = tasks_v2.OidcToken(
-            service_account_email=settings.tasks_invoker_service_account,
-            audience=settings.publisher_url,
-        )
+    if account:
+        http_request.oidc_token = tasks_v2.OidcToken(service_account_email=account, audience=url)
     if settings.internal_auth_secret is not None:
         headers[INTERNAL_AUTH_HEADER] = settings.internal_auth_secret.get_secret_value()
         http_request.headers = headers
     proto = tasks_v2.Task(
-        name=f"{settings.queue_path}/tasks/{task_id or task.task_id}",
+        name=f"{queue_path}/tasks/{task_id}",
         http_request=http_request,
         dispatch_deadline=duration_pb2.Duration(seconds=settings.task_dispatch_deadline_s),
     )
@@ -134,7 +162,56 @@ def enqueue_publish(
         ts.FromDatetime(schedule_at)
         proto.schedule_time = ts
     try:
-        client.create_task(parent=settings.queue_path, task=proto, timeout=10.0)
+        client.create_task(parent=queue_path, task=proto, timeout=10.0)
     except AlreadyExists:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class WebhookTask:
+    """The body of a webhook delivery task (docs/webhooks.md#delivery): attempt ``attempt``
+    (counted over every round) of delivery ``delivery_id`` to endpoint ``endpoint_id``, in
+    round ``round`` (a redelivery starts a new round and supersedes the tasks of the last)."""
+
+    endpoint_id: str
+    delivery_id: str
+    round: int
+    attempt: int
+
+    @property
+    def task_id(self) -> str:
+        """Deterministic task id: creating the same attempt twice is refused."""
+        return f"{self.endpoint_id}-{self.delivery_id}-r{self.round}-a{self.attempt}"
+
+    def body(self) -> bytes:
+        """JSON body sent to the ``webhook_delivery`` function."""
+        return json.dumps(
+            {
+                "endpoint_id": self.endpoint_id,
+                "delivery_id": self.delivery_id,
+                "round": self.round,
+                "attempt": self.attempt,
+            }
+        ).encode()
+
+
+def enqueue_webhook(
+    client: tasks_v2.CloudTasksClient,
+    settings: Settings,
+    task: WebhookTask,
+    *,
+    schedule_at: datetime | None,
+) -> bool:
+    """Create ``task`` on the webhook queue (``WEBHOOK_QUEUE``) for ``WEBHOOK_DELIVERY_URL``,
+    with a token of ``WEBHOOK_INVOKER_SERVICE_ACCOUNT``; see :func:`create_task`."""
+    return create_task(
+        client,
+        settings,
+        queue_path=settings.webhook_queue_path,
+        url=settings.webhook_delivery_url,
+        account=settings.webhook_invoker_service_account,
+        task_id=task.task_id,
+        body=task.body(),
+        schedule_at=schedule_at,
+    )

@@ -1,7 +1,8 @@
-"""The local publish queue, configured from ``terraform/tasks.tf`` (the one place that defines it).
+"""The local queues (``publish``, ``webhooks``), configured from ``terraform/tasks.tf`` (the one
+place that defines them).
 
-``make run`` and the test stack create the emulator's queue from the
-``google_cloud_tasks_queue`` resource there: its ``retry_config`` (max attempts, min/max
+``make run`` and the test stack create the emulator's queues from the
+``google_cloud_tasks_queue`` resources there: its ``retry_config`` (max attempts, min/max
 backoff, max doublings, max retry duration) and ``rate_limits`` (dispatches per second,
 concurrent dispatches), with ``var.*`` references taken from the variables' defaults in
 ``terraform/variables.tf`` (what a deployment gets unless its tfvars say otherwise). Parsed with
@@ -70,7 +71,20 @@ def publish_queue(
     tasks_tf: Path = TERRAFORM / "tasks.tf",
     variables_tf: Path = TERRAFORM / "variables.tf",
 ) -> tasks_v2.Queue:
-    """The ``publish`` queue as Terraform creates it, named ``name`` (its full resource name).
+    """The ``publish`` queue as Terraform creates it, named ``name`` (its full resource name);
+    see :func:`terraform_queue`."""
+    return terraform_queue("publish", name, tasks_tf=tasks_tf, variables_tf=variables_tf)
+
+
+def terraform_queue(
+    resource: str,
+    name: str,
+    *,
+    tasks_tf: Path = TERRAFORM / "tasks.tf",
+    variables_tf: Path = TERRAFORM / "variables.tf",
+) -> tasks_v2.Queue:
+    """The queue of ``google_cloud_tasks_queue.<resource>`` as Terraform creates it, named
+    ``name`` (its full resource name).
 
     Raises ``KeyError`` when the resource or one of its settings is missing, ``ValueError`` for
     an expression that cannot be evaluated without Terraform.
@@ -80,9 +94,9 @@ def publish_queue(
     for block in _load(tasks_tf).get("resource", []):
         for kind, named in block.items():
             if _unquote(kind) == "google_cloud_tasks_queue":
-                queue = named.get('"publish"') or named.get("publish")
+                queue = queue or named.get(f'"{resource}"') or named.get(resource)
     if queue is None:
-        raise KeyError(f'no resource google_cloud_tasks_queue "publish" in {tasks_tf}')
+        raise KeyError(f'no resource google_cloud_tasks_queue "{resource}" in {tasks_tf}')
     retry, rates = queue["retry_config"][0], queue["rate_limits"][0]
     return tasks_v2.Queue(
         name=name,

@@ -8,6 +8,7 @@ Control API (not part of any real platform; JSON in, JSON out):
   "duplicate_window_s"?: int}`` (optional) → clears ledger, rules, trigger counters and usage
   counters, restores default settings
 - ``GET /_sandbox/settings``; ``PATCH /_sandbox/settings`` with a partial settings object
+- ``/_sandbox/webhooks/{name}``: a webhook receiver (``infra/sandbox/webhooks.py``);
 - ``GET /_sandbox/faults`` → ``{"rules": [...]}``; ``POST /_sandbox/faults`` with one rule
   (→ 201 ``{"rule": {...}}``) or a list (→ 201 ``{"rules": [...]}``); ``DELETE /_sandbox/faults``
   → ``{"deleted": n}``; ``DELETE /_sandbox/faults/{id}``
@@ -35,6 +36,7 @@ from infra.sandbox import (
     media,
     meta_containers,
     oauth,
+    webhooks,
     x,
     youtube,
     youtube_data,
@@ -221,6 +223,7 @@ def create_app(seed: int | None = None) -> Starlette:
     """A fresh sandbox with its own state (``app.state.sandbox``); ``seed`` seeds fault RNG."""
     state = SandboxState(seed)
     routes: list[BaseRoute] = control_routes(state)
+    routes.extend(webhooks.WebhookRoutes(state.webhooks).routes())
     routes.extend(media.routes(state))  # before the networks' catch-all page routes
     routes.extend(oauth.routes(state))  # before the networks: their routes have wildcards
     for _kinds, network_routes in NETWORKS.values():

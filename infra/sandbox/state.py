@@ -12,6 +12,7 @@ from infra.sandbox.ledger import IdMinter, Ledger
 from infra.sandbox.media_state import MediaState
 from infra.sandbox.oauth import OAuthBook
 from infra.sandbox.stores import ContainerStore, LinkedInUploads, YouTubeSessions
+from infra.sandbox.webhooks import WebhookReceivers
 
 
 class SandboxSettings(BaseModel):
@@ -56,6 +57,7 @@ class SandboxState:
         self.youtube = YouTubeSessions()
         self.media = MediaState()
         self.oauth = OAuthBook()
+        self.webhooks = WebhookReceivers(seed)
 
     def reset(self, seed: int | None = None, **settings: Any) -> None:
         """Clear ledger, rules and counters; settings back to defaults, then ``settings``."""
@@ -69,6 +71,7 @@ class SandboxState:
         self.youtube = YouTubeSessions()
         self.media.clear()
         self.oauth.clear()
+        self.webhooks.clear(seed)
         self.settings = SandboxSettings.model_validate(settings)
 
     def update_settings(self, changes: dict[str, Any]) -> SandboxSettings:

@@ -5,8 +5,9 @@ with the identity settings terraform gives it, resolved for a sample project, an
 certificates served over real HTTP on loopback (``tests/support/google_oidc.py``). Each caller's
 token is minted the way its production service mints it:
 
-- Cloud Tasks: the OIDC token our own code asks for (``sharecast.tasks.enqueue_publish`` into a
-  paused queue of the Cloud Tasks emulator, read back with GetTask), with the api's settings;
+- Cloud Tasks: the OIDC token our own code asks for (``sharecast.tasks.enqueue_publish`` and
+  ``enqueue_webhook`` into a paused queue of the Cloud Tasks emulator, read back with GetTask),
+  with the api's settings;
 - Cloud Scheduler: ``oidc_token`` of the sweeper's jobs in ``terraform/scheduler.tf``;
 - Eventarc: the trigger's ``service_account_email`` in ``terraform/functions.tf``, for the
   function's Cloud Run URL.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,7 +40,13 @@ from infra.localenv import DEV_INTERNAL_SECRET
 from sharecast.config import Settings
 from sharecast.errors import Unauthenticated
 from sharecast.internal_auth import publisher_caller, verify_internal_caller
-from sharecast.tasks import INTERNAL_AUTH_HEADER, PublishTask, enqueue_publish
+from sharecast.tasks import (
+    INTERNAL_AUTH_HEADER,
+    PublishTask,
+    WebhookTask,
+    enqueue_publish,
+    enqueue_webhook,
+)
 from tests.conftest import PORTS
 from tests.support.google_oidc import CertsServer, SigningKey, mint
 from tests.support.terraform import ROOT, local_values, resolve, resources
@@ -54,14 +62,21 @@ IDENTITY_ENV = (
     "SCHEDULER_INVOKER_SERVICE_ACCOUNT",
     "MEDIA_FINALIZED_AUDIENCES",
     "EVENTARC_TRIGGER_SERVICE_ACCOUNT",
+    "WEBHOOK_DELIVERY_URL",
+    "WEBHOOK_INVOKER_SERVICE_ACCOUNT",
 )
 
-#: Port of each entry point's probe process (clear of the stack's ports).
-PROBE_PORTS = {
-    "publisher": PORTS.api + 40,
-    "sweeper": PORTS.api + 41,
-    "media_finalized": PORTS.api + 42,
-}
+#: The entry points started as deployed, each in its own probe process.
+PROBES = ("publisher", "sweeper", "media_finalized", "webhook_delivery")
+
+
+def _free_port() -> int:
+    """A port the OS has free now. A fixed port (the stack's plus some) lies in Linux's
+    ephemeral range at the test offsets and was, in full runs, held by one of the stack's own
+    outgoing connections (the port choice repeats between runs of one boot)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def terraform_env(function: str) -> dict[str, str]:
@@ -83,35 +98,42 @@ class Identity:
     email: str
 
 
-def cloud_tasks_identity(stack_env: dict[str, str]) -> Identity:
-    """The OIDC token our code puts on a publish task (with the api's terraform settings),
-    read back from a paused queue of the Cloud Tasks emulator (so nothing is delivered)."""
+def cloud_tasks_identity(stack_env: dict[str, str], *, webhooks: bool = False) -> Identity:
+    """The OIDC token our code puts on a publish task (``webhooks``: on a webhook delivery
+    task), with the api's terraform settings, read back from a paused queue of the Cloud Tasks
+    emulator (so nothing is delivered)."""
     queue_id = f"identity-probe-{uuid.uuid4().hex[:8]}"
     settings = Settings.model_validate(
         {
             **{k.lower(): v for k, v in terraform_env("api").items()},
-            "tasks_queue": queue_id,
+            "webhook_queue" if webhooks else "tasks_queue": queue_id,
             "internal_auth_secret": None,
         }
     )
     channel = grpc.insecure_channel(stack_env["CLOUD_TASKS_EMULATOR_HOST"])
     client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
     parent = f"projects/{settings.google_cloud_project}/locations/{settings.tasks_location}"
-    client.create_queue(parent=parent, queue=tasks_v2.Queue(name=f"{parent}/queues/{queue_id}"))
+    queue_path = f"{parent}/queues/{queue_id}"
+    client.create_queue(parent=parent, queue=tasks_v2.Queue(name=queue_path))
     try:
-        client.pause_queue(name=settings.queue_path)
-        task = PublishTask(post_id="p1", target_id="x-0", attempt=1)
-        assert enqueue_publish(client, settings, task, schedule_at=None)
+        client.pause_queue(name=queue_path)
+        if webhooks:
+            hook = WebhookTask("we_probe", "01234567890123456-0a1b2c3d", round=1, attempt=1)
+            assert enqueue_webhook(client, settings, hook, schedule_at=None)
+            task_id = hook.task_id
+        else:
+            task = PublishTask(post_id="p1", target_id="x-0", attempt=1)
+            assert enqueue_publish(client, settings, task, schedule_at=None)
+            task_id = task.task_id
         stored = client.get_task(
             request=tasks_v2.GetTaskRequest(
-                name=f"{settings.queue_path}/tasks/{task.task_id}",
-                response_view=tasks_v2.Task.View.FULL,
+                name=f"{queue_path}/tasks/{task_id}", response_view=tasks_v2.Task.View.FULL
             )
         )
         token = stored.http_request.oidc_token
         return Identity(token.audience, token.service_account_email)
     finally:
-        client.delete_queue(name=settings.queue_path)
+        client.delete_queue(name=queue_path)
         channel.close()
 
 
@@ -144,6 +166,7 @@ def certs() -> Iterator[CertsServer]:
 def identities(stack) -> dict[str, Identity]:
     return {
         "cloud_tasks": cloud_tasks_identity(stack.env),
+        "cloud_tasks_webhooks": cloud_tasks_identity(stack.env, webhooks=True),
         "cloud_scheduler": cloud_scheduler_identity(),
         "eventarc": eventarc_identity(),
     }
@@ -156,7 +179,8 @@ def entry_points(stack, certs: CertsServer) -> Iterator[dict[str, str]]:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     logs = stack.logs
     try:
-        for name, port in PROBE_PORTS.items():
+        ports = {name: _free_port() for name in PROBES}
+        for name, port in ports.items():
             env = {
                 **os.environ,
                 **stack.env,
@@ -174,7 +198,7 @@ def entry_points(stack, certs: CertsServer) -> Iterator[dict[str, str]]:
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
             log.close()
-        urls = {name: f"http://127.0.0.1:{port}/" for name, port in PROBE_PORTS.items()}
+        urls = {name: f"http://127.0.0.1:{port}/" for name, port in ports.items()}
         deadline = time.monotonic() + 120
         for name, url in urls.items():
             while True:
@@ -198,7 +222,7 @@ def call(entry_points: dict[str, str], name: str, headers: dict[str, str]) -> re
     url = entry_points[name]
     if name == "publisher":
         return requests.post(url, json={}, headers=headers, timeout=30)
-    if name == "sweeper":
+    if name in ("sweeper", "webhook_delivery"):
         return requests.post(url, json={}, headers=headers, timeout=30)
     event = {
         "ce-id": uuid.uuid4().hex,
@@ -211,16 +235,19 @@ def call(entry_points: dict[str, str], name: str, headers: dict[str, str]) -> re
 
 #: What an accepted call answers: the body is refused after the caller was (400), or the
 #: event without bucket/name is acknowledged (200). Nothing reaches Firestore.
-ACCEPTED = {"publisher": 400, "sweeper": 400, "media_finalized": 200}
+ACCEPTED = {"publisher": 400, "sweeper": 400, "media_finalized": 200, "webhook_delivery": 400}
 REAL_CALLER = {
     "publisher": "cloud_tasks",
     "sweeper": "cloud_scheduler",
     "media_finalized": "eventarc",
+    "webhook_delivery": "cloud_tasks_webhooks",
 }
 
 
 @pytest.mark.parametrize("entry_point", sorted(REAL_CALLER))
-@pytest.mark.parametrize("caller", ["cloud_tasks", "cloud_scheduler", "eventarc"])
+@pytest.mark.parametrize(
+    "caller", ["cloud_tasks", "cloud_tasks_webhooks", "cloud_scheduler", "eventarc"]
+)
 def test_each_entry_point_accepts_its_production_caller_only(
     entry_points, identities, entry_point, caller
 ):
@@ -238,6 +265,10 @@ def test_the_identities_are_the_ones_terraform_names(identities):
     assert identities["cloud_tasks"] == Identity(
         "https://europe-west1-sharecast-prod.cloudfunctions.net/publisher",
         "sharecast-tasks-invoker@sharecast-prod.iam.gserviceaccount.com",
+    )
+    assert identities["cloud_tasks_webhooks"] == Identity(
+        "https://europe-west1-sharecast-prod.cloudfunctions.net/webhook-delivery",
+        "sharecast-webhooks-invoker@sharecast-prod.iam.gserviceaccount.com",
     )
     assert identities["cloud_scheduler"] == Identity(
         "https://europe-west1-sharecast-prod.cloudfunctions.net/sweeper",

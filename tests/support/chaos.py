@@ -16,7 +16,9 @@ Invariants checked by :meth:`ChaosResult.problems`: every target terminal (nothi
 (platform, account, text) posted twice in the sandbox ledger; no target ``FAILED`` whose post is
 on the ledger; every SUCCESS has an external id that is the ledger's; every SSE client
 (reconnecting with ``Last-Event-ID`` after each relay restart) received the final status (status
-and version) of each of its targets.
+and version) of each of its targets; every event of every user's event log reached that user's
+webhook endpoint (a sandbox receiver answering 503 to ``webhook_fail_rate`` of the deliveries)
+with a valid signature and a 2xx answer, at least once.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from sharecast.vault import TokenVault
 from tests.support.api import ApiClient
 from tests.support.sandbox import Sandbox
 from tests.support.sse import Frame, SSEClient
+from tests.support.webhooks import Receiver
 
 TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
 FINAL_POST = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
@@ -82,6 +85,8 @@ class ChaosConfig:
     create_threads: int = 4
     sweep_every_s: float = 2.0
     timeout_s: float = 300.0
+    webhook_fail_rate: float = 0.3
+    webhook_timeout_s: float = 240.0
     seed: int = 6
 
     @property
@@ -166,7 +171,30 @@ class ChaosResult:
     relay_restarts: int = 0
     reconnects: int = 0
     sweeps: Counter[str] = field(default_factory=Counter)
+    events: dict[str, set[str]] = field(default_factory=dict)  # user => event ids in the log
+    webhooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user => received
+    webhook_wait_s: float = 0.0
     faults_fired: Counter[str] = field(default_factory=Counter)  # fault kind => firings
+
+    def delivered(self, user_id: str) -> set[str]:
+        """Event ids of ``user_id``'s deliveries that were verified and answered 2xx."""
+        return {
+            d["body"]["id"]
+            for d in self.webhooks.get(user_id, [])
+            if d["verified"] is True and d["answered"] < 300
+        }
+
+    def webhook_counts(self) -> dict[str, Any]:
+        received = [d for got in self.webhooks.values() for d in got]
+        distinct = {(d["webhook_id"], d["body"]["id"]) for d in received}
+        return {
+            "events": sum(len(ids) for ids in self.events.values()),
+            "requests": len(received),
+            "answered_503": sum(1 for d in received if d["answered"] == 503),
+            "distinct_messages": len(distinct),
+            "unverified": sum(1 for d in received if d["verified"] is not True),
+            "settled_after_targets_s": round(self.webhook_wait_s, 1),
+        }
 
     def _posted(self) -> Counter[tuple[str, str, str]]:
         return Counter((p["platform"], p["account_id"], p["text"]) for p in self.ledger)
@@ -212,6 +240,7 @@ class ChaosResult:
             "relay_restarts": self.relay_restarts,
             "sse_reconnects": self.reconnects,
             "sweeps": dict(self.sweeps),
+            "webhooks": self.webhook_counts(),
         }
 
     def problems(self) -> list[str]:
@@ -248,6 +277,16 @@ class ChaosResult:
                 for f in frames
             ):
                 found.append(f"{key}: its SSE client never got {t['status']} v{t['version']}")
+        for user_id, ids in self.events.items():
+            lost = ids - self.delivered(user_id)
+            found += [
+                f"event {e} of {user_id} never delivered to its webhook" for e in sorted(lost)
+            ]
+        found += [
+            f"an unverified webhook delivery to {u}"
+            for u, got in self.webhooks.items()
+            if any(d["verified"] is not True for d in got)
+        ]
         return found
 
 
@@ -287,6 +326,7 @@ def run_chaos(
     run_id = f"{cfg.seed}-{time.time_ns() % 10**9}"
 
     users: dict[str, tuple[ApiClient, list[dict[str, str]]]] = {}
+    receivers: dict[str, Receiver] = {}
     for n in range(cfg.users):
         user_id = f"chaos-{run_id}-{n}"
         for platform in (Platform.FACEBOOK, Platform.X):
@@ -299,6 +339,7 @@ def run_chaos(
             {"platform": "x", "accountId": sandbox_account_id(user_id, Platform.X)},
         ]
         users[user_id] = (ApiClient(ports, user_id), platforms)
+        receivers[user_id] = webhook_receiver(users[user_id][0], ports, cfg.webhook_fail_rate)
     relay = f"http://{HOST}:{ports.relay}/events"
     streams = {u: ResumingStream(relay, api.token) for u, (api, _) in users.items()}
 
@@ -383,9 +424,10 @@ def run_chaos(
                 del pending[post_id]
         if pending:
             time.sleep(1.0)
+    result.elapsed_s = time.monotonic() - started
+    wait_for_webhooks(result, db, receivers, timeout_s=cfg.webhook_timeout_s)
     stop.set()
     sweeper.join(timeout=60)
-    result.elapsed_s = time.monotonic() - started
     time.sleep(2.0)  # the last events reach the streams
     for user_id, stream in streams.items():
         stream.close()
@@ -399,3 +441,35 @@ def run_chaos(
         result.faults_fired[kind] += rule["fired"]
     sandbox.reset()
     return result
+
+
+def webhook_receiver(api: ApiClient, ports: Ports, fail_rate: float) -> Receiver:
+    """Register a webhook endpoint of ``api``'s user at a new sandbox receiver that verifies
+    every delivery and answers 503 to ``fail_rate`` of them."""
+    receiver = Receiver(ports)
+    response = api.post("/webhooks", json={"url": receiver.url, "description": "chaos"})
+    assert response.status_code == 201, response.text
+    receiver.configure(secrets=[response.json()["secret"]], fail_rate=fail_rate)
+    return receiver
+
+
+def wait_for_webhooks(
+    result: ChaosResult,
+    db: firestore.Client,
+    receivers: dict[str, Receiver],
+    *,
+    timeout_s: float,
+) -> None:
+    """Until every event of each user's event log was delivered to its receiver (or the
+    deadline): the sweeper keeps running meanwhile, catching up what the fan-out missed."""
+    started = time.monotonic()
+    while True:
+        for user_id, receiver in receivers.items():
+            events = db.collection("users").document(user_id).collection("events").stream()
+            result.events[user_id] = {snap.id for snap in events}
+            result.webhooks[user_id] = receiver.deliveries()
+        missing = sum(len(ids - result.delivered(u)) for u, ids in result.events.items())
+        if not missing or time.monotonic() - started > timeout_s:
+            break
+        time.sleep(2.0)
+    result.webhook_wait_s = time.monotonic() - started

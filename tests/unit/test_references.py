@@ -118,10 +118,11 @@ def test_every_problem_code_has_its_entry():
     docs/problems.md, for the API's codes and the codes connectors record on targets."""
     from sharecast import errors
     from sharecast.oauth import errors as oauth_errors
+    from sharecast.webhooks import errors as webhook_errors
 
     codes = {
         cls.code
-        for module in (errors, oauth_errors)
+        for module in (errors, oauth_errors, webhook_errors)
         for cls in vars(module).values()
         if isinstance(cls, type) and issubclass(cls, errors.SharecastError)
     }

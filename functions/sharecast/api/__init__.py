@@ -21,6 +21,7 @@ from sharecast.api import (
     problems,
     session,
     shares,
+    webhooks,
 )
 from sharecast.api.context import install
 from sharecast.api.headers import (
@@ -44,6 +45,7 @@ BLUEPRINTS = (
     connections.bp,
     media.bp,
     shares.bp,
+    webhooks.bp,
     admin.bp,
 )
 

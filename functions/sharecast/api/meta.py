@@ -11,6 +11,7 @@ from sharecast.api.event_schema import SCHEMA_PATH, build_event_schema
 from sharecast.api.openapi import build_document
 from sharecast.api.routes import PUBLIC, REGISTRY, route
 from sharecast.api.schemas import EventSchemaDocument, HealthOut, OpenApiDocument
+from sharecast.api.webhook_schemas import WEBHOOK_PAYLOADS
 
 bp = Blueprint("meta", __name__)
 
@@ -23,7 +24,7 @@ def healthz() -> HealthOut:
 
 @functools.cache
 def _document_json() -> str:
-    return json.dumps(build_document(REGISTRY))
+    return json.dumps(build_document(REGISTRY, webhooks=WEBHOOK_PAYLOADS))
 
 
 @route(

@@ -6,14 +6,16 @@ errors each route can answer (which follow from its declaration: a body can be m
 too large (413), of another type (415) or invalid (422); a token can be missing (401) or of a
 role not allowed (403); a rate class can be exhausted (429)...). Schemas are the JSON Schemas of
 the very pydantic models the handlers validate with (`models_json_schema`, references into
-`components/schemas`). Served without auth at `GET /openapi.json`.
+`components/schemas`). The bodies Sharecast POSTs to webhook endpoints are the document's
+`webhooks` (one entry per delivery type, with the Standard Webhooks headers). Served without
+auth at `GET /openapi.json`.
 See https://spec.openapis.org/oas/v3.1.0.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -91,6 +93,7 @@ _TAGS = {
     "media": "Uploads straight to Cloud Storage through signed URLs.",
     "shares": "Sharing YouTube videos to other networks.",
     "admin": "Operations: dead letters and the attempt log.",
+    "webhooks": "Signed deliveries of your events to your servers (docs/webhooks.md).",
 }
 
 
@@ -161,9 +164,17 @@ def _problem_response(spec: Route, status: int) -> dict[str, Any]:
     return response
 
 
-def build_document(routes: Sequence[Route], *, version: str = API_VERSION) -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a JSON-compatible dict) describing `routes`."""
+def build_document(
+    routes: Sequence[Route],
+    *,
+    version: str = API_VERSION,
+    webhooks: Mapping[str, type[BaseModel]] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a JSON-compatible dict) describing `routes` and the
+    `webhooks` Sharecast sends (delivery type => payload model)."""
+    webhooks = webhooks or {}
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Problem, "serialization")]
+    wanted += [(model, "serialization") for model in webhooks.values()]
     for spec in routes:
         if spec.body is not None:
             wanted.append((spec.body, "validation"))
@@ -177,7 +188,7 @@ def build_document(routes: Sequence[Route], *, version: str = API_VERSION) -> di
     for spec in routes:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, refs)
     tags = sorted({tag for spec in routes for tag in spec.tags})
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Sharecast API",
@@ -199,6 +210,58 @@ def build_document(routes: Sequence[Route], *, version: str = API_VERSION) -> di
                 }
             },
         },
+    }
+    if webhooks:
+        document["webhooks"] = {
+            name: _webhook(name, refs[(model, "serialization")], _example_of(model))
+            for name, model in webhooks.items()
+        }
+    return document
+
+
+#: The Standard Webhooks headers of every delivery
+#: (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
+_WEBHOOK_HEADERS = {
+    "webhook-id": "the delivery's message id, the same on every retry: deduplicate on it",
+    "webhook-timestamp": "the attempt's time, seconds since the epoch",
+    "webhook-signature": "space-separated `v1,<base64 HMAC-SHA256>` signatures, one per secret",
+}
+
+
+def _example_of(model: type[BaseModel]) -> Any:
+    """The first of the `examples` a payload model declares (`None`: none)."""
+    return (model.model_json_schema().get("examples") or [None])[0]
+
+
+def _webhook(name: str, schema: dict[str, Any], example: Any) -> dict[str, Any]:
+    """The path item of one delivery type in the document's `webhooks`."""
+    return {
+        "post": {
+            "operationId": f"webhook_{name}",
+            "summary": f"A `{name}` delivery to your endpoint (docs/webhooks.md)",
+            "parameters": [
+                {
+                    "name": header,
+                    "in": "header",
+                    "required": True,
+                    "description": text,
+                    "schema": {"type": "string"},
+                }
+                for header, text in _WEBHOOK_HEADERS.items()
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": schema, "example": example}},
+            },
+            "responses": {
+                "2XX": {"description": "delivered"},
+                "410": {"description": "gone: Sharecast disables the endpoint"},
+                "default": {
+                    "description": "timeouts, 408, 429 and 5xx are retried (Retry-After is "
+                    "honoured) for about 3 days; other answers fail the delivery"
+                },
+            },
+        }
     }
 
 
@@ -261,6 +324,8 @@ PATH_EXAMPLES = {
     "video_id": "dQw4w9WgXcQ",
     "platform": "x",
     "conn_id": "c0ffee00c0ffee00c0ffee00c0ffee00",
+    "endpoint_id": "we_3f9a1c2b4d5e6f708192",
+    "delivery_id": "01893456789012345-3f2a9c1d",
 }
 
 

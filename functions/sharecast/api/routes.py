@@ -79,6 +79,8 @@ PATH_PARAMETERS: dict[str, str] = {
     "video_id": "The YouTube video id (11 characters, e.g. `dQw4w9WgXcQ`).",
     "platform": "A network: `facebook`, `instagram`, `threads`, `linkedin`, `x`, `youtube`.",
     "conn_id": "The connection's `id` (`GET /connections`).",
+    "endpoint_id": "The webhook endpoint's `id` (`we_...`, `GET /webhooks`).",
+    "delivery_id": "A delivery's `id` in the endpoint's log (the event id, or the ping's).",
 }
 
 #: A route's own checks of what parsed of an invalid body (keyword arguments ``user``,

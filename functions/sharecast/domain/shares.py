@@ -39,7 +39,7 @@ class ShareStatus(StrEnum):
 
 
 class ShareMode(StrEnum):
-    """``track_only``: the user shared it themselves (share link); ``server_post``: we publish."""
+    """`track_only`: the user shared it themselves (share link); `server_post`: we publish."""
 
     TRACK_ONLY = "track_only"
     SERVER_POST = "server_post"

@@ -62,6 +62,10 @@ def _cursor_snapshot(
     return snap
 
 
+#: The snapshot a cursor points at (public for the other paginated stores).
+cursor_snapshot = _cursor_snapshot
+
+
 def _page(
     db: firestore.Client,
     spec: queries.QuerySpec,

@@ -318,6 +318,53 @@ EVENTS_UNPUBLISHED = QuerySpec(
     scope=Scope.COLLECTION_GROUP,
 )
 
+#: ``Outbox.catch_up`` of the webhook consumer: events of every user never fanned out to
+#: webhook endpoints (``webhooks_at`` unset), oldest first.
+EVENTS_WEBHOOKS_PENDING = QuerySpec(
+    name="events_webhooks_pending",
+    collection_group="events",
+    equality=("webhooks_at",),
+    range_fields=("created_at",),
+    order_by=(("created_at", Direction.ASCENDING),),
+    scope=Scope.COLLECTION_GROUP,
+)
+
+#: ``store.webhooks.endpoints_for``: the enabled endpoints of some audiences (the fan-out).
+WEBHOOK_ENDPOINTS_FOR = QuerySpec(
+    name="webhook_endpoints_for",
+    collection_group="webhook_endpoints",
+    equality=("audience", "enabled"),
+)
+
+#: ``store.webhooks.list_endpoints``: the endpoints one user created.
+WEBHOOK_ENDPOINTS_OF_OWNER = QuerySpec(
+    name="webhook_endpoints_of_owner",
+    collection_group="webhook_endpoints",
+    equality=("owner_id",),
+)
+
+#: ``store.webhooks.list_endpoints`` for admins: every org-wide endpoint.
+WEBHOOK_ENDPOINTS_OF_AUDIENCE = QuerySpec(
+    name="webhook_endpoints_of_audience",
+    collection_group="webhook_endpoints",
+    equality=("audience",),
+)
+
+#: ``store.webhooks.list_deliveries``: one endpoint's delivery log, newest first.
+WEBHOOK_DELIVERIES = QuerySpec(
+    name="webhook_deliveries",
+    collection_group="deliveries",
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
+#: ``store.webhooks.list_deliveries`` with ``?status=``.
+WEBHOOK_DELIVERIES_BY_STATUS = QuerySpec(
+    name="webhook_deliveries_by_status",
+    collection_group="deliveries",
+    equality=("status",),
+    order_by=(("created_at", Direction.DESCENDING),),
+)
+
 #: Every query the code makes (tests/unit/terraform compares their indexes with Terraform's).
 ALL_QUERIES: tuple[QuerySpec, ...] = (
     ACTIVE_CONNECTION,
@@ -340,6 +387,12 @@ ALL_QUERIES: tuple[QuerySpec, ...] = (
     TARGETS_LEASE_EXPIRED,
     TARGETS_CONTINUATION_DUE,
     EVENTS_UNPUBLISHED,
+    EVENTS_WEBHOOKS_PENDING,
+    WEBHOOK_ENDPOINTS_FOR,
+    WEBHOOK_ENDPOINTS_OF_OWNER,
+    WEBHOOK_ENDPOINTS_OF_AUDIENCE,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_DELIVERIES_BY_STATUS,
 )
 
 #: ``users/{uid}/events/{id}.expire_at`` (written by ``outbox.event_doc``).
@@ -354,12 +407,16 @@ RATE_LIMITS_TTL = TtlPolicy(collection_group="rate_limits", field="expire_at")
 #: ``idempotency_keys/{hash}.expire_at`` (``sharecast.idempotency``).
 IDEMPOTENCY_TTL = TtlPolicy(collection_group="idempotency_keys", field="expire_at")
 
+#: ``webhook_endpoints/{id}/deliveries/{id}.expire_at`` (``store.webhooks``, the delivery log).
+WEBHOOK_DELIVERIES_TTL = TtlPolicy(collection_group="deliveries", field="expire_at")
+
 #: Every TTL field the code writes (compared with the ``google_firestore_field`` TTL configs).
 ALL_TTL_POLICIES: tuple[TtlPolicy, ...] = (
     EVENTS_TTL,
     OAUTH_STATES_TTL,
     RATE_LIMITS_TTL,
     IDEMPOTENCY_TTL,
+    WEBHOOK_DELIVERIES_TTL,
 )
 
 

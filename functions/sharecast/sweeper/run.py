@@ -25,6 +25,7 @@ def steps_of(kind: SweepKind) -> tuple[Step, ...]:
             steps.resume_expired_leases,
             steps.resume_due_continuations,
             steps.republish_events,
+            steps.catch_up_consumers,
         )
     # Daily steps (docs/semantics.md#the-sweeper): media past expires_at, uploads stuck in
     # UPLOADING.

@@ -152,6 +152,23 @@ def republish_events(ctx: AppContext, now: datetime, report: SweepReport) -> Non
         raise RuntimeError(f"{found - published} events still not published")
 
 
+def catch_up_consumers(ctx: AppContext, now: datetime, report: SweepReport) -> None:
+    """Events committed more than ``outbox_grace_s`` ago that a consumer of the event log (the
+    webhook fan-out) has not taken: hand them to it again (docs/webhooks.md#delivery). Counts
+    ``{consumer}_pending`` and ``{consumer}_caught_up``."""
+    limit = ctx.settings.sweep_batch_limit
+    before = now - timedelta(seconds=ctx.settings.outbox_grace_s)
+    missing = []
+    for name, (found, taken) in ctx.outbox.catch_up(before=before, limit=limit).items():
+        report.batch(f"{name}_pending", found, limit)
+        if found:
+            report.add(f"{name}_caught_up", taken)
+        if taken < found:
+            missing.append(f"{name}: {found - taken}")
+    if missing:
+        raise RuntimeError(f"events still not taken ({', '.join(missing)})")
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 

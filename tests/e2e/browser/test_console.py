@@ -22,6 +22,7 @@ from tests.conftest import PORTS
 from tests.support.api import ApiClient
 from tests.support.browser import Browser, png, stored_events, wait_until
 from tests.support.sandbox import Sandbox
+from tests.support.webhooks import Receiver
 
 TERMINAL = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
 
@@ -268,6 +269,7 @@ def test_phone_width_layout(browser, user_id):
         (f"/posts/{post_id}", ".post-head .badge[data-status=PUBLISHED]"),
         ("/connections", "#connections"),
         ("/shares", "#share-form"),
+        ("/webhooks", "#webhook-form"),
     ]:
         b.go(path)
         b.wait_css(ready)
@@ -282,3 +284,41 @@ def test_phone_width_layout(browser, user_id):
         assert b.js("return document.documentElement.scrollWidth") <= width, (path, overflow)
         assert b.css("#nav a")[0].is_displayed()
         b.shot(f"phone{path.replace('/', '-') or '-posts'}")
+
+
+def test_webhooks_register_ping_and_the_delivery_log(browser, user_id):
+    """Register the sandbox's receiver, keep the secret shown once, ping it: the receiver
+    verifies the delivery with that secret and the page's delivery log shows it delivered."""
+    receiver = Receiver(PORTS)
+    b = browser()
+    b.sign_in(user_id)
+    b.css("#nav a[data-nav=webhooks]")[0].click()
+    form = b.wait_css("#webhook-form")
+    form.find_element(By.NAME, "url").send_keys(receiver.url)
+    form.find_element(By.NAME, "description").send_keys("console test")
+    b.css("#webhook-submit")[0].click()
+    secret = b.wait_css("code.secret").text
+    assert secret.startswith("whsec_")
+    receiver.configure(secrets=[secret])
+    card = b.wait_css(".webhook[data-enabled=true]")
+    endpoint_id = card.get_attribute("data-endpoint")
+    card.find_element(By.CSS_SELECTOR, "button[data-action=ping]").click()
+    got = receiver.wait_for(lambda d: len(d) == 1, what="the ping")
+    assert got[0]["verified"] is True
+    assert got[0]["body"]["data"]["endpoint_id"] == endpoint_id
+
+    api = ApiClient(PORTS, user_id)
+    wait_until(
+        lambda: api.get(
+            f"/webhooks/{endpoint_id}/deliveries", params={"status": "SUCCEEDED"}
+        ).json()["items"],
+        90,
+        "the ping recorded as SUCCEEDED",
+    )
+    b.css(f".webhook[data-endpoint={endpoint_id}] button[data-action=log]")[0].click()
+    b.wait_css(".delivery[data-status=SUCCEEDED]")
+    assert "HTTP 200" in b.css(".delivery[data-status=SUCCEEDED]")[0].text
+    b.shot("webhooks")
+    b.css(f".webhook[data-endpoint={endpoint_id}] button[data-action=toggle]")[0].click()
+    b.wait_css(f".webhook[data-endpoint={endpoint_id}][data-enabled=false]")
+    assert api.get(f"/webhooks/{endpoint_id}").json()["enabled"] is False

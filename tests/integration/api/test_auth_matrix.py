@@ -78,11 +78,30 @@ def make_media(owner: ApiClient) -> str:
     return response.json()["mediaId"]
 
 
+#: Each owner's webhook endpoint and the delivery of its test ping (made once per owner).
+_WEBHOOKS: dict[str, tuple[str, str]] = {}
+
+
+def make_webhook(owner: ApiClient) -> tuple[str, str]:
+    """A webhook endpoint of ``owner`` (at the sandbox's receiver) and one of its deliveries."""
+    if owner.user_id not in _WEBHOOKS:
+        url = f"http://127.0.0.1:{PORTS.sandbox}/_sandbox/webhooks/matrix"
+        created = owner.post("/webhooks", json={"url": url})
+        assert created.status_code == 201, created.text
+        endpoint_id = created.json()["endpoint"]["id"]
+        ping = owner.post(f"/webhooks/{endpoint_id}/ping")
+        assert ping.status_code == 202, ping.text
+        _WEBHOOKS[owner.user_id] = (endpoint_id, ping.json()["id"])
+    return _WEBHOOKS[owner.user_id]
+
+
 #: Path parameter => a function creating a resource of that kind owned by the given client.
 RESOURCE_FACTORIES: dict[str, Callable[[ApiClient], str]] = {
     "post_id": make_post,
     "media_id": make_media,
     "conn_id": make_connection,
+    "endpoint_id": lambda owner: make_webhook(owner)[0],
+    "delivery_id": lambda owner: make_webhook(owner)[1],
 }
 #: Path parameters that name no one's resource (the same for every caller), with a value:
 #: a target is only reached through its post (``post_id``, owned), a dead letter only by

@@ -89,3 +89,26 @@ def test_drift_is_caught(validator):
     assert not validator.is_valid({"event": "target_status", "id": EVENT_ID, "data": bad_status})
     assert not validator.is_valid({"event": "unknown", "data": {}})
     assert not validator.is_valid({"event": "post_status", "id": "nope", "data": {}})
+
+
+def test_the_webhook_disabled_notification_is_valid(validator):
+    """What `webhooks.delivery` sends the owner of an endpoint it disables, on the SSE stream
+    and to their other webhook endpoints."""
+    from sharecast.domain.webhooks import EndpointRecord, SigningSecret
+    from sharecast.webhooks.delivery import _disabled_notification
+
+    endpoint = EndpointRecord(
+        id="we_0123456789abcdef0123",
+        owner_id="alice",
+        audience="user:alice",
+        url="https://example.com/hooks",
+        secrets=[SigningSecret(ciphertext="x", created_at=NOW)],
+        version=3,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    event = _disabled_notification(endpoint, "every delivery failed since 2026-01-01")
+    validator.validate({"event": "notification", "id": EVENT_ID, "data": event.data})
+    broken = {**event.data, "status": "enabled"}
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"event": "notification", "id": EVENT_ID, "data": broken})

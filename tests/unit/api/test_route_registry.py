@@ -17,6 +17,7 @@ from sharecast.api import create_app
 from sharecast.api.fields import _bounded
 from sharecast.api.openapi import build_document, error_statuses
 from sharecast.api.routes import REGISTRY, Route
+from sharecast.api.webhook_schemas import WEBHOOK_PAYLOADS
 from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
@@ -36,7 +37,8 @@ def app(settings):
 
 @pytest.fixture(scope="module")
 def document():
-    return build_document(REGISTRY)
+    """The document ``GET /openapi.json`` serves (with the webhook payloads)."""
+    return build_document(REGISTRY, webhooks=WEBHOOK_PAYLOADS)
 
 
 def declared(app) -> dict[tuple[str, str], Route]:
@@ -92,6 +94,47 @@ def test_unsafe_methods_never_allow_read_only_roles(app):
 def test_the_document_is_valid_openapi_3_1(document):
     assert document["openapi"] == "3.1.0"
     validate(document)
+
+
+def test_the_document_describes_every_webhook_payload(document):
+    """Each delivery type POSTed to endpoints, with the Standard Webhooks headers and a body
+    whose ``data`` is the SSE ``data:`` model (docs/webhooks.md#events-and-filters)."""
+    hooks = document["webhooks"]
+    assert set(hooks) == {"post_status", "target_status", "share_status", "notification", "ping"}
+    schemas = document["components"]["schemas"]
+    for name, item in hooks.items():
+        operation = item["post"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        body = schemas[ref.rsplit("/", 1)[1]]
+        assert body["properties"]["type"]["const"] == name
+        assert set(body["required"]) == {"id", "type", "timestamp", "user_id", "data"}
+        assert body["examples"][0]["type"] == name
+        example = operation["requestBody"]["content"]["application/json"]["example"]
+        assert example["type"] == name
+        WEBHOOK_PAYLOADS[name].model_validate(example)
+    target = hooks["target_status"]["post"]["requestBody"]["content"]["application/json"]
+    data_ref = schemas[target["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]["data"]["$ref"]
+    assert data_ref.endswith("/TargetStatusData")  # the SSE event contract's model
+
+
+def _webhook_schema_names(document) -> set[str]:
+    """Every component schema a delivery payload reaches: the SSE event contract, snake_case
+    like the stream (`GET /events.schema.json`)."""
+    schemas = document["components"]["schemas"]
+    pending = [
+        item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        for item in document["webhooks"].values()
+    ]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop().rsplit("/", 1)[1]
+        if name in seen:
+            continue
+        seen.add(name)
+        pending += [v for k, v in _walk(schemas[name]) if k and k[-1] == "$ref"]
+    return seen
 
 
 def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
@@ -225,9 +268,11 @@ def test_timestamps_are_date_time_and_enums_are_enums(document):
 
 
 def test_json_is_camel_case_with_deprecated_snake_case_aliases(document):
+    event_contract = _webhook_schema_names(document)
+    assert {"TargetStatusData", "PingData", "WebhookDisabledNotification"} <= event_contract
     for name, schema in document["components"]["schemas"].items():
         for prop, spec in schema.get("properties", {}).items():
-            if "_" in prop and name not in OPEN_MODELS:
+            if "_" in prop and name not in OPEN_MODELS and name not in event_contract:
                 assert spec.get("deprecated") is True, f"{name}.{prop} is snake_case"
     target = document["components"]["schemas"]["TargetOut"]["properties"]
     assert target["target_id"]["deprecated"] is True

@@ -41,6 +41,7 @@ SERVICE_CODE = {
     ],
     "sweeper": ["functions/main.py", "functions/sharecast/sweeper", "functions/sharecast/media"],
     "relay": ["functions/sharecast/relay"],
+    "webhook-delivery": ["functions/main.py", "functions/sharecast/webhooks"],
     None: ["functions"],
 }
 
@@ -134,6 +135,7 @@ def test_the_alerts_cover_operations():
         "api_5xx",
         "api_down",
         "needs_reauth_wave",
+        "webhook_endpoints_disabled",
     }
     absent = resources("google_monitoring_alert_policy")["sweeper_absent"]["conditions"][0]
     assert "condition_absent" in absent, "the sweeper's absence is a metric-absence condition"

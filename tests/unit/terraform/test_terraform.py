@@ -79,9 +79,19 @@ FORBIDDEN = {
 
 #: Settings without a safe production default, by the workloads that read them.
 REQUIRED = {
-    "google_cloud_project": {"api", "publisher", "sweeper", "media_finalized", "relay"},
+    "google_cloud_project": {
+        "api",
+        "publisher",
+        "sweeper",
+        "media_finalized",
+        "webhook_delivery",
+        "relay",
+    },
     "publisher_url": {"api", "publisher", "sweeper"},
     "tasks_invoker_service_account": {"api", "publisher", "sweeper"},
+    # Every workload that commits events enqueues webhook deliveries (docs/webhooks.md).
+    "webhook_delivery_url": {"api", "publisher", "sweeper", "webhook_delivery"},
+    "webhook_invoker_service_account": {"api", "publisher", "sweeper", "webhook_delivery"},
     # Production identities of the internal entry points' callers (sharecast.internal_auth).
     "sweeper_url": {"sweeper"},
     "scheduler_invoker_service_account": {"sweeper"},
@@ -89,7 +99,7 @@ REQUIRED = {
     "eventarc_trigger_service_account": {"media_finalized"},
     "jwt_secret": {"api", "relay"},
     "sse_token_secret": {"api", "relay"},
-    "token_encryption_keys": {"api", "publisher"},
+    "token_encryption_keys": {"api", "publisher", "webhook_delivery"},
     "media_bucket": {"api", "publisher", "sweeper", "media_finalized"},
     "media_signer_email": {"api", "publisher"},
     # OAuth client secrets: code exchange (api) and refresh (publisher).
@@ -112,7 +122,7 @@ OPTIONAL = {
 #: skipped (README "Configuration" says how to add it to the function from Secret Manager).
 OPERATOR_SECRETS = {"youtube_api_key"}
 
-SERVICE_ACCOUNTS_ALWAYS = {"relay", "tasks-invoker", "builder"}
+SERVICE_ACCOUNTS_ALWAYS = {"relay", "tasks-invoker", "webhooks-invoker", "builder"}
 
 
 def tf_text() -> str:
@@ -384,6 +394,8 @@ def test_publisher_url_and_task_identity():
 IDENTITY_ENV = (
     "PUBLISHER_URL",
     "TASKS_INVOKER_SERVICE_ACCOUNT",
+    "WEBHOOK_DELIVERY_URL",
+    "WEBHOOK_INVOKER_SERVICE_ACCOUNT",
     "SWEEPER_URL",
     "SCHEDULER_INVOKER_SERVICE_ACCOUNT",
     "MEDIA_FINALIZED_AUDIENCES",
@@ -436,6 +448,30 @@ def test_the_publisher_checks_what_its_tasks_carry():
         )
 
 
+def test_webhook_delivery_checks_what_its_tasks_carry():
+    """Every workload that enqueues webhook tasks gives them the identity webhook_delivery
+    requires, on the webhooks queue, and that account may invoke it."""
+    own = _fn_env("webhook_delivery")
+    assert own["WEBHOOK_DELIVERY_URL"].endswith(".cloudfunctions.net/webhook-delivery")
+    assert own["WEBHOOK_INVOKER_SERVICE_ACCOUNT"].startswith("sharecast-webhooks-invoker@")
+    for name in ("api", "publisher", "sweeper"):
+        env = _fn_env(name)
+        assert env["WEBHOOK_DELIVERY_URL"] == own["WEBHOOK_DELIVERY_URL"], name
+        assert env["WEBHOOK_INVOKER_SERVICE_ACCOUNT"] == own["WEBHOOK_INVOKER_SERVICE_ACCOUNT"]
+        enqueue = {(g["on"], g["role"]) for g in grants() if g["sa"] == name}
+        assert ("webhook_queue", "roles/cloudtasks.enqueuer") in enqueue, name
+        assert ("sa:webhooks-invoker", "roles/iam.serviceAccountUser") in enqueue, name
+    invokers = {g["sa"] for g in grants() if g["on"] == "function:webhook_delivery"}
+    assert invokers == {"webhooks-invoker"}
+    assert "webhook_delivery_url" in {name for _, block in blocks("check") for name in block}
+    queue = resources("google_cloud_tasks_queue")["webhooks"]
+    assert queue["rate_limits"][0]["max_dispatches_per_second"] == (
+        "${var.webhook_queue_max_dispatches_per_second}"
+    )
+    plain, _ = workload_env(functions_map()["webhook_delivery"])
+    assert plain["WEBHOOK_QUEUE"] == "${google_cloud_tasks_queue.webhooks.name}"
+
+
 def test_names_match_the_local_stack_defaults():
     defaults = Settings.model_fields
     assert (
@@ -444,6 +480,10 @@ def test_names_match_the_local_stack_defaults():
     )
     assert (
         resources("google_pubsub_topic")["status"]["name"] == defaults["pubsub_topic"].get_default()
+    )
+    assert (
+        resources("google_cloud_tasks_queue")["webhooks"]["name"]
+        == defaults["webhook_queue"].get_default()
     )
 
 
@@ -506,7 +546,8 @@ def test_firestore_database_is_native():
 # --- IAM -----------------------------------------------------------------------------------------
 
 GRANT_TARGETS = re.compile(
-    r"^(project|topic|queue|media_bucket|source_bucket|images_repo|sa:[a-z_-]+|function:[a-z_]+)$"
+    r"^(project|topic|queue|webhook_queue|media_bucket|source_bucket|images_repo"
+    r"|sa:[a-z_-]+|function:[a-z_]+)$"
 )
 
 

@@ -21,6 +21,7 @@ import signal
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path[:0] = [
@@ -59,7 +60,9 @@ def main() -> int:
     browser = Browser(f"http://127.0.0.1:{ports.console}", "soak")
     posts: list[str] = []
     restarts = 0
+    restart_times: list[datetime] = []
     started = time.monotonic()
+    started_at = datetime.now(UTC)
     try:
         browser.sign_in(user)
         end = started + args.minutes * 60
@@ -82,6 +85,7 @@ def main() -> int:
                 next_post = now + args.post_every
             if now >= next_restart:
                 sig = signal.SIGKILL if restarts % 2 else signal.SIGTERM
+                restart_times.append(datetime.now(UTC))
                 stack.restart_service("relay", sig=sig)
                 restarts += 1
                 next_restart = now + args.restart_every
@@ -100,7 +104,8 @@ def main() -> int:
                 return api.get(f"/posts/{p}").json()["status"] in TERMINAL
 
             wait_until(terminal, 180, f"post {post_id} terminal")
-        stored = set(stored_events(user))
+        log = stored_events(user)
+        stored = set(log)
         with contextlib.suppress(AssertionError):  # reported below
             wait_until(lambda: stored <= set(browser.event_ids()), 180, "all events in the page")
         received = browser.event_ids()
@@ -119,10 +124,50 @@ def main() -> int:
             f"mode {state.get('mode')}"
         )
         print(f"  schema mismatches {len(browser.schema_mismatches())}")
+        describe_missing(user, sorted(missing), log, restart_times, started_at)
         return 1 if missing else 0
     finally:
         browser.close()
         stack.stop()
+
+
+def describe_missing(
+    user_id: str,
+    missing: list[str],
+    log: dict[str, tuple[str, str]],
+    restart_times: list[datetime],
+    started_at: datetime,
+) -> None:
+    """Print what the missing events were: type and status counts, and for each when it was
+    created, committed and marked published (seconds since the run started), and the relay
+    restart before it."""
+    from collections import Counter
+
+    from sharecast.clients import Clients
+    from sharecast.config import Settings
+    from sharecast.domain.events import event_id_time
+    from sharecast.outbox import EVENTS, USERS
+
+    if not missing:
+        return
+    kinds = Counter(log[i] for i in missing)
+    print("  missing by (type, status): " + ", ".join(f"{k}: {n}" for k, n in kinds.items()))
+    events = Clients(Settings()).firestore.collection(USERS).document(user_id).collection(EVENTS)
+
+    def rel(at: datetime | None) -> str:
+        return "-" if at is None else f"+{(at - started_at).total_seconds():.3f}"
+
+    for event_id in missing[:40]:
+        at = event_id_time(event_id)
+        snap = events.document(event_id).get()
+        published = (snap.to_dict() or {}).get("published_at")
+        before = [r for r in restart_times if r <= at]
+        since = f"{(at - before[-1]).total_seconds():.1f} s after restart {len(before)}"
+        print(
+            f"  missing {event_id} {log[event_id]} created {rel(at)} committed "
+            f"{rel(snap.create_time)} published {rel(published)}, "
+            + (since if before else "before any restart")
+        )
 
 
 if __name__ == "__main__":

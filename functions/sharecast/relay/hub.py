@@ -303,6 +303,9 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
     def add(self, event_id: str) -> None:
         """Remember ``event_id`` as the newest id, evicting the oldest beyond ``capacity``."""
         self._ids[event_id] = None

@@ -1,15 +1,16 @@
 """Resuming a stream after ``Last-Event-ID``: a replay from the event log, or a snapshot.
 
-What the client already has. Event ids are stamped before their transaction commits, and events
-of concurrent transactions are published (and delivered live) in no fixed id order, so "every id
-up to ``Last-Event-ID``" is not what a client holds. What it holds for sure is every event that
-was *published before its last event was even committed*, plus the events committed together
-with its last event and listed before it (one transaction's events are published in one call, in
-order). The replay reads the log from ``relay_replay_overlap_s`` before the last id's time on
-(so that an event committed late is never skipped) and sends, in commit order, every event that
-is not surely held by that rule (:func:`select_replay`). Events committed concurrently with the
-last one may still be re-sent; sequential ones never are (issue 18: a 10-second overlap used to
-resend everything in it).
+What the client already has. Pub/Sub delivers without order, so the log cannot say which
+events reached a client before its last one: an event published earlier may have been still on
+its way when the stream ended. The replay reads the log from ``relay_replay_overlap_s`` before
+the last id's time on (so that an event committed late is never skipped) and sends, in commit
+order, every event of that window except those the client is *known* to hold: the ids the
+relay wrote to the client's previous stream on this instance
+(:class:`sharecast.relay.handover.Handover`). Without that knowledge (another instance, a
+restart) the whole window is sent again, but for the events committed with the last one and
+listed before it (published in the same call); the client drops the ids it has. Issue 18's re-sends
+(a whole 10-second window replayed after every reconnect) are gone where the relay knows, and
+no event is ever skipped on a guess.
 
 Instead of a replay the stream gets a ``snapshot`` event (the current state of the user's most
 recent posts and their targets, ``relay_snapshot_posts`` of them) when the id is unknown to the
@@ -75,27 +76,38 @@ class Resume:
     held: tuple[str, ...] = ()
 
 
-def surely_held(entry: LogEntry, last: LogEntry) -> bool:
-    """True if a client whose last event is ``last`` surely received ``entry`` before it."""
-    if entry.committed == last.committed:
-        return entry.id < last.id  # one transaction, published in one call in id order
-    return entry.published is not None and entry.published < last.committed
-
-
 def select_replay(
-    entries: list[LogEntry], last: LogEntry | None, *, after: datetime
+    entries: list[LogEntry],
+    last: LogEntry | None,
+    *,
+    after: datetime,
+    known: frozenset[str] | None = None,
 ) -> list[LogEntry]:
     """The entries to replay, in commit order (ties by id).
 
     ``last`` is the client's last event as stored; ``None`` for a snapshot cursor, whose read
-    started at ``after``: then only events committed after ``after`` are sent.
+    started at ``after``: then only events committed after ``after`` are sent. ``known``: ids
+    the client surely holds (see :mod:`sharecast.relay.handover`), skipped; ``None`` when
+    unknown, then every entry but ``last`` (and those of its own transaction listed before it)
+    is sent.
     """
     if last is None:
         chosen = [e for e in entries if e.committed >= after]
     else:
-        chosen = [e for e in entries if e.id != last.id and not surely_held(e, last)]
+        held = known or frozenset()
+        chosen = [
+            e
+            for e in entries
+            if e.id != last.id and e.id not in held and not _same_commit_before(e, last)
+        ]
     chosen.sort(key=lambda e: (e.committed, e.id))
     return chosen
+
+
+def _same_commit_before(entry: LogEntry, last: LogEntry) -> bool:
+    """True for an event of ``last``'s own transaction listed before it: one transaction's
+    events are published in one call, in id order, and reach a stream together."""
+    return entry.committed == last.committed and entry.id < last.id
 
 
 def _entry(snap: Any) -> LogEntry:
@@ -162,10 +174,12 @@ def resume(
     max_age_s: float,
     limit: int,
     snapshot_posts: int,
+    known: frozenset[str] | None = None,
 ) -> Resume:
     """What to send a stream resumed after ``last_event_id`` (blocking Firestore reads).
 
-    See the module docstring for the rules. Raises only Firestore errors.
+    See the module docstring for the rules; ``known``: the ids the client's previous stream on
+    this instance delivered, if the relay knows them. Raises only Firestore errors.
     """
 
     def snapshot(reason: str) -> Resume:
@@ -189,7 +203,7 @@ def resume(
     window = read_window(db, user_id=user_id, since=since, limit=limit + 1)
     if len(window) > limit:
         return snapshot("truncated")
-    chosen = select_replay(window, last, after=stamped)
+    chosen = select_replay(window, last, after=stamped, known=known)
     sending = {e.id for e in chosen}
     held = tuple(e.id for e in window if e.id not in sending)
     frames = []

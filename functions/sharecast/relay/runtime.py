@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -35,13 +35,20 @@ import anyio.to_thread
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.logs import fields
+from sharecast.relay.handover import Handover
 from sharecast.relay.hub import CloseReason, Frame, Hub
 from sharecast.relay.latency import GcPauses, LatencyHistogram
 from sharecast.relay.limits import OpenRateLimiter
 from sharecast.relay.replay import Resume, resume
 from sharecast.relay.subscription import RelaySubscription, instance_id, subscription_id
 
+if TYPE_CHECKING:  # stream.py imports this module
+    from sharecast.relay.stream import Stream
+
 log = logging.getLogger(__name__)
+
+#: Ended streams whose delivered ids the relay keeps for their reconnect (about 4 KiB each).
+HANDOVER_ENTRIES = 20_000
 
 #: Firestore resume reads running at once per instance (a reconnect storm queues behind this).
 REPLAY_CONCURRENCY = 32
@@ -62,6 +69,11 @@ class Relay:
         self.instance_id = instance_id(settings)
         slots = max(1, round(settings.relay_heartbeat_s / PING_TICK_S))
         self.hub = Hub(settings.relay_client_buffer, ping_slots=slots)
+        # What ended streams delivered, for their reconnects (kept as long as a replay reaches).
+        self.open_streams: dict[str, set[Stream]] = {}  # user id -> streams open here
+        self.handover = Handover(
+            ttl_s=settings.relay_replay_max_age_s, max_entries=HANDOVER_ENTRIES
+        )
         self.latency = LatencyHistogram()  # message received -> frame written to the socket
         self.handoff = LatencyHistogram()  # message received -> picked up by the event loop
         self.gc_pauses = GcPauses()
@@ -140,7 +152,9 @@ class Relay:
         await anyio.to_thread.run_sync(self.subscription.delete)
         log.info("relay stopped", extra=fields(instance=self.instance_id))
 
-    async def resume(self, user_id: str, last_event_id: str) -> Resume:
+    async def resume(
+        self, user_id: str, last_event_id: str, known: frozenset[str] | None = None
+    ) -> Resume:
         """What to send before live events to ``user_id`` resuming after ``last_event_id``
         (see :mod:`sharecast.relay.replay`); the Firestore reads run on a worker thread."""
         settings = self.settings
@@ -153,6 +167,7 @@ class Relay:
             max_age_s=settings.relay_replay_max_age_s,
             limit=settings.relay_replay_limit,
             snapshot_posts=settings.relay_snapshot_posts,
+            known=known,
         )
         return await anyio.to_thread.run_sync(call, limiter=self._replay_limiter)
 

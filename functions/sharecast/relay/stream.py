@@ -76,7 +76,17 @@ class Stream:
     """One open stream: the state :func:`serve` keeps while it runs (kept small: ~10,000 of
     these live in one instance)."""
 
-    __slots__ = ("aborting", "conn", "frames", "relay", "request", "send", "task")
+    __slots__ = (
+        "aborting",
+        "conn",
+        "delivered",
+        "frames",
+        "last_id",
+        "relay",
+        "request",
+        "send",
+        "task",
+    )
 
     def __init__(self, relay: Relay, request: StreamRequest, conn: Connection, send: Send):
         self.relay = relay
@@ -86,6 +96,16 @@ class Stream:
         self.frames = 0
         self.aborting = False
         self.task = asyncio.current_task()
+        # What the client surely holds: ids written to it (and known held at its resume), and
+        # the last id written, which is the Last-Event-ID it will come back with.
+        self.delivered = RecentIds(RESUMED_IDS)
+        self.last_id = request.last_event_id
+
+    async def deliver(self, frame_id: str, payload: bytes) -> None:
+        """Write an event frame and note it as delivered (only once the write returned)."""
+        await self.write(payload)
+        self.delivered.add(frame_id)
+        self.last_id = frame_id
 
     async def write(self, payload: bytes) -> None:
         """Send ``payload`` as the next piece of the response body."""
@@ -110,6 +130,7 @@ async def serve(
     started = loop.time()
     conn = relay.hub.subscribe(request.user_id, limit=relay.settings.relay_max_streams_per_user)
     stream = Stream(relay, request, conn, send)
+    relay.open_streams.setdefault(request.user_id, set()).add(stream)
     conn.on_close(stream.abort_later)
     deadline = _deadline(relay, request, started)
     timer = loop.call_at(deadline[0], conn.close, deadline[1])
@@ -131,6 +152,9 @@ async def serve(
             task.uncancel()
         aborted = True
     finally:
+        _forget_open(relay, stream)
+        if stream.last_id:
+            relay.handover.remember(request.user_id, stream.last_id, stream.delivered)
         conn.on_close(None)
         timer.cancel()
         watcher.cancel()
@@ -193,10 +217,32 @@ async def _run(stream: Stream) -> None:
                 sent.resize(keep)
         if duplicate:
             continue
-        await stream.write(frame.payload)
+        await stream.deliver(frame.id, frame.payload)
         stream.frames += 1
         if frame.received:
             latency.record(time.monotonic() - frame.received)
+
+
+def _forget_open(relay: Relay, stream: Stream) -> None:
+    streams = relay.open_streams.get(stream.request.user_id)
+    if streams is not None:
+        streams.discard(stream)
+        if not streams:
+            del relay.open_streams[stream.request.user_id]
+
+
+def _known(stream: Stream, last_event_id: str) -> frozenset[str] | None:
+    """What a client resuming after ``last_event_id`` surely holds, if this instance knows: an
+    ended stream's handover entry, or a stream of the same user still open here (its end not
+    noticed yet) whose last written id is ``last_event_id``."""
+    user_id = stream.request.user_id
+    known = stream.relay.handover.recall(user_id, last_event_id)
+    if known is not None:
+        return known
+    for other in stream.relay.open_streams.get(user_id, ()):
+        if other is not stream and other.last_id == last_event_id:
+            return frozenset(other.delivered) | {last_event_id}
+    return None
 
 
 async def _resume(stream: Stream, sent: RecentIds) -> bool:
@@ -204,7 +250,8 @@ async def _resume(stream: Stream, sent: RecentIds) -> bool:
     conn, relay, request = stream.conn, stream.relay, stream.request
     assert request.last_event_id is not None
     try:
-        resumed = await relay.resume(request.user_id, request.last_event_id)
+        known = _known(stream, request.last_event_id)
+        resumed = await relay.resume(request.user_id, request.last_event_id, known)
     except Exception:  # end the stream: the client retries with the same Last-Event-ID
         log.warning("relay replay failed", exc_info=True, extra=fields(user_id=request.user_id))
         return False
@@ -212,16 +259,27 @@ async def _resume(stream: Stream, sent: RecentIds) -> bool:
     sent.add(request.last_event_id)
     for event_id in resumed.held:  # the client has these: late live copies are dropped too
         sent.add(event_id)
+        stream.delivered.add(event_id)
     if resumed.snapshot is not None:
         await stream.write(resumed.snapshot)
     for frame in resumed.frames:
         if conn.closed is not None:
             return False
         sent.add(frame.id)
-        await stream.write(frame.payload)
+        await stream.deliver(frame.id, frame.payload)
         stream.frames += 1
     if resumed.reason != "replay":
         log.info("relay sent a snapshot", extra=fields(user_id=request.user_id, why=resumed.reason))
+    else:
+        log.info(
+            "relay resumed",
+            extra=fields(
+                user_id=request.user_id,
+                last_event_id=request.last_event_id,
+                replayed=len(resumed.frames),
+                held=len(resumed.held),
+            ),
+        )
     return True
 
 

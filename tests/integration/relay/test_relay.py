@@ -162,9 +162,11 @@ def test_last_event_id_replays_then_continues_live_without_gap(
     # Widen the race: live events keep arriving before, during and after the replay query.
     original = relay.relay.resume
 
-    async def slow_resume(user_id: str, after_id: str) -> Resume:
+    async def slow_resume(
+        user_id: str, after_id: str, known: frozenset[str] | None = None
+    ) -> Resume:
         await asyncio.sleep(0.4)
-        result = await original(user_id, after_id)
+        result = await original(user_id, after_id, known)
         await asyncio.sleep(0.4)
         return result
 

@@ -20,6 +20,20 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Protocol
+
+
+class Delivering(Protocol):
+    """An open stream as the handover sees it: the last event id written to it and the ids it
+    delivered."""
+
+    @property
+    def last_id(self) -> str | None:
+        """The last event id written to the stream (or the one it resumed after)."""
+
+    @property
+    def delivered(self) -> Iterable[str]:
+        """Ids the stream delivered (and those its client was known to hold)."""
 
 
 class Handover:
@@ -33,6 +47,21 @@ class Handover:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[str, str], tuple[float, frozenset[str]]] = OrderedDict()
+        self._open: dict[str, set[Delivering]] = {}
+
+    def opened(self, user_id: str, stream: Delivering) -> None:
+        """Track ``stream`` of ``user_id`` while it is open (see :meth:`recall`)."""
+        self._open.setdefault(user_id, set()).add(stream)
+
+    def ended(self, user_id: str, stream: Delivering) -> None:
+        """``stream`` ended: stop tracking it and :meth:`remember` what it delivered."""
+        streams = self._open.get(user_id)
+        if streams is not None:
+            streams.discard(stream)
+            if not streams:
+                del self._open[user_id]
+        if stream.last_id:
+            self.remember(user_id, stream.last_id, stream.delivered)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -49,12 +78,19 @@ class Handover:
         self._entries[key] = (now + self.ttl_s, ids)
         self._trim(now)
 
-    def recall(self, user_id: str, last_id: str) -> frozenset[str] | None:
-        """The ids a client resuming after ``last_id`` surely holds, or ``None`` if unknown."""
+    def recall(
+        self, user_id: str, last_id: str, *, exclude: Delivering | None = None
+    ) -> frozenset[str] | None:
+        """The ids a client resuming after ``last_id`` surely holds, or ``None`` if unknown:
+        an ended stream's entry, or else a stream of ``user_id`` still open here (its end not
+        noticed yet; other than ``exclude``) whose last written id is ``last_id``."""
         entry = self._entries.get((user_id, last_id))
-        if entry is None or entry[0] <= time.monotonic():
-            return None
-        return entry[1]
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        for other in self._open.get(user_id, ()):
+            if other is not exclude and other.last_id == last_id:
+                return frozenset(other.delivered) | {last_id}
+        return None
 
     def _trim(self, now: float) -> None:
         entries = self._entries

@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -42,13 +42,12 @@ from sharecast.relay.limits import OpenRateLimiter
 from sharecast.relay.replay import Resume, resume
 from sharecast.relay.subscription import RelaySubscription, instance_id, subscription_id
 
-if TYPE_CHECKING:  # stream.py imports this module
-    from sharecast.relay.stream import Stream
-
 log = logging.getLogger(__name__)
 
-#: Ended streams whose delivered ids the relay keeps for their reconnect (about 4 KiB each).
-HANDOVER_ENTRIES = 20_000
+#: Ended streams whose delivered ids the relay keeps for their reconnect (about 7 KiB each, so
+#: at most ~35 MiB), and for how long (seconds). A later reconnect gets its window re-sent.
+HANDOVER_ENTRIES = 5_000
+HANDOVER_TTL_S = 120.0
 
 #: Firestore resume reads running at once per instance (a reconnect storm queues behind this).
 REPLAY_CONCURRENCY = 32
@@ -69,11 +68,8 @@ class Relay:
         self.instance_id = instance_id(settings)
         slots = max(1, round(settings.relay_heartbeat_s / PING_TICK_S))
         self.hub = Hub(settings.relay_client_buffer, ping_slots=slots)
-        # What ended streams delivered, for their reconnects (kept as long as a replay reaches).
-        self.open_streams: dict[str, set[Stream]] = {}  # user id -> streams open here
-        self.handover = Handover(
-            ttl_s=settings.relay_replay_max_age_s, max_entries=HANDOVER_ENTRIES
-        )
+        # What ended streams delivered, for their reconnects (which come within seconds).
+        self.handover = Handover(ttl_s=HANDOVER_TTL_S, max_entries=HANDOVER_ENTRIES)
         self.latency = LatencyHistogram()  # message received -> frame written to the socket
         self.handoff = LatencyHistogram()  # message received -> picked up by the event loop
         self.gc_pauses = GcPauses()

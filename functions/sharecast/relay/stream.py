@@ -130,7 +130,7 @@ async def serve(
     started = loop.time()
     conn = relay.hub.subscribe(request.user_id, limit=relay.settings.relay_max_streams_per_user)
     stream = Stream(relay, request, conn, send)
-    relay.open_streams.setdefault(request.user_id, set()).add(stream)
+    relay.handover.opened(request.user_id, stream)
     conn.on_close(stream.abort_later)
     deadline = _deadline(relay, request, started)
     timer = loop.call_at(deadline[0], conn.close, deadline[1])
@@ -152,9 +152,7 @@ async def serve(
             task.uncancel()
         aborted = True
     finally:
-        _forget_open(relay, stream)
-        if stream.last_id:
-            relay.handover.remember(request.user_id, stream.last_id, stream.delivered)
+        relay.handover.ended(request.user_id, stream)
         conn.on_close(None)
         timer.cancel()
         watcher.cancel()
@@ -223,34 +221,12 @@ async def _run(stream: Stream) -> None:
             latency.record(time.monotonic() - frame.received)
 
 
-def _forget_open(relay: Relay, stream: Stream) -> None:
-    streams = relay.open_streams.get(stream.request.user_id)
-    if streams is not None:
-        streams.discard(stream)
-        if not streams:
-            del relay.open_streams[stream.request.user_id]
-
-
-def _known(stream: Stream, last_event_id: str) -> frozenset[str] | None:
-    """What a client resuming after ``last_event_id`` surely holds, if this instance knows: an
-    ended stream's handover entry, or a stream of the same user still open here (its end not
-    noticed yet) whose last written id is ``last_event_id``."""
-    user_id = stream.request.user_id
-    known = stream.relay.handover.recall(user_id, last_event_id)
-    if known is not None:
-        return known
-    for other in stream.relay.open_streams.get(user_id, ()):
-        if other is not stream and other.last_id == last_event_id:
-            return frozenset(other.delivered) | {last_event_id}
-    return None
-
-
 async def _resume(stream: Stream, sent: RecentIds) -> bool:
     """Send the replay or snapshot after ``Last-Event-ID``; False if the stream must end."""
     conn, relay, request = stream.conn, stream.relay, stream.request
     assert request.last_event_id is not None
     try:
-        known = _known(stream, request.last_event_id)
+        known = relay.handover.recall(request.user_id, request.last_event_id, exclude=stream)
         resumed = await relay.resume(request.user_id, request.last_event_id, known)
     except Exception:  # end the stream: the client retries with the same Last-Event-ID
         log.warning("relay replay failed", exc_info=True, extra=fields(user_id=request.user_id))

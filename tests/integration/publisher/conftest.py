@@ -13,6 +13,8 @@ from sharecast.app import AppContext
 from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
+from sharecast.posts.create import create_post
+from sharecast.posts.plan import PostInput, TargetInput
 from sharecast.publisher.pipeline import run_attempt
 from sharecast.publisher.report import AttemptReport
 from sharecast.shares.outcome import sync_share_target
@@ -76,3 +78,20 @@ def pub(settings: Settings) -> AppContext:
 @pytest.fixture
 def sandbox() -> Sandbox:
     return Sandbox.of_stack(PORTS)
+
+
+def new_post(pub: AppContext, user_id: str, platform: str = "x", text: str | None = None):
+    """Create and store a one-target post of ``user_id`` (no task queued); ``(post, target)``."""
+    post, targets = create_post(
+        pub,
+        user_id=user_id,
+        request=PostInput(
+            content=text or f"hello from {user_id}",
+            targets=[TargetInput(platform=platform)],
+            media_ids=[],
+            schedule_at=None,
+            draft=False,
+        ),
+        now=utcnow(),
+    )
+    return post, targets[0]

@@ -24,25 +24,9 @@ from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask, enqueue_publish
 from sharecast.timeutil import utcnow
 from tests.conftest import PORTS
-from tests.integration.publisher.conftest import check_unknown_outcome
+from tests.integration.publisher.conftest import check_unknown_outcome, new_post
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
-
-
-def new_post(pub: AppContext, user_id: str, platform: str = "x", text: str | None = None):
-    post, targets = create_post(
-        pub,
-        user_id=user_id,
-        request=PostInput(
-            content=text or f"hello from {user_id}",
-            targets=[TargetInput(platform=platform)],
-            media_ids=[],
-            schedule_at=None,
-            draft=False,
-        ),
-        now=utcnow(),
-    )
-    return post, targets[0]
 
 
 def attempt(pub: AppContext, post_id: str, target_id: str, n: int):

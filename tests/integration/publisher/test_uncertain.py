@@ -18,14 +18,12 @@ from sharecast.app import AppContext
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
 from sharecast.platforms.base import MemoryStepLog, PublishRequest
-from sharecast.posts.create import create_post
-from sharecast.posts.plan import PostInput, TargetInput
 from sharecast.publisher.pipeline import run_attempt
 from sharecast.store import posts as posts_store
 from sharecast.store.connections import get_connection
 from sharecast.tasks import PublishTask
 from sharecast.timeutil import utcnow
-from tests.integration.publisher.conftest import QUEUE
+from tests.integration.publisher.conftest import QUEUE, new_post
 from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
@@ -43,22 +41,6 @@ def settings() -> Settings:
         platform_http_timeout_s=1.0,
         settle_windows={p.value: SETTLE for p in Platform},
     )
-
-
-def new_post(pub: AppContext, user_id: str, platform: str = "x", text: str | None = None):
-    post, targets = create_post(
-        pub,
-        user_id=user_id,
-        request=PostInput(
-            content=text or f"unknown outcome of {user_id}",
-            targets=[TargetInput(platform=platform)],
-            media_ids=[],
-            schedule_at=None,
-            draft=False,
-        ),
-        now=utcnow(),
-    )
-    return post, targets[0]
 
 
 def deliver(pub: AppContext, post_id: str, target_id: str, attempt: int, step: int = 0):

@@ -109,6 +109,21 @@ def _bump(target: TargetRecord, now: datetime, **changes: object) -> TargetRecor
     return target.model_copy(update={**changes, "version": target.version + 1, "updated_at": now})
 
 
+def _failed_uncertain(target: TargetRecord, now: datetime, error: TargetError) -> TargetRecord:
+    """FAILED for good with ``error``: no lease, no next attempt, no pending check."""
+    return _bump(
+        target,
+        now,
+        **_CHECK_CLEARED,
+        status=TargetStatus.FAILED,
+        next_attempt_at=None,
+        lease_id=None,
+        lease_until=None,
+        continue_at=None,
+        error=error,
+    )
+
+
 def claimed(
     target: TargetRecord,
     *,
@@ -253,17 +268,7 @@ def failed_uncertain(target: TargetRecord, *, message: str, now: datetime) -> Ta
         attempts=target.attempts,
         max_attempts=target.max_attempts,
     )
-    return _bump(
-        target,
-        now,
-        **_CHECK_CLEARED,
-        status=TargetStatus.FAILED,
-        next_attempt_at=None,
-        lease_id=None,
-        lease_until=None,
-        continue_at=None,
-        error=error,
-    )
+    return _failed_uncertain(target, now, error)
 
 
 def resolved_absent(target: TargetRecord, *, policy: RetryPolicy, now: datetime) -> TargetRecord:
@@ -356,14 +361,4 @@ def failed(
             continue_at=None,
             error=error,
         )
-    return _bump(
-        target,
-        now,
-        **_CHECK_CLEARED,
-        status=TargetStatus.FAILED,
-        next_attempt_at=None,
-        lease_id=None,
-        lease_until=None,
-        continue_at=None,
-        error=error,
-    )
+    return _failed_uncertain(target, now, error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -61,6 +62,8 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 60.0
     process: subprocess.Popen[bytes] | None = None
+    #: ``RELAY_INSTANCE_ID`` of the running process: new on every start, as on Cloud Run.
+    instance: str | None = None
 
     @property
     def url(self) -> str:
@@ -311,8 +314,13 @@ class Stack:
             **self.env,
             **service.env,
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(FUNCTIONS)]),
-            "RELAY_INSTANCE_ID": f"local-{service.port}",
         }
+        if name == "relay":
+            # A fresh id (so a fresh subscription) per process, as each Cloud Run instance has.
+            # Reusing a killed relay's subscription lets the emulator hold messages leased to
+            # the dead pull well past the ack deadline: live events lost for 30-90 s.
+            service.instance = f"local-{service.port}-{secrets.token_hex(4)}"
+            env["RELAY_INSTANCE_ID"] = service.instance
         logfile = (self.logs / f"{name}.log").open("ab")
         service.process = subprocess.Popen(
             service.argv,
@@ -345,18 +353,19 @@ class Stack:
         """Stop one service by signalling its whole process group, then SIGKILL after grace."""
         service = self.services[name]
         proc = service.process
-        if proc is None or proc.poll() is not None:
-            service.process = None
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
         service.process = None
+        if service.instance is not None:
+            self._drop_relay_subscription(service.instance)
+            service.instance = None
 
     def stop(self) -> None:
         """Stop every running service, in reverse start order."""
@@ -388,6 +397,30 @@ class Stack:
         client = pubsub_v1.PublisherClient()
         with contextlib.suppress(AlreadyExists):
             client.create_topic(name=f"projects/{self.project}/topics/post-status")
+
+    def _drop_relay_subscription(self, instance: str) -> None:
+        """Delete the subscription of a relay process that has ended. A relay stopped with
+        SIGTERM deletes its own; one killed or crashed leaves it behind, and the emulator has no
+        expiration policy to remove it, so it would collect every event for as long as the
+        stack runs. Best effort: the emulator may itself be down."""
+        if "pubsub" not in self.services or self.services["pubsub"].process is None:
+            return
+        import google.cloud.pubsub_v1 as pubsub_v1
+        from google.api_core import exceptions as gexc
+
+        from sharecast.relay.subscription import subscription_id
+
+        os.environ["PUBSUB_EMULATOR_HOST"] = self.env["PUBSUB_EMULATOR_HOST"]
+        client = pubsub_v1.SubscriberClient()
+        path = client.subscription_path(self.project, subscription_id(instance))
+        try:
+            client.delete_subscription(subscription=path, timeout=10.0)
+        except gexc.NotFound:
+            pass
+        except gexc.GoogleAPICallError as exc:
+            log.warning("could not delete %s: %s", path, exc)
+        finally:
+            client.close()
 
     def _create_queue(self) -> None:
         """The publish and webhooks queues, configured exactly as ``terraform/tasks.tf``

@@ -84,6 +84,7 @@ def main() -> int:
                 posts.append(response.json()["postId"])
                 next_post = now + args.post_every
             if now >= next_restart:
+                progress(user, browser.event_ids(), started)
                 sig = signal.SIGKILL if restarts % 2 else signal.SIGTERM
                 restart_times.append(datetime.now(UTC))
                 stack.restart_service("relay", sig=sig)
@@ -129,6 +130,23 @@ def main() -> int:
     finally:
         browser.close()
         stack.stop()
+
+
+def progress(user_id: str, received: list[str], started: float) -> None:
+    """One line before each relay restart: events stored so far, shown, and how many of those
+    stored over 90 s ago the page still lacks (an early sign of a lost event)."""
+    from sharecast.domain.events import event_id_time
+    from tests.support.browser import stored_events
+
+    settled = datetime.now(UTC).timestamp() - 90
+    stored = stored_events(user_id)
+    shown = set(received)
+    late = [i for i in stored if i not in shown and event_id_time(i).timestamp() < settled]
+    print(
+        f"  {(time.monotonic() - started) / 60:6.1f} min: events stored {len(stored)}, "
+        f"shown {len(shown)}, missing after 90 s {len(late)}",
+        flush=True,
+    )
 
 
 def describe_missing(

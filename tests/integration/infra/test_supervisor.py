@@ -28,7 +28,8 @@ def relay_subscriptions(stack: Stack) -> set[str]:
 
 def test_a_killed_relay_is_restarted_with_a_fresh_subscription(stack: Stack) -> None:
     relay = stack.services["relay"]
-    assert relay.process is not None and relay.instance is not None
+    assert relay.process is not None
+    assert relay.instance is not None
     before = relay.instance
     assert subscription_id(before) in relay_subscriptions(stack)
 
@@ -44,7 +45,8 @@ def test_a_killed_relay_is_restarted_with_a_fresh_subscription(stack: Stack) -> 
     assert "exited with code -9; restarting" in lines
     assert f"restarted, ready on {relay.url}" in lines
     assert stack.dead() == []
-    assert relay.instance is not None and relay.instance != before
+    assert relay.instance is not None
+    assert relay.instance != before
     assert requests.get(f"{relay.url}/healthz", timeout=30).status_code == 200
     # The relay creates its subscription while starting; the killed one's is gone.
     deadline = time.monotonic() + 60
@@ -74,4 +76,5 @@ def test_a_service_that_cannot_start_is_retried_later_not_fatal(stack: Stack) ->
     supervisor.not_before.clear()
     supervisor.check()
     assert "restarted, ready on" in out.getvalue()
-    assert stack.dead() == [] and supervisor.failures == {}
+    assert stack.dead() == []
+    assert supervisor.failures == {}

@@ -29,10 +29,14 @@ from typing import TypeVar
 
 from google.api_core.exceptions import Conflict as AlreadyExists
 from google.api_core.exceptions import FailedPrecondition
+from google.api_core.exceptions import NotFound as GoogleNotFound
 
 from sharecast.errors import Contention
 
 T = TypeVar("T")
+
+#: What a commit raises when a document changed (or appeared, or went) since it was read.
+LOST_RACE = (FailedPrecondition, AlreadyExists, GoogleNotFound)
 
 #: Attempts (read, decide, commit) before giving up with ``Contention``.
 ATTEMPTS = 8
@@ -58,15 +62,16 @@ def until_committed(
 
     ``attempt`` reads what it needs, decides, and commits one batch whose writes carry
     preconditions (``db.write_option(last_update_time=...)``, or ``create`` for a document that
-    did not exist). A failed precondition (``FailedPrecondition``, ``AlreadyExists``) is a lost
-    race: after a jittered pause (tens of milliseconds, under 2 s in all) the attempt runs again
-    on fresh reads. Raises :class:`Contention` naming ``what`` after ``attempts`` lost races;
+    did not exist). A failed precondition (``FailedPrecondition``, ``AlreadyExists``, or
+    ``NotFound`` for an update of a document deleted since it was read) is a lost race: after
+    a jittered pause (tens of milliseconds, under 2 s in all) the attempt runs again on fresh
+    reads. Raises :class:`Contention` naming ``what`` after ``attempts`` lost races;
     anything else ``attempt`` raises propagates at once."""
     for n in range(attempts):
         if n:
             sleep(random.uniform(0, backoff_s(n)))
         try:
             return attempt()
-        except (FailedPrecondition, AlreadyExists):
+        except LOST_RACE:
             continue
     raise Contention(f"{what} kept changing under concurrent requests; try again")

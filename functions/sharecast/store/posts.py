@@ -8,13 +8,12 @@ documents' ``update_time`` instead of a transaction. User changes of a whole pos
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from google.api_core.exceptions import FailedPrecondition
-from google.api_core.exceptions import NotFound as GoogleNotFound
 from google.cloud import firestore
 
 from sharecast.domain.events import Event
@@ -22,8 +21,9 @@ from sharecast.domain.models import AttemptRecord, PostRecord, TargetRecord
 from sharecast.domain.rollup import outcomes_of, rollup_after
 from sharecast.domain.statuses import EventType, TargetStatus
 from sharecast.domain.user_transitions import failure_notification
-from sharecast.errors import Contention, NotFound
+from sharecast.errors import NotFound
 from sharecast.outbox import Outbox
+from sharecast.store.optimistic import LOST_RACE, until_committed
 
 POSTS = "posts"
 TARGETS = "targets"
@@ -113,9 +113,6 @@ class TargetChange:
 
 TargetMutation = Callable[[TargetRecord], tuple[TargetRecord | None, Any]]
 
-#: How often a change re-reads after losing a race on the target or its post.
-CHANGE_ATTEMPTS = 8
-
 
 def change_target(
     db: firestore.Client,
@@ -148,27 +145,27 @@ def change_target(
     re-read instead of a lock (two transactions that read and write one shared post document
     deadlock on the lock upgrade until the emulator aborts one). Sibling targets that change
     together serialize on the post only when one of them ends (or a ``SCHEDULED`` post starts).
-    Raises :class:`NotFound`, and :class:`Contention` after :data:`CHANGE_ATTEMPTS` lost races.
+    Raises :class:`NotFound`, and :class:`~sharecast.errors.Contention` after
+    :data:`~sharecast.store.optimistic.ATTEMPTS` lost races (each retried after a jittered pause).
     ``mutate`` must be pure: it runs again after a lost race.
     """
-    for attempt in range(CHANGE_ATTEMPTS):
+    tries = itertools.count()
+
+    def attempt() -> TargetChange:
+        first = next(tries) == 0
         state = (
             known
-            if attempt == 0 and known is not None
+            if first and known is not None
             else read_target(db, post_id, target_id, also_read=also_read)
         )
-        current = state.target
-        new_target, detail = mutate(current)
+        new_target, detail = mutate(state.target)
         if new_target is None:
             return replace(state, events=[], changed=False, detail=detail)
         batch, events, post = _stage(
             db, state, new_target, outbox=outbox, emit_event=emit_event, attempt_log=attempt_log
         )
         outbox.mark(batch, published)
-        try:
-            results = batch.commit()
-        except (FailedPrecondition, GoogleNotFound):
-            continue  # someone changed the target or the post since it was read: read again
+        results = batch.commit()  # a lost race raises: read and decide again
         return TargetChange(
             target=new_target,
             events=events,
@@ -179,7 +176,8 @@ def change_target(
             post_time=results[1].update_time if post is not None else state.post_time,
             extra=state.extra,
         )
-    raise Contention(f"target {target_id} of post {post_id}: kept losing races")
+
+    return until_committed(attempt, what=f"target {target_id} of post {post_id}")
 
 
 def read_target(
@@ -320,6 +318,6 @@ def sync_rollup(
     outbox.add(batch, events)
     try:
         batch.commit()
-    except (FailedPrecondition, GoogleNotFound):
+    except LOST_RACE:
         return []
     return events

@@ -14,22 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.api_core.exceptions import Conflict as WriteConflict
-from google.api_core.exceptions import FailedPrecondition
 from google.cloud import firestore
 
 from sharecast.domain.events import Event
 from sharecast.domain.shares import ShareAuditEntry, ShareRecord
 from sharecast.domain.statuses import EventType
-from sharecast.errors import Contention
 from sharecast.outbox import Outbox
 from sharecast.store import queries
+from sharecast.store.optimistic import until_committed
 
 SHARES = "shares"
 AUDIT = queries.SHARE_AUDIT_OF_USER.collection_group
-#: How often a change re-reads after losing a race on the record.
-CHANGE_ATTEMPTS = 8
-
 #: ``decide(current)`` → ``(new record or None for "no change", audit action, detail)``.
 #: ``current`` is ``None`` when the record does not exist. Must be pure (it may run again).
 Decision = Callable[[ShareRecord | None], tuple[ShareRecord | None, str, Any]]
@@ -68,10 +63,11 @@ def change_share(
     """Apply ``decide`` to one record with its audit entry and event, atomically.
 
     Raises :class:`sharecast.errors.Contention` when the record kept changing under us
-    (more than :data:`CHANGE_ATTEMPTS` lost races).
+    (more than :data:`~sharecast.store.optimistic.ATTEMPTS` lost races).
     """
     ref = share_ref(db, record_id)
-    for _ in range(CHANGE_ATTEMPTS):
+
+    def attempt() -> ShareChange:
         snap = ref.get()
         current = ShareRecord.from_doc(snap.id, snap.to_dict() or {}) if snap.exists else None
         new, action, detail = decide(current)
@@ -88,12 +84,10 @@ def change_share(
             )
         batch.create(db.collection(AUDIT).document(audit.id), audit.to_doc())
         outbox.add(batch, [event])
-        try:
-            batch.commit()
-        except (WriteConflict, FailedPrecondition):  # created or changed meanwhile: decide again
-            continue
+        batch.commit()  # created or changed meanwhile raises: decide again
         return ShareChange(record=new, changed=True, detail=detail, events=[event])
-    raise Contention(f"share {record_id} kept changing; try again")
+
+    return until_committed(attempt, what=f"share {record_id}")
 
 
 def list_audit(

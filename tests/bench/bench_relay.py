@@ -10,7 +10,8 @@ Phases (each bounded in time; everything on 127.0.0.1):
    latency (publish call → event line read by the client), the Pub/Sub floor measured in the
    same run (publish call → the same message received by a plain subscriber in this process),
    and the relay-internal latency (message received by the relay → frame written to the
-   socket, from the relay's own histogram on ``/healthz``).
+   socket, from the relay's own histogram on ``/healthz``), beside how late a 1 ms sleep of a
+   separate process wakes up in the same window (the machine's scheduling delay).
 2. **unconnected**: ``--events`` more events for users with no stream on the instance: relay
    CPU per event (every instance receives every event; issue 15 item 5).
 3. **nchan** (Debian ``nginx`` + ``libnginx-mod-nchan``): one nginx worker, the same number of
@@ -218,6 +219,38 @@ class Floor:
         return self.received
 
 
+class WakeupProbe:
+    """A process that sleeps 1 ms at a time and records how late each wake-up comes
+    (milliseconds): the machine's own scheduling delay under the bench's load. No process on
+    the machine, the relay included, can answer faster than it is scheduled, so its p99 is a
+    floor under the relay-internal p99 measured in the same window."""
+
+    def __init__(self, logs: Path) -> None:
+        self.out = logs / "wakeup.json"
+        self.proc = spawn([sys.executable, __file__, "--probe", str(self.out)], logs / "probe.log")
+
+    def collect(self) -> list[float]:
+        """Stop the probe and read its lateness samples (ms)."""
+        stop(self.proc, signal.SIGTERM)
+        with contextlib.suppress(OSError, ValueError):
+            return list(json.loads(self.out.read_text()))
+        return []
+
+
+def wakeup_probe(out: str) -> None:
+    """``--probe`` mode: sleep 1 ms at a time until SIGTERM (at most 10 minutes), then write
+    how late each wake-up was (ms) to ``out``."""
+    lateness: list[float] = []
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    end = time.monotonic() + 600
+    while not done.is_set() and time.monotonic() < end:
+        start = time.monotonic()
+        time.sleep(0.001)
+        lateness.append((time.monotonic() - start - 0.001) * 1000)
+    Path(out).write_text(json.dumps([round(x, 4) for x in lateness]))
+
+
 def floor_subscriber(path: str, out: str) -> None:
     """``--floor`` mode: record arrival times until SIGTERM, then write them to ``out``."""
     received: dict[str, float] = {}
@@ -304,6 +337,8 @@ async def relay_phase(
     await asyncio.sleep(2.0)  # let the relay settle before reading its memory
     rss_streams = rss_kib(relay_pid)
     floor = await asyncio.to_thread(Floor, settings, logs)
+    gc_before = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()["gc_pauses"]
+    probe = WakeupProbe(logs)
     try:
         t1, cpu1 = time.monotonic(), cpu_s(relay_pid)
         publish_deadline = min(deadline - 10, time.monotonic() + args.events / args.rate + 15)
@@ -315,6 +350,7 @@ async def relay_phase(
         relay_cpu = (cpu_s(relay_pid) - cpu1) / (time.monotonic() - t1)
     finally:
         await asyncio.to_thread(floor.collect)
+        wakeups = await asyncio.to_thread(probe.collect)
     health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
     e2e = latencies(streams.received, sent)
     base = latencies(floor.received, sent)
@@ -362,10 +398,15 @@ async def relay_phase(
         / max(health["messages"]["batches"], 1),
         relay_handoff_ms_p50=handoff["p50_ms"],
         relay_handoff_ms_p99=handoff["p99_ms"],
+        machine_wakeup_late_ms_p50=pct(wakeups, 0.50),
+        machine_wakeup_late_ms_p99=pct(wakeups, 0.99),
+        machine_wakeup_samples=len(wakeups),
         load_average_1min=os.getloadavg()[0],
         relay_gc_gen2_max_ms=health["gc_pauses"]["gen2_max_ms"],
         relay_gc_gen2_count=health["gc_pauses"]["gen2_count"],
         relay_gc_gen1_max_ms=health["gc_pauses"]["gen1_max_ms"],
+        relay_gc_gen2_during_events=health["gc_pauses"]["gen2_count"] - gc_before["gen2_count"],
+        relay_gc_gen1_during_events=health["gc_pauses"]["gen1_count"] - gc_before["gen1_count"],
         relay_cpu_share_during_events=relay_cpu,
         unconnected_events=skipped - skipped_before,
         unconnected_cpu_us_per_event=unconnected_cpu / max(skipped - skipped_before, 1) * 1e6,
@@ -573,9 +614,13 @@ def main() -> None:
         default=int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "0")) + 5000,
     )  # fmt: skip
     parser.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)  # internal: subscriber mode
+    parser.add_argument("--probe", help=argparse.SUPPRESS)  # internal: wake-up probe mode
     args = parser.parse_args()
     if args.floor:
         floor_subscriber(*args.floor)
+        return
+    if args.probe:
+        wakeup_probe(args.probe)
         return
     args.max_s = min(args.max_s, 120.0)
     args.rate = max(args.rate, 1.0)

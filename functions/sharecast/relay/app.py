@@ -4,7 +4,8 @@
   401 ``application/problem+json`` with ``WWW-Authenticate`` before any stream starts.
 - ``POST``/``DELETE /events/session``: set or clear the session cookie that EventSource sends
   on every reconnect (:mod:`sharecast.relay.session`).
-- ``GET /healthz``: instance state, open streams and the relay's own delivery latency.
+- ``GET /healthz``: instance state, open streams, the relay's own delivery latency and its
+  event loop's lag.
 
 ``GET``/``HEAD /events`` is served by a plain ASGI handler in front of Starlette, so an open
 stream holds no middleware or request objects; everything else (CORS preflights included) goes
@@ -62,7 +63,9 @@ class RelayApp:
 
 def health(relay: Relay) -> dict[str, Any]:
     """The body of ``GET /healthz``: state, streams, users, limit counters, Pub/Sub message
-    counters and the relay's own latency histograms (milliseconds)."""
+    counters and the relay's own latency histograms (milliseconds): ``delivery_latency``
+    (message received → frame written), ``handoff_latency`` (received → picked up by the event
+    loop) and ``loop_lag`` (how late each heartbeat tick ran, since start)."""
     return {
         "status": "ok" if relay.healthy else "unavailable",
         "instance": relay.instance_id,
@@ -80,6 +83,7 @@ def health(relay: Relay) -> dict[str, Any]:
         },
         "delivery_latency": relay.latency.summary(),
         "handoff_latency": relay.handoff.summary(),
+        "loop_lag": relay.loop_lag.summary(),
         "gc_pauses": relay.gc_pauses.summary(),
     }
 

@@ -72,6 +72,7 @@ class Relay:
         self.handover = Handover(ttl_s=HANDOVER_TTL_S, max_entries=HANDOVER_ENTRIES)
         self.latency = LatencyHistogram()  # message received -> frame written to the socket
         self.handoff = LatencyHistogram()  # message received -> picked up by the event loop
+        self.loop_lag = LatencyHistogram()  # how late the heartbeat tick runs: a blocked loop
         self.gc_pauses = GcPauses()
         self.open_limiter = OpenRateLimiter(settings.relay_stream_opens_per_min)
         self.subscription = RelaySubscription(
@@ -201,6 +202,7 @@ class Relay:
         while True:
             next_tick += PING_TICK_S
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
+            self.loop_lag.record(loop.time() - next_tick)
             self.hub.tick()
 
     def _hook_exit_signals(self) -> None:

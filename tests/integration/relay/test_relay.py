@@ -53,6 +53,15 @@ def test_healthz_and_instance_subscription(relay: RelayServer) -> None:
     health = httpx.get(f"{relay.base_url}/healthz")
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
+    # The loop's own lag, sampled at every heartbeat tick (every 50 ms), with the latencies.
+    deadline = time.monotonic() + 30
+    while health.json()["loop_lag"]["count"] == 0:
+        assert time.monotonic() < deadline, "no loop lag sample after 30 s"
+        time.sleep(0.1)
+        health = httpx.get(f"{relay.base_url}/healthz")
+    body = health.json()
+    assert body["loop_lag"]["max_ms"] >= 0
+    assert set(body["loop_lag"]) == set(body["delivery_latency"]) == set(body["handoff_latency"])
     missing = httpx.get(f"{relay.base_url}/nope")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"

@@ -396,6 +396,7 @@ async def relay_phase(
         relay_internal_samples=internal["count"],
         relay_messages_per_pull_batch=health["messages"]["received"]
         / max(health["messages"]["batches"], 1),
+        relay_largest_pull_batch=health["messages"]["largest_batch"],
         relay_handoff_ms_p50=handoff["p50_ms"],
         relay_handoff_ms_p99=handoff["p99_ms"],
         machine_wakeup_late_ms_p50=pct(wakeups, 0.50),

@@ -78,6 +78,7 @@ def health(relay: Relay) -> dict[str, Any]:
         "messages": {
             "received": relay.subscription.received,
             "batches": relay.subscription.batches,
+            "largest_batch": relay.subscription.largest_batch,
             "skipped": relay.subscription.skipped,
             "malformed": relay.subscription.malformed,
         },

@@ -86,6 +86,7 @@ class StreamingPull:
         self.error: BaseException | None = None
         self.streams_opened = 0
         self.responses = 0  # StreamingPull responses (each a batch of messages)
+        self.largest_batch = 0  # messages in the largest response so far
 
     @property
     def running(self) -> bool:
@@ -147,6 +148,8 @@ class StreamingPull:
                     handle(received, item.message)
                 if ack_ids:
                     acks.put(ack_ids)
+                    if len(ack_ids) > self.largest_batch:
+                        self.largest_batch = len(ack_ids)
         except grpc.RpcError as exc:  # the raw transport raises gRPC's errors: map them
             raise gexc.from_grpc_error(exc) from exc
         finally:

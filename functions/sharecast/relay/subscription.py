@@ -125,6 +125,11 @@ class RelaySubscription:
         return self._pull.responses if self._pull is not None else 0
 
     @property
+    def largest_batch(self) -> int:
+        """Messages in the largest StreamingPull response of the current pull."""
+        return self._pull.largest_batch if self._pull is not None else 0
+
+    @property
     def running(self) -> bool:
         """True while the streaming pull is active."""
         return self._pull is not None and self._pull.running

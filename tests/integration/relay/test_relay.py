@@ -153,6 +153,9 @@ def test_live_events_reach_their_user_only(
     (bob_event,) = emit(clients, bob, 1)
     assert [f["id"] for f in b.events(1)] == [bob_event.id]
     assert a.quiet_for(0.5) == []
+    messages = httpx.get(f"{relay.base_url}/healthz").json()["messages"]
+    assert messages["received"] >= 4  # other tests' users may share the topic
+    assert 1 <= messages["largest_batch"] <= messages["received"]
 
     pings = [f for f in a.seen + b.seen if f.get("comment") == "ping"]
     assert len(pings) >= 4  # heartbeat every 0.2 s on both streams

@@ -2,7 +2,7 @@
 8 publisher kills and 3 relay restarts, with the same fault mix (accept-then-drop,
 accept-then-hang and a network slower than the client timeout included, duplicate filters off).
 Prints the three figures that must be zero: duplicates on the ledger, targets FAILED whose post
-exists, targets lost. Starts its own stack (ports offset by ``SHARECAST_TEST_PORT_OFFSET`` or
+exists, targets lost. Starts its own stack (ports offset by ``SHARECAST_BENCH_PORT_OFFSET`` or
 21000), prints
 the counts and every broken invariant; exits 1 if any. Not part of ``make test``.
 
@@ -24,7 +24,8 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parents[2] / "functions"),
 ]
 
-from infra.localenv import Ports, service_env  # noqa: E402
+from infra.localenv import service_env  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 
 def main() -> int:
@@ -35,7 +36,7 @@ def main() -> int:
     parser.add_argument("--relay-restarts", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    ports = Ports.from_env(offset=int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "21000")))
+    ports = bench_ports(21000)
     os.environ.update(service_env(ports))
     from infra.stack import Stack
     from tests.conftest import STACK_ENV

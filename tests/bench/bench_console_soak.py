@@ -4,9 +4,9 @@ credential expires again and again. At the end, every event in the user's event 
 reached the page exactly once; prints the counts. Not part of ``make test``; asserts nothing
 but exits 1 when an event is missing.
 
-Starts its own stack (ports offset by 21000, loopback only). Relay tokens live
-``--token-ttl`` seconds (default 60, no leeway), so a 2-hour run crosses ~120 credential
-expiries and a 10-minute run ~10.
+Starts its own stack (ports offset by ``SHARECAST_BENCH_PORT_OFFSET`` or 21000, loopback
+only). Relay tokens live ``--token-ttl`` seconds (default 60, no leeway), so a 2-hour run
+crosses ~120 credential expiries and a 10-minute run ~10.
 
     python tests/bench/bench_console_soak.py [--minutes 120] [--post-every 20]
         [--restart-every 300] [--token-ttl 60]
@@ -29,7 +29,8 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parents[2] / "functions"),
 ]
 
-from infra.localenv import Ports, service_env  # noqa: E402
+from infra.localenv import service_env  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 TERMINAL = {"PUBLISHED", "PARTIAL", "FAILED", "CANCELLED"}
 
@@ -41,7 +42,7 @@ def main() -> int:
     parser.add_argument("--restart-every", type=float, default=300.0, help="relay restarts, s")
     parser.add_argument("--token-ttl", type=int, default=60, help="relay token lifetime, s")
     args = parser.parse_args()
-    ports = Ports.from_env(offset=21000)
+    ports = bench_ports(21000)
     os.environ.update(service_env(ports))
     from infra.stack import Stack
     from tests.support.api import ApiClient

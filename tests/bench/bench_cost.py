@@ -12,7 +12,7 @@ queries, Pub/Sub publishes, Cloud Tasks calls and CPU-ms of our code, per operat
 
 The calls are counted by wrapping the Google clients' gRPC channels with an interceptor
 (``tests/support/cost.py``), not estimated. The functions run in this process against the real
-emulators and the sandbox (started here, ports offset by ``SHARECAST_TEST_PORT_OFFSET`` or
+emulators and the sandbox (started here, ports offset by ``SHARECAST_BENCH_PORT_OFFSET`` or
 22000); CPU-ms is this process's CPU time (every thread), so it is our code and the Google
 client libraries, not the emulators'. Tasks go to a paused queue of their own.
 
@@ -39,7 +39,8 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parents[2] / "functions"),
 ]
 
-from infra.localenv import Ports, service_env  # noqa: E402
+from infra.localenv import service_env  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 from tests.support.cost import COLUMNS, Tally, counting_channels, format_table  # noqa: E402
 
 QUEUE = "publish-bench"
@@ -78,8 +79,7 @@ def run(runs: int) -> dict[str, dict[str, float]]:
     from sharecast.tasks import PublishTask
     from tests.conftest import STACK_ENV
 
-    offset = int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "22000"))
-    ports = Ports.from_env(offset=offset)
+    ports = bench_ports(22000)
     os.environ.update({**service_env(ports), **STACK_ENV})
     stack = Stack(
         ports,

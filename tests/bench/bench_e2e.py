@@ -1,10 +1,10 @@
 """End-to-end latency: ``POST /posts/multipost`` → final ``post_status`` SSE frame.
 
-Starts the whole local stack (ports offset by 20000 so it never clashes with ``make run`` or
-tests), then for N posts (default 30, two sandbox targets each, sequential, loopback only)
-measures the time from sending the request to receiving the ``PUBLISHED`` frame on an already
-open SSE stream. Prints the first (cold) post, then p50/p90/p99/max of the rest, in ms.
-Not part of ``make test``.
+Starts the whole local stack (ports offset by ``SHARECAST_BENCH_PORT_OFFSET`` or 20000 so it
+never clashes with ``make run`` or tests), then for N posts (default 30, two sandbox targets
+each, sequential, loopback only) measures the time from sending the request to receiving the
+``PUBLISHED`` frame on an already open SSE stream. Prints the first (cold) post, then
+p50/p90/p99/max of the rest, in ms. Not part of ``make test``.
 
     python tests/bench/bench_e2e.py [--posts 30]
 """
@@ -24,7 +24,8 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parents[2] / "functions"),
 ]
 
-from infra.localenv import Ports, service_env  # noqa: E402
+from infra.localenv import service_env  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -37,7 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=30)
     args = parser.parse_args()
-    ports = Ports.from_env(offset=20000)
+    ports = bench_ports(20000)
     os.environ.update(service_env(ports))
     from infra.stack import Stack
     from tests.support.api import ApiClient

@@ -39,8 +39,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from infra.localenv import HOST, Ports, service_env  # noqa: E402
+from infra.localenv import HOST, service_env  # noqa: E402
 from infra.stack import Stack  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 MIB = 1024 * 1024
 #: Limits high enough that the throughput phases measure the API, not the limiter.
@@ -318,7 +319,7 @@ def main() -> int:
     parser.add_argument("--phase", choices=["flood", "waits", "threads", "ratelimit"])
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
-    ports = Ports.from_env(offset=int(os.environ.get("SHARECAST_BENCH_PORT_OFFSET", "20000")))
+    ports = bench_ports(20000)
     os.environ.update(service_env(ports))
     stack = Stack(
         ports,

@@ -1,7 +1,8 @@
 """A larger schemathesis round against the whole local stack (not part of ``make test``).
 
-Starts the stack on ports offset by 21000, sends N generated requests (default 20000) through
-``tests/support/fuzz.py`` and prints the number of cases, the time, the rate and the statuses.
+Starts the stack on ports offset by ``SHARECAST_BENCH_PORT_OFFSET`` or 21000, sends N generated
+requests (default 20000) through ``tests/support/fuzz.py`` and prints the number of cases, the
+time, the rate and the statuses.
 
     python tests/bench/bench_fuzz.py [--cases 20000]
 """
@@ -20,14 +21,15 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parents[2] / "functions"),
 ]
 
-from infra.localenv import Ports, service_env  # noqa: E402
+from infra.localenv import service_env  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=20000)
     args = parser.parse_args()
-    ports = Ports.from_env(offset=21000)
+    ports = bench_ports(21000)
     os.environ.update(service_env(ports))
     from infra.stack import Stack
     from tests.support.fuzz import fuzz

@@ -21,8 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from infra.localenv import MEDIA_BUCKET, Ports, service_env  # noqa: E402
+from infra.localenv import MEDIA_BUCKET, service_env  # noqa: E402
 from infra.stack import Stack  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -83,8 +84,7 @@ def upload_video(size: int) -> str:
 
 
 def main() -> None:
-    offset = int(os.environ.get("SHARECAST_BENCH_PORT_OFFSET", "20000"))
-    ports = Ports.from_env(offset=offset)
+    ports = bench_ports(20000)
     env = service_env(ports)
     os.environ.update(env)
     with tempfile.TemporaryDirectory() as workdir:

@@ -612,7 +612,7 @@ def main() -> None:
     parser.add_argument("--skip", action="append", default=[], choices=["relay", "nchan", "slow"])
     parser.add_argument(
         "--port-offset", type=int,
-        default=int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "0")) + 5000,
+        default=int(os.environ.get("SHARECAST_BENCH_PORT_OFFSET", "5000")),
     )  # fmt: skip
     parser.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)  # internal: subscriber mode
     parser.add_argument("--probe", help=argparse.SUPPRESS)  # internal: wake-up probe mode

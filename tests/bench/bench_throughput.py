@@ -1,7 +1,7 @@
 """Publishing throughput and create latency on a ``make run``-like stack (issue 15 item 2).
 
 Starts the whole local stack with ``make run``'s settings (ports offset by
-``SHARECAST_TEST_PORT_OFFSET`` or 23000, loopback only; the publish queue's limits come from
+``SHARECAST_BENCH_PORT_OFFSET`` or 23000, loopback only; the publish queue's limits come from
 ``terraform/tasks.tf`` as in ``make run``), then ``--clients`` threads (default 32) acting as
 ``--users`` users (default 30) send ``--posts`` posts (default 400) with two targets each
 (Facebook and X, zero-fault sandbox) as fast as the API answers. Prints:
@@ -42,6 +42,7 @@ sys.path[:0] = [
 ]
 
 from infra.localenv import Ports, service_env  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 
 def group_cpu_s(pgid: int) -> float:
@@ -194,8 +195,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--compare", type=Path)
     args = parser.parse_args()
-    offset = int(os.environ.get("SHARECAST_TEST_PORT_OFFSET", "23000"))
-    ports = Ports.from_env(offset=offset)
+    ports = bench_ports(23000)
     os.environ.update(service_env(ports))
     from infra.stack import Stack
 

@@ -27,6 +27,7 @@ sys.path[:0] = [
 ]
 
 from infra.localenv import Ports, service_env  # noqa: E402
+from tests.support.bench import bench_ports  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -41,7 +42,7 @@ def main() -> int:
     parser.add_argument("--burst-events", type=int, default=2000)
     parser.add_argument("--flush-size", type=int, default=50)
     args = parser.parse_args()
-    ports = Ports.from_env(offset=int(os.environ.get("SHARECAST_BENCH_PORT_OFFSET", "20000")))
+    ports = bench_ports(20000)
     os.environ.update(service_env(ports))
     from infra.stack import Stack
     from tests.conftest import STACK_ENV

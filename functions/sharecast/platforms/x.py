@@ -97,7 +97,8 @@ def _problem_text(body: Any) -> tuple[str, str]:
             if isinstance(err, dict) and err.get("message"):
                 code = f" (code {err['code']})" if err.get("code") is not None else ""
                 parts.append(f"{err['message']}{code}")
-    return problem_type, ": ".join(parts)
+    # X often repeats the title as the detail ("Unauthorized", "Unauthorized"): say it once.
+    return problem_type, ": ".join(dict.fromkeys(parts))
 
 
 def _legacy_codes(body: Any) -> set[int]:

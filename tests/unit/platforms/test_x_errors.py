@@ -182,6 +182,18 @@ def test_unauthorized_is_auth_expired():
     assert (err.code, err.retryable) == ("TOKEN_EXPIRED", True)
 
 
+@pytest.mark.parametrize(("status", "body"), [(401, UNAUTHORIZED), (429, TOO_MANY)])
+def test_a_detail_that_repeats_the_title_is_said_once(status, body):
+    assert body["title"] == body["detail"]  # as X sends them
+    assert classify_x_error(status, body, {}, now=NOW).message == body["title"]
+
+
+def test_title_and_a_different_detail_are_both_kept():
+    assert classify_x_error(403, DUPLICATE, DUPLICATE_HEADERS, now=NOW).message == (
+        "Forbidden: You are not allowed to create a Tweet with duplicate content."
+    )
+
+
 @pytest.mark.parametrize(
     "body",
     [

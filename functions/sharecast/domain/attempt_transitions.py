@@ -30,8 +30,15 @@ from sharecast.timeutil import isoformat
 UNCERTAIN = "UNCERTAIN"
 #: Cause recorded when a publisher died mid-attempt (its lease expired).
 UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
-#: Fields that describe a pending existence check; cleared once the check decides.
-_CHECK_CLEARED = {"uncertain_cause": None, "settle_until": None, "checks": 0}
+#: What every ending of an attempt clears: the lease, a pending continuation, a pending check.
+_ATTEMPT_ENDED = {
+    "lease_id": None,
+    "lease_until": None,
+    "continue_at": None,
+    "uncertain_cause": None,
+    "settle_until": None,
+    "checks": 0,
+}
 
 
 class ClaimAction(StrEnum):
@@ -114,12 +121,9 @@ def _failed_uncertain(target: TargetRecord, now: datetime, error: TargetError) -
     return _bump(
         target,
         now,
-        **_CHECK_CLEARED,
+        **_ATTEMPT_ENDED,
         status=TargetStatus.FAILED,
         next_attempt_at=None,
-        lease_id=None,
-        lease_until=None,
-        continue_at=None,
         error=error,
     )
 
@@ -308,14 +312,11 @@ def succeeded(
     return _bump(
         target,
         now,
-        **_CHECK_CLEARED,
+        **_ATTEMPT_ENDED,
         status=TargetStatus.SUCCESS,
         external_id=external_id,
         external_url=external_url,
         published_at=now,
-        lease_id=None,
-        lease_until=None,
-        continue_at=None,
         error=None,
     )
 
@@ -353,12 +354,9 @@ def failed(
         return _bump(
             target,
             now,
-            **_CHECK_CLEARED,
+            **_ATTEMPT_ENDED,
             status=TargetStatus.RETRYING,
             next_attempt_at=now + timedelta(seconds=delay),
-            lease_id=None,
-            lease_until=None,
-            continue_at=None,
             error=error,
         )
     return _failed_uncertain(target, now, error)

@@ -17,14 +17,13 @@ from sharecast.clients import Clients
 from sharecast.config import Settings
 from sharecast.domain.statuses import Platform
 from sharecast.platforms.base import PublishRequest
-from sharecast.posts.create import create_post
-from sharecast.posts.plan import PostInput, TargetInput
 from sharecast.shares.outcome import sync_share_target
 from sharecast.store import posts as posts_store
 from sharecast.store.connections import get_connection
 from sharecast.tasks import INTERNAL_AUTH_HEADER, PublishTask
 from sharecast.timeutil import utcnow
 from tests.conftest import PORTS
+from tests.integration.publisher.conftest import new_post
 from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.usefixtures("clean_stack")
@@ -60,22 +59,6 @@ def deliver(task: PublishTask) -> requests.Response:
     )
 
 
-def new_target(pub: AppContext, user_id: str, platform: str):
-    post, targets = create_post(
-        pub,
-        user_id=user_id,
-        request=PostInput(
-            content=f"lease test {user_id}",
-            targets=[TargetInput(platform=platform)],
-            media_ids=[],
-            schedule_at=None,
-            draft=False,
-        ),
-        now=utcnow(),
-    )
-    return post, targets[0]
-
-
 def recorded(pub: AppContext, post_id: str, user_id: str) -> tuple[dict, int, int]:
     """(target document, number of events, number of attempt-log rows) of the post."""
     target = posts_store.target_ref(pub.db, post_id, "facebook-0").get().to_dict() or {}
@@ -92,7 +75,7 @@ def test_live_lease_records_nothing_then_expiry_resumes_without_a_second_post(pu
     """A publisher posted to Facebook and died holding the lease. The redelivery during the
     lease is a 503 that changes nothing; after expiry it finds the post instead of sending."""
     sandbox = Sandbox.of_stack(PORTS)
-    post, target = new_target(pub, user_id, "facebook")
+    post, target = new_post(pub, user_id, platform="facebook", text=f"lease test {user_id}")
     conn = get_connection(pub.db, target.connection_id)
     started = utcnow()
     posted = pub.connectors[Platform.FACEBOOK].publish(
@@ -139,7 +122,7 @@ def test_live_lease_records_nothing_then_expiry_resumes_without_a_second_post(pu
 
 def test_recorded_outcomes_answer_2xx_and_no_ops_that_must_come_back_5xx(pub, user_id):
     sandbox = Sandbox.of_stack(PORTS)
-    post, target = new_target(pub, user_id, "facebook")
+    post, target = new_post(pub, user_id, platform="facebook", text=f"lease test {user_id}")
     early = PublishTask(post_id=post.id, target_id=target.id, attempt=1)
     posts_store.target_ref(pub.db, post.id, target.id).update(
         {"next_attempt_at": utcnow() + timedelta(hours=1)}

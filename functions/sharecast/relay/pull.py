@@ -3,8 +3,8 @@
 Why not the client library's ``SubscriberClient.subscribe``: it wraps every message in a
 ``Message``, leases it, submits it to an executor and batches its ack through a dispatcher
 thread: ~100-200 µs of Python per message on this machine, paid by every relay instance for
-every event of every user (issue 15 item 5), and threads holding the GIL while the event loop
-waits to write. The relay acks at once and never needs leases, so it speaks the
+every event of every user (README, "Scaling the relay"), and threads holding the GIL while
+the event loop waits to write. The relay acks at once and never needs leases, so it speaks the
 ``google.pubsub.v1.Subscriber/StreamingPull`` RPC itself through the same client's public
 transport (https://cloud.google.com/pubsub/docs/reference/rpc/google.pubsub.v1#streamingpullrequest):
 the first request names the subscription, later ones carry ack ids (or nothing, as a

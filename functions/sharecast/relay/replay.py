@@ -8,9 +8,9 @@ order, every event of that window except those the client is *known* to hold: th
 relay wrote to the client's previous stream on this instance
 (:class:`sharecast.relay.handover.Handover`). Without that knowledge (another instance, a
 restart) the whole window is sent again, but for the events committed with the last one and
-listed before it (published in the same call); the client drops the ids it has. Issue 18's re-sends
-(a whole 10-second window replayed after every reconnect) are gone where the relay knows, and
-no event is ever skipped on a guess.
+listed before it (published in the same call); the client drops the ids it has. So the relay
+re-sends nothing where it knows (a reconnect to the same instance, the common case), and never
+skips an event on a guess.
 
 Instead of a replay the stream gets a ``snapshot`` event (the current state of the user's most
 recent posts and their targets, ``relay_snapshot_posts`` of them) when the id is unknown to the

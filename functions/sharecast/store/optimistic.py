@@ -7,7 +7,7 @@ In a transaction each read takes a lock; two readers that both go on to write wa
 other until the database aborts one. Production Firestore aborts the younger quickly; the
 emulator waits for its ~30 s lock timeout, and the client library then retries only 5 times
 before raising ``ValueError("Failed to commit transaction in 5 attempts")``, which reached the
-API as a 500 (issue 14: 20 of 36 parallel cancel/publish requests). Reads outside a transaction
+API as a 500 (20 of 36 parallel cancel/publish requests in a test). Reads outside a transaction
 take no lock, and a batch whose preconditions fail is refused atomically with
 ``FailedPrecondition`` (or ``AlreadyExists`` for a create), so racing requests never wait on
 each other: each loser reads again and usually ends in its own answer (a transition the new
